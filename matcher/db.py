@@ -1,0 +1,124 @@
+"""Engine, sessions and schema migrations.
+
+The database is chosen by ``--database-url``, else ``JETMATCH_DATABASE_URL``, else a
+SQLite file in the instance folder (``JETMATCH_INSTANCE_PATH`` or ``./instance``).
+The same code and Alembic migrations serve SQLite and PostgreSQL.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from alembic import command
+from alembic.config import Config
+from sqlalchemy import Engine, create_engine, event, inspect
+from sqlalchemy.orm import Session, sessionmaker
+
+__all__ = [
+    "database_url",
+    "instance_path",
+    "make_engine",
+    "make_sessionmaker",
+    "session_scope",
+    "upgrade",
+    "downgrade",
+    "current_revision",
+    "head_revision",
+]
+
+MIGRATIONS = Path(__file__).with_name("migrations")
+
+
+def instance_path() -> Path:
+    """Return the instance folder (created if missing) for the SQLite file and secrets."""
+    path = Path(os.environ.get("JETMATCH_INSTANCE_PATH", "instance")).resolve()
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def database_url(explicit: str | None = None) -> str:
+    """Return the database URL to use.
+
+    >>> database_url("sqlite:///x.db")
+    'sqlite:///x.db'
+    """
+    url = explicit or os.environ.get("JETMATCH_DATABASE_URL")
+    if url:
+        # Accept the plain scheme people paste; psycopg 3 is the driver we install.
+        if url.startswith("postgresql://"):
+            url = "postgresql+psycopg://" + url[len("postgresql://") :]
+        elif url.startswith("postgres://"):
+            url = "postgresql+psycopg://" + url[len("postgres://") :]
+        return url
+    return f"sqlite:///{instance_path() / 'jetmatch.sqlite'}"
+
+
+def _sqlite_pragmas(dbapi_connection, _record) -> None:
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA busy_timeout=10000")
+    cursor.close()
+
+
+def make_engine(url: str | None = None, **kwargs) -> Engine:
+    """Create an engine for ``url`` with foreign keys enforced on SQLite too."""
+    engine = create_engine(database_url(url), **kwargs)
+    if engine.dialect.name == "sqlite":
+        event.listen(engine, "connect", _sqlite_pragmas)
+    return engine
+
+
+def make_sessionmaker(engine: Engine) -> sessionmaker[Session]:
+    """Return a session factory bound to ``engine``."""
+    return sessionmaker(engine, expire_on_commit=False)
+
+
+@contextmanager
+def session_scope(factory: sessionmaker[Session]) -> Iterator[Session]:
+    """Open a session, commit when the block succeeds, roll back when it raises."""
+    session = factory()
+    try:
+        yield session
+        session.commit()
+    except BaseException:
+        session.rollback()
+        raise
+    finally:
+        session.close()
+
+
+def _alembic_config(engine: Engine) -> Config:
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    config.attributes["engine"] = engine
+    return config
+
+
+def upgrade(engine: Engine, revision: str = "head") -> None:
+    """Migrate the schema up to ``revision``."""
+    command.upgrade(_alembic_config(engine), revision)
+
+
+def downgrade(engine: Engine, revision: str = "base") -> None:
+    """Migrate the schema down to ``revision``."""
+    command.downgrade(_alembic_config(engine), revision)
+
+
+def current_revision(engine: Engine) -> str | None:
+    """Return the schema's current Alembic revision, or None for an empty database."""
+    if not inspect(engine).has_table("alembic_version"):
+        return None
+    with engine.connect() as conn:
+        return conn.exec_driver_sql("SELECT version_num FROM alembic_version").scalar()
+
+
+def head_revision() -> str:
+    """Return the newest migration's revision id."""
+    from alembic.script import ScriptDirectory
+
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    return ScriptDirectory.from_config(config).get_current_head()

@@ -1,0 +1,214 @@
+"""Load the reference CSVs shipped in ``data/`` into the database.
+
+Loading is an idempotent sync: rows missing from the database are inserted,
+changed rows updated, and nothing users added (alumni, relationships they
+imported, committee details) is touched. Safe to run on every ``jetmatch init``.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import os
+from collections.abc import Callable, Iterable
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from matcher.models import (
+    Chapter,
+    Municipality,
+    MunicipalityAlias,
+    Prefecture,
+    Relationship,
+    Seeker,
+    USPlace,
+    USState,
+    USZip,
+)
+
+__all__ = ["data_dir", "read_csv", "load_reference_data", "pair_key", "signed_year"]
+
+
+def data_dir() -> Path:
+    """Return the reference data folder: ``JETMATCH_DATA_DIR`` or the project's ``data/``."""
+    return Path(os.environ.get("JETMATCH_DATA_DIR", Path(__file__).resolve().parents[1] / "data"))
+
+
+def read_csv(path: Path) -> list[dict[str, str]]:
+    """Read a UTF-8 CSV (with or without BOM) into a list of dicts."""
+    with open(path, newline="", encoding="utf-8-sig") as handle:
+        return list(csv.DictReader(handle))
+
+
+def _float(value: str) -> float:
+    return float(value)
+
+
+def _int_or_none(value: str | None) -> int | None:
+    return int(float(value)) if value not in (None, "") else None
+
+
+def pair_key(us_kind: str, us: str | int, jp_kind: str, jp: str) -> str:
+    """Return the key that identifies a relationship's pair of places.
+
+    >>> pair_key("city", 12, "municipality", "44201")
+    'place:12|muni:44201'
+    >>> pair_key("state", "MD", "prefecture", "14")
+    'state:MD|pref:14'
+    """
+    us_part = f"state:{us}" if us_kind == "state" else f"place:{us}"
+    jp_part = f"pref:{jp}" if jp_kind == "prefecture" else f"muni:{jp}"
+    return f"{us_part}|{jp_part}"
+
+
+def signed_year(signed: str | None) -> int | None:
+    """Return the year of a partial ISO date ("1992", "1992-04-21").
+
+    >>> signed_year("1969-04-21")
+    1969
+    """
+    return int(signed[:4]) if signed and signed[:4].isdigit() else None
+
+
+def _sync(
+    session: Session, model: type, key: str, rows: Iterable[dict[str, Any]], progress: Callable[[str], None]
+) -> int:
+    """Insert rows whose key is new and update those that changed; return rows written."""
+    rows = list(rows)
+    existing = {getattr(obj, key): obj for obj in session.scalars(select(model))}
+    new = [row for row in rows if row[key] not in existing]
+    changed = 0
+    for row in rows:
+        obj = existing.get(row[key])
+        if obj is not None and any(getattr(obj, k) != v for k, v in row.items()):
+            for k, v in row.items():
+                setattr(obj, k, v)
+            changed += 1
+    if new:
+        session.execute(model.__table__.insert(), new)
+    session.flush()
+    progress(f"{model.__tablename__}: {len(new)} new, {changed} updated ({len(rows)} in file)")
+    return len(new) + changed
+
+
+def load_reference_data(session: Session, path: Path | None = None, progress: Callable[[str], None] = lambda _: None) -> dict[str, int]:
+    """Sync every reference CSV in ``path`` into the database; return rows written per table."""
+    path = path or data_dir()
+    written: dict[str, int] = {}
+    written["prefectures"] = _sync(session, Prefecture, "code", _prefectures(path), progress)
+    written["municipalities"] = _sync(session, Municipality, "code", _municipalities(path), progress)
+    written["municipality_aliases"] = _load_aliases(session, path, progress)
+    written["us_states"] = _sync(session, USState, "abbr", _states(path), progress)
+    written["us_places"] = _sync(session, USPlace, "id", _places(path), progress)
+    written["us_zips"] = _sync(session, USZip, "zip", _zips(path), progress)
+    written["chapters"] = _load_chapters(session, path, progress)
+    written["relationships"] = _load_relationships(session, path, progress)
+    written["seekers"] = _load_seekers(session, path, progress)
+    return written
+
+
+def _prefectures(path: Path):
+    for r in read_csv(path / "prefectures.csv"):
+        yield dict(code=r["code"], name=r["name"], name_ja=r["name_ja"], region=r["region"],
+                   neighbours=r["neighbours"], lat=_float(r["lat"]), lon=_float(r["lon"]))
+
+
+def _municipalities(path: Path):
+    for r in read_csv(path / "municipalities.csv"):
+        yield dict(code=r["code"], prefecture_code=r["prefecture_code"], name=r["name"],
+                   name_romaji=r["name_romaji"], name_ja=r["name_ja"], name_kana=r["name_kana"],
+                   kind=r["kind"], lat=_float(r["lat"]), lon=_float(r["lon"]),
+                   coord_source=r["coord_source"], population=_int_or_none(r.get("population")))
+
+
+def _states(path: Path):
+    for r in read_csv(path / "us_states.csv"):
+        yield dict(abbr=r["abbr"], name=r["name"], fips=r["fips"], lat=_float(r["lat"]), lon=_float(r["lon"]))
+
+
+def _places(path: Path):
+    for r in read_csv(path / "us_places.csv"):
+        yield dict(id=int(r["id"]), name=r["name"], state_abbr=r["state"], kind=r["kind"],
+                   lat=_float(r["lat"]), lon=_float(r["lon"]),
+                   population=_int_or_none(r.get("population")), source=r.get("source", ""))
+
+
+def _zips(path: Path):
+    for r in read_csv(path / "us_zips.csv"):
+        yield dict(zip=r["zip"], place_id=int(r["place_id"]), lat=_float(r["lat"]), lon=_float(r["lon"]))
+
+
+def _load_aliases(session: Session, path: Path, progress) -> int:
+    existing = set(session.execute(select(MunicipalityAlias.municipality_code, MunicipalityAlias.name,
+                                          MunicipalityAlias.merged_on)).tuples())
+    new = []
+    for r in read_csv(path / "jp_mergers.csv"):
+        if not r.get("new_code"):
+            continue
+        merged_on = dt.date.fromisoformat(r["date"]) if r.get("date") else None
+        key = (r["new_code"], r["old_name"], merged_on)
+        if key in existing:
+            continue
+        existing.add(key)
+        new.append(dict(municipality_code=r["new_code"], name=r["old_name"], name_ja=r.get("old_name_ja") or None,
+                        kind=r.get("old_kind") or None, district=r.get("old_district") or None,
+                        merged_on=merged_on, reason="merger", source=r.get("source", "")))
+    if new:
+        session.execute(MunicipalityAlias.__table__.insert(), new)
+    progress(f"municipality_aliases: {len(new)} new")
+    return len(new)
+
+
+def _load_chapters(session: Session, path: Path, progress) -> int:
+    places = {(name, state): pid for pid, name, state in session.execute(
+        select(USPlace.id, USPlace.name, USPlace.state_abbr).where(USPlace.kind == "city"))}
+    rows = []
+    for r in read_csv(path / "chapters.csv"):
+        city, _, state = r["hub"].rpartition(", ")
+        rows.append(dict(slug=r["slug"], name=r["name"], states=r["states"], hub=r["hub"],
+                         hub_place_id=places.get((city, state)), source=r.get("source", ""),
+                         coverage_basis=r.get("coverage_basis", "")))
+    return _sync(session, Chapter, "slug", rows, progress)
+
+
+def _load_relationships(session: Session, path: Path, progress) -> int:
+    """Insert reference relationships that are missing; never touch user-edited fields."""
+    known = set(session.scalars(select(Relationship.pair_key)))
+    munis = dict(session.execute(select(Municipality.code, Municipality.prefecture_code)).tuples())
+    place_states = dict(session.execute(select(USPlace.id, USPlace.state_abbr)).tuples())
+    new = []
+    for r in read_csv(path / "relationships.csv"):
+        us = r["us_state"] if r["us_kind"] == "state" else int(r["us_place_id"])
+        key = pair_key(r["us_kind"], us, r["jp_kind"], r["jp_code"])
+        if key in known:
+            continue
+        known.add(key)
+        jp_muni = r["jp_code"] if r["jp_kind"] == "municipality" else None
+        new.append(dict(
+            pair_key=key, us_kind=r["us_kind"],
+            us_place_id=None if r["us_kind"] == "state" else us,
+            us_state_abbr=r["us_state"] if r["us_kind"] == "state" else place_states[us],
+            jp_kind=r["jp_kind"], jp_municipality_code=jp_muni,
+            jp_prefecture_code=munis[jp_muni] if jp_muni else r["jp_code"],
+            jp_name_at_signing=r.get("jp_name_at_signing") or None,
+            signed=r.get("signed") or None, signed_year=signed_year(r.get("signed")),
+            status="unknown", themes="", volunteers_wanted=3, source=r.get("sources", ""),
+        ))
+    if new:
+        session.execute(Relationship.__table__.insert(), new)
+    progress(f"relationships: {len(new)} new")
+    return len(new)
+
+
+def _load_seekers(session: Session, path: Path, progress) -> int:
+    file = path / "clair_seeking_partners.csv"
+    if not file.exists():
+        return 0
+    rows = [dict(municipality_code=r["code"], desired_countries=r.get("desired_countries", ""),
+                 desired_partner=r.get("desired_partner", ""), as_of=r.get("as_of", ""),
+                 source=r.get("source", ""))
+            for r in read_csv(file) if r.get("code")]
+    return _sync(session, Seeker, "municipality_code", rows, progress)
