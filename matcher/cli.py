@@ -194,6 +194,11 @@ def serve(app: AppContext, host: str, port: int, workers: int, dev: bool) -> Non
     os.execvpe(args[0], args, env)
 
 
+from matcher.cli_partnerships import partnerships  # noqa: E402  (needs AppContext above)
+
+cli.add_command(partnerships)
+
+
 def main() -> None:
     """Entry point of the console script."""
     cli(prog_name="jetmatch")
