@@ -24,7 +24,7 @@ def _us_node(app: AppContext, universe: pt.Universe, query: str) -> int:
     res = app.gazetteer().resolve(query, country="US")
     key = _us_key(res)
     if key is None or key not in universe.us_index:
-        raise click.ClickException(f"{query!r}: {res.status} US place")
+        raise click.ClickException(f"{query!r}: {_why(res, 'US place or state')}")
     return universe.us_index[key]
 
 
@@ -32,8 +32,16 @@ def _jp_node(app: AppContext, universe: pt.Universe, query: str) -> int:
     res = app.gazetteer().resolve(query, country="JP")
     key = _jp_key(res)
     if key is None or key not in universe.jp_index:
-        raise click.ClickException(f"{query!r}: {res.status} Japanese place")
+        raise click.ClickException(f"{query!r}: {_why(res, 'Japanese municipality or prefecture')}")
     return universe.jp_index[key]
+
+
+def _why(res, what: str) -> str:
+    if res.status == "ambiguous":
+        return f"ambiguous {what}: " + "; ".join(c.label or c.name or "?" for c in res.candidates[:5])
+    if res.status == "unknown":
+        return f"unknown {what}"
+    return f"not a {what} in the reference data"
 
 
 def _us_key(res) -> str | None:
@@ -41,7 +49,7 @@ def _us_key(res) -> str | None:
         return None
     if res.kind == "state":
         return f"state:{res.state or res.code}"
-    return f"place:{res.place_id or res.code}"
+    return f"place:{res.place_id}" if res.place_id is not None else None
 
 
 def _jp_key(res) -> str | None:

@@ -587,15 +587,6 @@ def fit_model(graph: TieGraph, seed: int = 0) -> PartnershipModel:
     return PartnershipModel().fit(*training_examples(graph, np.random.default_rng(seed)))
 
 
-def score_nodes(graph: TieGraph, model: PartnershipModel, us: np.ndarray, jp: np.ndarray) -> np.ndarray:
-    """Scores (log-odds) of pairs; an existing pair is scored on the graph without itself."""
-    scores = model.decision_function(pair_features(graph, us, jp))
-    for i, pair in enumerate(zip(us.tolist(), jp.tolist())):
-        if pair in graph.pair_set:
-            scores[i] = model.decision_function(_loo_features(graph, *pair))[0]
-    return scores
-
-
 def _loo_features(graph: TieGraph, us: int, jp: int) -> np.ndarray:
     edge = np.flatnonzero((graph.us == us) & (graph.jp == jp))
     g = graph.subset(~np.isin(np.arange(len(graph.us)), edge))
@@ -637,7 +628,7 @@ def top_new_pairs(graph: TieGraph, model: PartnershipModel, top: int = 10, us: i
     jp_all = np.arange(u.n_jp)
     for chunk in np.array_split(pool, max(1, len(pool) // 40)):
         us_arr, jp_arr = np.repeat(chunk, u.n_jp), np.tile(jp_all, len(chunk))
-        fresh = np.array([(a, b) not in graph.pair_set for a, b in zip(us_arr.tolist(), jp_arr.tolist())])
+        fresh = ~np.isin(us_arr * u.n_jp + jp_arr, graph.us * u.n_jp + graph.jp)
         us_arr, jp_arr = us_arr[fresh], jp_arr[fresh]
         scores = model.decision_function(pair_features(graph, us_arr, jp_arr))
         keep = np.argsort(-scores, kind="stable")[:top]
