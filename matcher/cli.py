@@ -163,8 +163,9 @@ def import_(app: AppContext, kind: str, file: Path, dry_run: bool, skip_invalid:
     from matcher.ingest import import_csv
 
     app.ensure_schema()
-    with app.session() as session:
-        report = import_csv(session, kind, file, gazetteer=app.gazetteer(), dry_run=dry_run,
+    gazetteer = app.gazetteer()
+    with db.session_scope(app.sessions) as session:  # one transaction: all rows or none
+        report = import_csv(session, kind, file, gazetteer=gazetteer, dry_run=dry_run,
                             skip_invalid=skip_invalid)
     if as_json:
         emit_json(report.to_json())
