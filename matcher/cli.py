@@ -200,6 +200,12 @@ from matcher.cli_partnerships import partnerships  # noqa: E402  (needs AppConte
 cli.add_command(partnerships)
 
 
+from matcher.cli_engine import COMMANDS as _ENGINE_COMMANDS  # noqa: E402  (score, suggest, assign, model, bench)
+
+for _command in _ENGINE_COMMANDS:
+    cli.add_command(_command)
+
+
 def main() -> None:
     """Entry point of the console script."""
     cli(prog_name="jetmatch")
