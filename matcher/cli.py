@@ -206,6 +206,12 @@ for _command in _ENGINE_COMMANDS:
     cli.add_command(_command)
 
 
+from matcher.cli_web import demo, users  # noqa: E402  (needs AppContext and serve above)
+
+cli.add_command(users)
+cli.add_command(demo)
+
+
 def main() -> None:
     """Entry point of the console script."""
     cli(prog_name="jetmatch")

@@ -1,0 +1,79 @@
+"""A committee's volunteer finder: ranked alumni, reasons, filters, introduction requests."""
+
+from __future__ import annotations
+
+from flask import Blueprint, abort, flash, g, redirect, render_template, request, url_for
+from sqlalchemy import select
+
+from matcher import decisions
+from matcher.models import Alumnus, Relationship, Suggestion
+from web.auth import can_see_relationship, role_required
+from web.database import get_session
+from web.present import alumni_with_placements, distance_band, placement_tie, reasons
+
+bp = Blueprint("committee", __name__)
+
+RADII = {"25": 25, "80": 80, "200": 200}
+
+
+def volunteer_rows(db, rel: Relationship, *, radius: int | None = None, theme: str = "",
+                   min_level: int = 0) -> list[dict]:
+    """Return the relationship's suggested volunteers, filtered, as display rows (no contacts)."""
+    query = (select(Suggestion, Alumnus).join(Alumnus, Suggestion.alumnus_id == Alumnus.id)
+             .where(Suggestion.kind == "volunteer", Suggestion.relationship_id == rel.id, Alumnus.consent)
+             .options(alumni_with_placements())
+             .order_by(Suggestion.rank, Suggestion.score.desc(), Suggestion.id))
+    if min_level:
+        query = query.where(Alumnus.japanese_level >= min_level)
+    if theme:
+        query = query.where(Alumnus.interests.ilike(f"%{theme}%"))
+    rows = []
+    for suggestion, alum in db.execute(query):
+        band, km = distance_band(alum, rel)
+        if radius is not None and (km is None or km > radius):
+            continue
+        rows.append({"alum_id": alum.id, "name": alum.display_name, "score": suggestion.score,
+                     "rank": suggestion.rank, "band": band, "km": km, "tie": placement_tie(alum, rel),
+                     "japanese_level": alum.japanese_level, "hours": alum.availability_hours,
+                     "reasons": reasons(suggestion.contributions)})
+    return rows
+
+
+@bp.get("/relationships/<int:relationship_id>/volunteers")
+@role_required("coordinator", "committee", scope=can_see_relationship)
+def volunteers(relationship_id: int):
+    """Show the ranked volunteers for one relationship, with the reasons for each."""
+    db = get_session()
+    rel = db.get(Relationship, relationship_id)
+    if rel is None:
+        abort(404)
+    radius = RADII.get(request.args.get("radius", ""))
+    theme = request.args.get("theme", "").strip()[:60]
+    min_level = request.args.get("level", 0, type=int)
+    rows = volunteer_rows(db, rel, radius=radius, theme=theme, min_level=min_level)
+    requests = {r.alumnus_id: r for r in db.scalars(decisions.requests_for_relationship(rel.id))
+                if r.alumnus_id is not None}
+    contacts = {aid: decisions.contacts_for(db, r) for aid, r in requests.items() if r.status == "approved"}
+    return render_template("committee/volunteers.html", rel=rel, rows=rows, requests=requests, contacts=contacts,
+                           radius=request.args.get("radius", ""), theme=theme, level=min_level,
+                           themes=rel.theme_list)
+
+
+@bp.post("/relationships/<int:relationship_id>/volunteers/<int:alumnus_id>/request")
+@role_required("coordinator", "committee", scope=can_see_relationship)
+def request_introduction(relationship_id: int, alumnus_id: int):
+    """Ask a coordinator to introduce this volunteer to the committee."""
+    db = get_session()
+    suggested = db.scalar(select(Suggestion.id).where(
+        Suggestion.kind == "volunteer", Suggestion.relationship_id == relationship_id,
+        Suggestion.alumnus_id == alumnus_id))
+    if suggested is None:
+        abort(404)
+    try:
+        req = decisions.request_introduction(db, relationship_id, alumnus_id, g.user)
+    except decisions.DecisionError as exc:
+        flash(str(exc).capitalize() + ".", "error")
+    else:
+        db.commit()
+        flash(f"Introduction requested (request #{req.id}); a coordinator will review it.", "info")
+    return redirect(url_for("committee.volunteers", relationship_id=relationship_id, **request.args))

@@ -1,0 +1,202 @@
+"""Flask-free helpers the views share: relationship search, distance bands, placement ties.
+
+They take a session (and a gazetteer when one helps) and return plain values, so
+the API and the HTML pages say the same things.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+import unicodedata
+
+from sqlalchemy import Select, func, or_, select
+from sqlalchemy.orm import Session, aliased, selectinload
+
+from matcher.models import (
+    Alumnus,
+    Municipality,
+    MunicipalityAlias,
+    Placement,
+    Prefecture,
+    Relationship,
+    USPlace,
+    USState,
+)
+
+__all__ = ["search_relationships", "km_between", "distance_band", "placement_tie", "reasons",
+           "BANDS", "relationship_json", "place_suggestions"]
+
+BANDS = ((25, "within 25 km"), (80, "within 80 km"), (200, "within 200 km"))
+_SUFFIXES = re.compile(r"[\s-]+(shi|ku|cho|machi|son|mura|city|town|village|ken|fu|to|prefecture|county)$")
+
+
+def _fold(text: str) -> str:
+    """Lower-case, strip macrons and Japanese municipal suffixes: "Ōita-shi" → "oita"."""
+    plain = "".join(c for c in unicodedata.normalize("NFKD", text) if not unicodedata.combining(c))
+    plain = plain.strip().lower()
+    return _SUFFIXES.sub("", plain).strip()
+
+
+def _gazetteer_codes(gazetteer, q: str) -> tuple[set[str], set[str], set[int], set[str]]:
+    """Ask the gazetteer what ``q`` names: municipality, prefecture, US place and state codes."""
+    munis: set[str] = set()
+    prefs: set[str] = set()
+    places: set[int] = set()
+    states: set[str] = set()
+    if gazetteer is None:
+        return munis, prefs, places, states
+    try:
+        answer = gazetteer.resolve(q)
+    except Exception:  # the gazetteer is another team's work in progress: never break search
+        return munis, prefs, places, states
+    found = [answer] if getattr(answer, "status", None) == "resolved" else list(getattr(answer, "candidates", []) or [])
+    for r in found:
+        code, kind, country = str(getattr(r, "code", "") or ""), getattr(r, "kind", ""), getattr(r, "country", "")
+        if country == "JP":
+            (prefs if kind == "prefecture" or len(code) == 2 else munis).add(code)
+        elif country == "US":
+            if kind == "state":
+                states.add(code.upper() if len(code) == 2 else str(getattr(r, "state", "") or "").upper())
+            elif getattr(r, "place_id", None) is not None:
+                places.add(int(r.place_id))
+    return munis, prefs, places, states
+
+
+def search_relationships(session: Session, q: str, gazetteer=None) -> Select:
+    """Return a query for relationships whose US or Japanese side is named by ``q``.
+
+    Any spelling the gazetteer resolves counts ("Hanamaki", "花巻市", "Ishidoriya"),
+    and so do old names of merged towns, the partner's name at signing, and plain
+    names of places, prefectures and states.
+    """
+    query = (select(Relationship).outerjoin(USPlace, Relationship.us_place_id == USPlace.id)
+             .join(USState, Relationship.us_state_abbr == USState.abbr)
+             .order_by(USState.name, USPlace.name, Relationship.id))
+    q = (q or "").strip()
+    if not q:
+        return query
+    munis, prefs, places, states = _gazetteer_codes(gazetteer, q)
+    core = _fold(q.split(",")[0])
+    like = f"%{core}%"
+    munis |= set(session.scalars(select(Municipality.code).where(or_(
+        func.lower(Municipality.name) == core, func.lower(Municipality.name_romaji) == core,
+        Municipality.name_ja == q, Municipality.name_kana == q))))
+    munis |= set(session.scalars(select(MunicipalityAlias.municipality_code).where(or_(
+        func.lower(MunicipalityAlias.name) == core, MunicipalityAlias.name_ja == q))))
+    prefs |= set(session.scalars(select(Prefecture.code).where(or_(
+        func.lower(Prefecture.name) == core, Prefecture.name_ja == q))))
+    places |= set(session.scalars(select(USPlace.id).where(func.lower(USPlace.name) == core)))
+    states |= set(session.scalars(select(USState.abbr).where(or_(
+        func.lower(USState.name) == core, func.lower(USState.abbr) == q.lower()))))
+    return query.where(or_(
+        Relationship.jp_municipality_code.in_(munis),
+        Relationship.jp_prefecture_code.in_(prefs),
+        Relationship.us_place_id.in_(places),
+        Relationship.us_state_abbr.in_(states),
+        func.lower(Relationship.jp_name_at_signing).like(like),
+    ))
+
+
+def km_between(lat1, lon1, lat2, lon2) -> float | None:
+    """Great-circle distance in km (haversine), or None when a point is missing."""
+    if None in (lat1, lon1, lat2, lon2):
+        return None
+    p1, p2 = math.radians(lat1), math.radians(lat2)
+    dp, dl = p2 - p1, math.radians(lon2 - lon1)
+    a = math.sin(dp / 2) ** 2 + math.cos(p1) * math.cos(p2) * math.sin(dl / 2) ** 2
+    return 2 * 6371.0088 * math.asin(math.sqrt(min(1.0, a)))
+
+
+def _us_point(rel: Relationship) -> tuple[float | None, float | None]:
+    if rel.us_place is not None:
+        return rel.us_place.lat, rel.us_place.lon
+    return rel.us_state.lat, rel.us_state.lon
+
+
+def distance_band(alum: Alumnus, rel: Relationship) -> tuple[str, float | None]:
+    """Return a band ("within 80 km", "same state", "further", "home unknown") and the km."""
+    lat, lon = _us_point(rel)
+    km = km_between(alum.home_lat, alum.home_lon, lat, lon)
+    if km is None:
+        return "home unknown", None
+    for edge, label in BANDS:
+        if km <= edge:
+            return label, km
+    if alum.home_state_abbr and alum.home_state_abbr == rel.us_state_abbr:
+        return "same state", km
+    return "further", km
+
+
+def placement_tie(alum: Alumnus, rel: Relationship) -> str:
+    """Say how the alum's placements tie them to the Japanese side, most specific first."""
+    best = None
+    for p in alum.placements:
+        if rel.jp_municipality_code and p.municipality_code == rel.jp_municipality_code:
+            if p.alias is not None:
+                return f"lived in {p.alias.name} (now {p.municipality.name_romaji}), {p.start_year}–{p.end_year}"
+            return f"lived in {rel.jp_municipality.name_romaji}, {p.start_year}–{p.end_year}"
+        if p.prefecture_code == rel.jp_prefecture_code and best is None:
+            where = p.municipality.name_romaji if p.municipality else p.place
+            best = f"lived in {where}, {rel.jp_prefecture.name} Prefecture, {p.start_year}–{p.end_year}"
+            if rel.jp_kind == "prefecture":
+                return best
+    return best or "no placement in the partner's prefecture"
+
+
+def reasons(contributions) -> list[dict]:
+    """Return the contributions that carry weight, strongest first, as {sentence, weight, factor}."""
+    items = [c for c in (contributions or []) if isinstance(c, dict)]
+    items = [c for c in items if c.get("weight")]
+    return sorted(items, key=lambda c: -abs(float(c.get("weight") or 0)))
+
+
+def relationship_json(rel: Relationship) -> dict:
+    """Public facts about a relationship (no committee e-mail)."""
+    return {"id": rel.id, "label": rel.label, "us": rel.us_label, "jp": rel.jp_label,
+            "jp_name_at_signing": rel.jp_name_at_signing, "signed": rel.signed, "status": rel.status,
+            "dormant_since": rel.dormant_since, "themes": rel.theme_list,
+            "volunteers_wanted": rel.volunteers_wanted}
+
+
+def place_suggestions(session: Session, prefix: str, gazetteer=None, limit: int = 10) -> list[dict]:
+    """Japanese places starting with ``prefix``, old merged names shown as "Ishidoriya (now Hanamaki)"."""
+    prefix = (prefix or "").strip()
+    if len(prefix) < 2:
+        return []
+    if gazetteer is not None and hasattr(gazetteer, "suggest"):
+        try:
+            return [_suggestion_json(r) for r in gazetteer.suggest(prefix, country="JP", limit=limit)]
+        except Exception:  # fall back to the tables below
+            pass
+    core = _fold(prefix)
+    pref = aliased(Prefecture)
+    out = []
+    for m, p in session.execute(select(Municipality, pref).join(pref, Municipality.prefecture_code == pref.code)
+                                .where(func.lower(Municipality.name).like(f"{core}%"))
+                                .order_by(Municipality.name).limit(limit)):
+        out.append({"label": f"{m.name_romaji}, {p.name}", "value": f"{m.name}, {p.name}", "code": m.code})
+    for a, m, p in session.execute(
+            select(MunicipalityAlias, Municipality, pref).join(Municipality).join(pref, Municipality.prefecture_code == pref.code)
+            .where(func.lower(MunicipalityAlias.name).like(f"{core}%"))
+            .order_by(MunicipalityAlias.name).limit(limit)):
+        out.append({"label": f"{a.name} (now {m.name_romaji}), {p.name}", "value": f"{a.name}, {p.name}",
+                    "code": m.code})
+    return out[:limit]
+
+
+def _suggestion_json(r) -> dict:
+    data = r.to_json() if hasattr(r, "to_json") else dict(r)
+    name = data.get("name") or ""
+    via = data.get("via_alias") or None
+    where = data.get("prefecture") or data.get("state") or ""
+    label = f"{via['name']} (now {name})" if via else name
+    value = via["name"] if via else name
+    return {"label": f"{label}, {where}" if where else label, "value": f"{value}, {where}" if where else value,
+            "code": data.get("code")}
+
+
+def alumni_with_placements():
+    """Loader options for an alum's placements with their places (for tie sentences)."""
+    return selectinload(Alumnus.placements).options(selectinload(Placement.alias),
+                                                    selectinload(Placement.municipality))

@@ -1,0 +1,40 @@
+"""Relationship search (any spelling the gazetteer knows) and the relationship page."""
+
+from __future__ import annotations
+
+from flask import Blueprint, abort, current_app, render_template, request
+from sqlalchemy import func, select
+
+from matcher.models import Relationship, Suggestion
+from web.auth import login_required
+from web.database import gazetteer, get_session
+from web.present import search_relationships
+
+bp = Blueprint("relationships", __name__)
+
+
+@bp.get("/relationships")
+@login_required
+def index():
+    """List relationships, or those whose US or Japanese side is named by ?q=."""
+    db = get_session()
+    q = request.args.get("q", "").strip()
+    page = max(1, request.args.get("page", 1, type=int))
+    size = current_app.config["PAGE_SIZE"]
+    query = search_relationships(db, q, gazetteer() if q else None)
+    total = db.scalar(select(func.count()).select_from(query.subquery()))
+    rows = db.scalars(query.offset((page - 1) * size).limit(size)).all()
+    return render_template("relationships/index.html", q=q, rows=rows, total=total, page=page, size=size)
+
+
+@bp.get("/relationships/<int:relationship_id>")
+@login_required
+def show(relationship_id: int):
+    """Show one relationship: both places, when it was signed, its programmes."""
+    db = get_session()
+    rel = db.get(Relationship, relationship_id)
+    if rel is None:
+        abort(404)
+    n_volunteers = db.scalar(select(func.count()).where(
+        Suggestion.kind == "volunteer", Suggestion.relationship_id == rel.id))
+    return render_template("relationships/show.html", rel=rel, n_volunteers=n_volunteers)
