@@ -42,6 +42,11 @@ class AppContext:
     def session(self) -> Session:
         return self.sessions()
 
+    def close(self) -> None:
+        """Close the engine's pooled connections (if one was made) when the command ends."""
+        if "engine" in self.__dict__:
+            self.engine.dispose()
+
     def ensure_schema(self) -> None:
         """Refuse to run against a database that `jetmatch init` has not prepared."""
         if db.current_revision(self.engine) != db.head_revision():
@@ -74,6 +79,7 @@ def emit_json(data) -> None:
 def cli(ctx: click.Context, database_url: str | None) -> None:
     """jetmatch: join JET alumni to US–Japan sister-city relationships."""
     ctx.obj = AppContext(url=database_url)
+    ctx.call_on_close(ctx.obj.close)
 
 
 @cli.command()
