@@ -120,7 +120,8 @@ class RowError:
     message: str
 
     def __str__(self) -> str:
-        return f"row {self.row}, column {self.column}: {self.message}"
+        where = f"row {self.row}, column {self.column}" if self.column else f"row {self.row}"
+        return f"{where}: {self.message}"
 
     def to_json(self) -> dict[str, Any]:
         return {"row": self.row, "column": self.column, "value": self.value, "message": self.message}
@@ -212,7 +213,9 @@ class _Row:
 
     def integer(self, column: str, lo: int, hi: int, default: int | None = None) -> int | None:
         value = self.get(column)
-        if not value and default is not None:
+        if not value:
+            if default is None:
+                self.error(column, f"is empty; expected a whole number {lo}–{hi}")
             return default
         try:
             number = float(value)
