@@ -400,7 +400,7 @@ def load_graph(session, alumni: bool = True) -> TieGraph:
     prefs = session.execute(select(Prefecture.code, Prefecture.name, Prefecture.region, Prefecture.neighbours)
                             .order_by(Prefecture.code)).all()
     munis = session.execute(select(Municipality.code, Municipality.prefecture_code, Municipality.name_romaji,
-                                   Municipality.population).order_by(Municipality.code)).all()
+                                   Municipality.population, Municipality.kind).order_by(Municipality.code)).all()
     states = session.execute(select(USState.abbr, USState.name).order_by(USState.abbr)).all()
     places = session.execute(select(USPlace.id, USPlace.name, USPlace.state_abbr, USPlace.population, USPlace.kind,
                                     USPlace.lat, USPlace.lon).order_by(USPlace.id)).all()
@@ -410,7 +410,8 @@ def load_graph(session, alumni: bool = True) -> TieGraph:
     nb = [(pref_i[p.code], pref_i[c]) for p in prefs for c in p.neighbours.split(";") if c in pref_i]
     neighbours = sparse.csr_matrix((np.ones(len(nb)), ([a for a, _ in nb], [b for _, b in nb])),
                                    shape=(len(prefs), len(prefs)))
-    muni_pop = np.array([m.population if m.population else np.nan for m in munis], dtype=float)
+    muni_pop = _impute_by_kind(np.array([m.population if m.population else np.nan for m in munis], dtype=float),
+                               np.array([m.kind for m in munis]))
     pref_pop = np.bincount([pref_i[m.prefecture_code] for m in munis], weights=np.nan_to_num(muni_pop),
                            minlength=len(prefs))
     city_pop = np.array([p.population if p.population and p.kind == "city" else 0 for p in places], dtype=float)
@@ -443,6 +444,17 @@ def load_graph(session, alumni: bool = True) -> TieGraph:
     if alumni:
         _add_bridges(session, u, places)
     return TieGraph(u, np.array(us, dtype=int), np.array(jp, dtype=int))
+
+
+def _impute_by_kind(pop: np.ndarray, kind: np.ndarray) -> np.ndarray:
+    """Fill unknown populations with the median of the same kind: the gaps in the reference
+    data are mostly towns and villages, which the overall median (a city) would inflate."""
+    out = pop.copy()
+    for k in np.unique(kind):
+        known = pop[(kind == k) & np.isfinite(pop)]
+        if len(known):
+            out[(kind == k) & ~np.isfinite(pop)] = np.median(known)
+    return out
 
 
 def _add_bridges(session, u: Universe, places) -> None:
