@@ -321,13 +321,19 @@ def _interests(rng: np.random.Generator, first_role: np.ndarray, chunk: int = 20
     return out
 
 
+BLOCK = 10_000  # alumni per random stream: alum i is the same whatever n is
+
+
 def generate(n: int, seed: int = 1, pools: Pools | None = None) -> SyntheticAlumni:
     """Generate ``n`` synthetic alumni with placements, the same arrays for the same seed.
+
+    Alumni are drawn in blocks of :data:`BLOCK`, each from its own stream of ``seed``, so
+    the first 2,000 of ``generate(40_000, s)`` are exactly ``generate(2_000, s)``.
 
     Parameters
     ----------
     n : how many alumni.
-    seed : the random seed; the output depends only on (n, seed, pools).
+    seed : the random seed; the output depends only on (seed, pools), truncated to n.
     pools : the reference places (``Pools.from_session(session)``).
 
     Returns
@@ -338,7 +344,16 @@ def generate(n: int, seed: int = 1, pools: Pools | None = None) -> SyntheticAlum
         raise ValueError("generate() needs the reference places: pass Pools.from_session(session)")
     if not len(pools.muni_code) or not len(pools.place_id):
         raise ValueError("no municipalities or US places: load the reference data first (`jetmatch init`)")
-    rng = np.random.default_rng(seed)
+    blocks = [_block(np.random.default_rng([seed, b]), pools, BLOCK) for b in range(max(1, -(-n // BLOCK)))]
+    for b, block in enumerate(blocks):
+        block["p_alum"] = block["p_alum"] + b * BLOCK
+    arrays = {k: np.concatenate([blk[k] for blk in blocks]) for k in blocks[0]}
+    keep = arrays["p_alum"] < n  # whole blocks are drawn, then cut: the prefix never depends on n
+    return SyntheticAlumni(seed=seed, **{k: v[keep] if k.startswith("p_") else v[:n] for k, v in arrays.items()})
+
+
+def _block(rng: np.random.Generator, pools: Pools, n: int) -> dict[str, np.ndarray]:
+    """Draw one block of ``n`` alumni and their placements from ``rng``."""
     p = _placements(rng, pools, n)
     first_role = p["p_role"][np.searchsorted(p["p_alum"], np.arange(n))]  # sorted by (alum, start)
     years = np.bincount(p["p_alum"], weights=p["p_end"] - p["p_start"], minlength=n)
@@ -352,8 +367,7 @@ def generate(n: int, seed: int = 1, pools: Pools | None = None) -> SyntheticAlum
         home[to_tied] = tied_idx[rng.integers(0, len(tied_idx), int(to_tied.sum()))]
     consent = rng.random(n) >= NO_CONSENT_P
     hours = np.where(rng.random(n) < 0.15, 0, np.minimum(20, rng.geometric(0.15, n)))
-    return SyntheticAlumni(
-        seed=seed,
+    return dict(
         first=rng.integers(0, len(FIRST_NAMES), n, dtype=np.int16),
         last=rng.integers(0, len(LAST_NAMES), n, dtype=np.int16),
         home=home.astype(np.int32), japanese_level=level, interests=_interests(rng, first_role),

@@ -38,6 +38,14 @@ def test_same_seed_same_alumni_other_seed_other_alumni(pools):
     assert not np.array_equal(a.home, c.home) and not np.array_equal(a.p_muni, c.p_muni)
 
 
+def test_the_first_alumni_are_the_same_whatever_n(pools):
+    small, large = generate(1200, 9, pools), generate(23_000, 9, pools)
+    assert np.array_equal(small.home, large.home[:1200]) and np.array_equal(small.interests, large.interests[:1200])
+    cut = large.p_alum < 1200
+    assert np.array_equal(small.p_muni, large.p_muni[cut]) and np.array_equal(small.p_start, large.p_start[cut])
+    assert len(large) == 23_000 and large.p_alum.max() == 22_999
+
+
 def test_roles_are_about_90_8_2_percent(five_thousand):
     first = np.searchsorted(five_thousand.p_alum, np.arange(5000))
     share = np.bincount(five_thousand.p_role[first], minlength=3) / 5000
