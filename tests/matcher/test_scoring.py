@@ -1,0 +1,142 @@
+"""Scoring on the real reference data with small named alumni, and the array engine on hand-made arrays."""
+
+import time
+
+import numpy as np
+import pytest
+from sqlalchemy import select
+
+from matcher.models import Alumnus, MunicipalityAlias, Placement, Relationship, Suggestion, USPlace
+from matcher.scoring import (Alumni, Geography, Relationships, Scorer, TopK, alumnus_codes, decode_pair, pair_codes,
+                             rescore_alumnus, score_all, suggest_relationships, suggest_volunteers, top_k_chunk,
+                             unit_vectors)
+
+DENVER = dict(home="Denver, CO", home_lat=39.74, home_lon=-104.99, home_state_abbr="CO")
+PORTLAND = dict(home="Portland, OR", home_lat=45.52, home_lon=-122.68, home_state_abbr="OR")
+
+
+def _alum(session, external_id, placements, consent=True, **kw):
+    fields = dict(external_id=external_id, name=f"Test {external_id}", email=f"{external_id}@example.org",
+                  japanese_level=2, availability_hours=4, max_matches=1, consent=consent, **DENVER)
+    fields.update(kw)
+    alum = Alumnus(**fields)
+    session.add(alum)
+    session.flush()
+    for place, muni, pref, alias_id, start, end in placements:
+        session.add(Placement(alumnus_id=alum.id, place=place, municipality_code=muni, prefecture_code=pref,
+                              alias_id=alias_id, role="ALT", start_year=start, end_year=end))
+    session.flush()
+    return alum
+
+
+def _relationship(session, city, state):
+    return session.scalars(select(Relationship).join(USPlace, Relationship.us_place_id == USPlace.id)
+                           .where(USPlace.name == city, USPlace.state_abbr == state)).one()
+
+
+@pytest.fixture
+def named(session):
+    """Ishidoriya (merged into Hanamaki 2006-01-01), Takeo, Karatsu (Saga) and a non-consenting alum."""
+    ishidoriya = session.scalars(select(MunicipalityAlias).where(MunicipalityAlias.name == "Ishidoriya")).one()
+    people = dict(
+        ishidoriya=_alum(session, "T-ISHIDORIYA", [("Ishidoriya, Iwate", "03205", "03", ishidoriya.id, 2003, 2005)]),
+        iwate=_alum(session, "T-MORIOKA", [("Morioka", "03201", "03", None, 2010, 2011)],
+                    home="Rutland, VT", home_lat=43.61, home_lon=-72.97, home_state_abbr="VT"),
+        takeo=_alum(session, "T-TAKEO", [("Takeo", "41206", "41", None, 2011, 2013)], **PORTLAND),
+        saga=_alum(session, "T-KARATSU", [("Karatsu", "41202", "41", None, 2011, 2013)], **PORTLAND),
+        refuses=_alum(session, "T-NO-CONSENT", [("Takeo", "41206", "41", None, 2015, 2018)], consent=False,
+                      home="Sebastopol, CA", home_lat=38.40, home_lon=-122.82, home_state_abbr="CA"),
+        full=_alum(session, "T-FULL", [("Takeo", "41206", "41", None, 2015, 2018)], max_matches=0, **PORTLAND),
+    )
+    score_all(session)
+    return people
+
+
+def test_ishidoriya_alum_tops_both_rutland_and_hot_springs_with_the_merger_named(session, named):
+    for city, state in (("Rutland", "VT"), ("Hot Springs", "AR")):
+        items = suggest_volunteers(session, _relationship(session, city, state).id, top=5)
+        assert items[0]["external_id"] == "T-ISHIDORIYA", (city, items)
+        placement = next(r for r in items[0]["reasons"] if r["factor"] == "placement")
+        assert placement["level"] == "partner"
+        assert "placed in Ishidoriya (merged into Hanamaki in 2006)" in placement["sentence"]
+    rutland = suggest_volunteers(session, _relationship(session, "Rutland", "VT").id, top=5)
+    assert "as named at signing" in rutland[0]["reasons"][0]["sentence"]
+
+
+def test_saga_alum_ranks_below_takeo_alum_for_sebastopol(session, named):
+    items = suggest_volunteers(session, _relationship(session, "Sebastopol", "CA").id, top=10)
+    order = [i["external_id"] for i in items]
+    assert order.index("T-TAKEO") < order.index("T-KARATSU")
+    levels = {i["external_id"]: i["reasons"][0]["level"] for i in items}
+    assert levels == {"T-TAKEO": "partner", "T-KARATSU": "same_prefecture"}
+
+
+def test_non_consenting_and_full_alumni_never_appear(session, named):
+    ids = {named["refuses"].id, named["full"].id}
+    stored = session.scalars(select(Suggestion.alumnus_id).where(Suggestion.alumnus_id.is_not(None))).all()
+    assert stored and not ids & set(stored)
+    assert suggest_relationships(session, "T-NO-CONSENT") == []
+
+
+def test_contributions_sum_to_the_score(session, named):
+    for s in session.scalars(select(Suggestion)):
+        assert sum(c["weight"] for c in s.contributions) == pytest.approx(s.score, abs=1e-3)
+
+
+def test_one_alumnus_is_refreshed_quickly_after_an_edit(session, named):
+    alum = named["saga"]
+    alum.home_lat, alum.home_lon, alum.home_state_abbr = 38.40, -122.82, "CA"  # moves to Sebastopol
+    session.flush()
+    rescore_alumnus(session, alum.id)  # warm
+    t0 = time.perf_counter()
+    rows = rescore_alumnus(session, alum.id)
+    elapsed = time.perf_counter() - t0
+    assert elapsed < 0.5  # typically ~20-40 ms on SQLite; generous for a loaded CI box
+    sebastopol = _relationship(session, "Sebastopol", "CA").id
+    mine = next(r for r in rows if r["relationship_id"] == sebastopol)
+    assert {"factor": "distance", "level": "within_25km"}.items() <= {**mine["contributions"][1]}.items()
+
+
+# --- the array engine on hand-made arrays ------------------------------------------------------------
+
+
+def _tiny():
+    """Two prefectures next to each other (Saga 41, Nagasaki 42), one relationship with Takeo (41206)."""
+    region = np.zeros(47, np.int16)
+    region[40:42] = 7
+    neighbours = np.zeros((47, 47), bool)
+    neighbours[40, 41] = neighbours[41, 40] = True
+    geo = Geography(region, neighbours)
+    rels = Relationships(np.array([1]), unit_vectors([38.40], [-122.82]), np.array([4], np.int16),
+                         np.array([False]), np.array([41206], np.int32), np.array([40], np.int16))
+    homes_lat, homes_lon = [38.40, 38.44, 39.2, 45.5], [-122.82, -122.71, -121.5, -122.68]
+    munis = np.array([[41206], [41202], [42201], [13101]], np.int32)
+    prefs = np.array([[40], [40], [41], [12]], np.int16)
+    codes = alumnus_codes([2] * 4, [1] * 4, [2] * 4, [2020] * 4, [4] * 4, 2026)
+    alumni = Alumni(np.arange(4), unit_vectors(homes_lat, homes_lon), np.array([4, 4, 4, 30], np.int16),
+                    munis, prefs, codes)
+    return geo, alumni, rels
+
+
+def test_pair_codes_of_hand_made_arrays():
+    geo, alumni, rels = _tiny()
+    levels = [decode_pair(int(c)) for c in pair_codes(geo, alumni, rels)[:, 0]]
+    # Takeo and 0 km; Karatsu (same prefecture) 10 km; Nagasaki (neighbour) ~150 km; Tokyo, another state.
+    assert levels == [(0, 0, 2), (1, 0, 2), (2, 3, 2), (4, 5, 2)]
+
+
+def test_top_k_is_exact_against_a_full_sort():
+    rng = np.random.default_rng(7)
+    scorer = Scorer({})
+    codes = rng.integers(0, 90, (3000, 40)).astype(np.uint8)
+    combo = rng.integers(0, len(scorer.combo_scores), 3000)
+    by_col, by_row = top_k_chunk(codes, combo, scorer, 5, 3, scorer.combo8[combo])
+    full = scorer.pair_weights[codes] + scorer.combo_scores[combo][:, None]
+    full[~scorer.eligible[codes]] = -np.inf
+    for c in range(40):
+        expect = np.lexsort((np.arange(3000), -full[:, c]))[:5]
+        assert by_col.rows[by_col.cols == c].tolist() == expect.tolist()
+    for r in range(0, 3000, 101):
+        expect = [j for j in np.lexsort((np.arange(40), -full[r]))[:3] if np.isfinite(full[r, j])]
+        assert by_row.cols[by_row.rows == r].tolist() == expect
+    assert isinstance(by_col, TopK)
