@@ -14,7 +14,7 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from matcher.models import (
@@ -78,20 +78,26 @@ def _sync(
 ) -> int:
     """Insert rows whose key is new and update those that changed; return rows written."""
     rows = list(rows)
-    existing = {getattr(obj, key): obj for obj in session.scalars(select(model))}
-    new = [row for row in rows if row[key] not in existing]
-    changed = 0
+    if not rows:
+        return 0
+    columns = list(rows[0])
+    existing = {
+        r[0]: r for r in session.execute(select(*(getattr(model, c) for c in [key] + columns))).all()
+    }
+    new, changed = [], []
     for row in rows:
-        obj = existing.get(row[key])
-        if obj is not None and any(getattr(obj, k) != v for k, v in row.items()):
-            for k, v in row.items():
-                setattr(obj, k, v)
-            changed += 1
+        current = existing.get(row[key])
+        if current is None:
+            new.append(row)
+        elif tuple(current[1:]) != tuple(row[c] for c in columns):
+            changed.append(row)
     if new:
         session.execute(model.__table__.insert(), new)
+    if changed:
+        session.execute(update(model), changed)  # bulk UPDATE by primary key
     session.flush()
-    progress(f"{model.__tablename__}: {len(new)} new, {changed} updated ({len(rows)} in file)")
-    return len(new) + changed
+    progress(f"{model.__tablename__}: {len(new)} new, {len(changed)} updated ({len(rows)} in file)")
+    return len(new) + len(changed)
 
 
 def load_reference_data(session: Session, path: Path | None = None, progress: Callable[[str], None] = lambda _: None) -> dict[str, int]:
@@ -177,8 +183,8 @@ def _load_chapters(session: Session, path: Path, progress) -> int:
 def _load_relationships(session: Session, path: Path, progress) -> int:
     """Insert reference relationships that are missing; never touch user-edited fields."""
     known = set(session.scalars(select(Relationship.pair_key)))
-    munis = dict(session.execute(select(Municipality.code, Municipality.prefecture_code)).tuples())
-    place_states = dict(session.execute(select(USPlace.id, USPlace.state_abbr)).tuples())
+    munis = dict(session.execute(select(Municipality.code, Municipality.prefecture_code)).all())
+    place_states = dict(session.execute(select(USPlace.id, USPlace.state_abbr)).all())
     new = []
     for r in read_csv(path / "relationships.csv"):
         us = r["us_state"] if r["us_kind"] == "state" else int(r["us_place_id"])
