@@ -149,7 +149,7 @@ def _zips(path: Path):
 
 def _load_aliases(session: Session, path: Path, progress) -> int:
     existing = set(session.execute(select(MunicipalityAlias.municipality_code, MunicipalityAlias.name,
-                                          MunicipalityAlias.merged_on)).tuples())
+                                          MunicipalityAlias.merged_on)).all())
     new = []
     for r in read_csv(path / "jp_mergers.csv"):
         if not r.get("new_code"):
