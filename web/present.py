@@ -187,12 +187,11 @@ def place_suggestions(session: Session, prefix: str, gazetteer=None, limit: int 
 
 def _suggestion_json(r) -> dict:
     data = r.to_json() if hasattr(r, "to_json") else dict(r)
-    name = data.get("name") or ""
+    name = data.get("name") or ""  # the gazetteer already says "Ishidoriya (now Hanamaki)"
     via = data.get("via_alias") or None
     where = data.get("prefecture") or data.get("state") or ""
-    label = f"{via['name']} (now {name})" if via else name
-    value = via["name"] if via else name
-    return {"label": f"{label}, {where}" if where else label, "value": f"{value}, {where}" if where else value,
+    value = via["name"] if via else name.split(" (now ")[0]
+    return {"label": f"{name}, {where}" if where else name, "value": f"{value}, {where}" if where else value,
             "code": data.get("code")}
 
 
