@@ -21,7 +21,6 @@ Names are combinations of common US first and last names, never real people's re
 
 from __future__ import annotations
 
-import datetime as dt
 import time
 from dataclasses import dataclass
 from typing import Any

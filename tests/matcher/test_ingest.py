@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import json
 import shutil
 from pathlib import Path
 
@@ -76,8 +77,6 @@ def test_five_faults_print_five_located_errors_and_write_nothing(scratch_db_url,
 def test_json_report_lists_errors_with_row_column_value(scratch_db_url, runner, tmp_path):
     path = fixture(tmp_path, "alumni_five_faults.csv")
     result = runner.invoke(cli, ["--database-url", scratch_db_url, "import", "alumni", str(path), "--json"])
-    import json
-
     report = json.loads(result.output)
     assert result.exit_code == 1
     assert report["ok"] is False and report["rows"] == 6 and report["inserted"] == 0

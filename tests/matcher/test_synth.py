@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pytest
 from sqlalchemy import func, select
@@ -123,8 +125,6 @@ def test_add_demo_alumni_writes_alumni_placements_and_stories(session):
 
 
 def test_init_demo_through_the_command(empty_db_url, runner):
-    import json
-
     from matcher.cli import cli
 
     result = runner.invoke(cli, ["--database-url", empty_db_url, "init", "--demo", "60", "--seed", "2", "--json"])
