@@ -6,7 +6,7 @@ lowercase, macrons dropped, long vowels folded (ō/ô/oo/ou/oh → o, ū/uu → 
 "m" before b/m/p folded to "n" (Tamba = Tanba), punctuation and spaces dropped. Kanji and
 kana are indexed as well (kana folded to hiragana). A one-edit typo fallback
 (deletions, insertions, substitutions, adjacent swaps) is tried only when nothing matches
-exactly.
+exactly, and only for keys of five or more letters.
 
 Precedence, so that the same query always gets the same answer:
 
@@ -17,9 +17,10 @@ Precedence, so that the same query always gets the same answer:
    "Oita-ken", "Oita Prefecture", "大分県" the prefecture; "X County" a US county.
 3. Current names beat old (merged) names: "Kasuga" is Kasuga, Fukuoka; "Kasuga, Hyogo"
    is answered through the merger (now Tamba).
-4. A bare name that is a prefecture or state *and* a place inside it is the place
-   ("Oita" → Oita city, "New York" → New York, NY); a prefecture or state beats
-   same-named places elsewhere ("Maryland" → the state, "Ibaraki" → the prefecture).
+4. A bare name that is a prefecture or state *and* a city inside it is the city
+   ("Oita" → Oita city, "New York" → New York, NY); otherwise the prefecture or state
+   beats same-named places ("Maryland" → the state, not Maryland, NY; "Ibaraki" → the
+   prefecture, not Ibaraki city, Osaka, nor Ibaraki town inside the prefecture).
 5. Same name, same prefecture, different kinds: the city, then ward, town, village
    ("Fuchu, Hiroshima" → Fuchū city, not Fuchū town; say "Fuchu-cho" for the town).
 6. Anything still plural is *ambiguous*, with candidates ("Fuchu", "Springfield").
@@ -129,12 +130,17 @@ def strip_macrons(text: str) -> str:
     >>> strip_macrons("Fuchū-chō")
     'Fuchu-cho'
     """
+    if text.isascii():
+        return text
     decomposed = unicodedata.normalize("NFKD", text)
     return unicodedata.normalize("NFC", "".join(c for c in decomposed if not unicodedata.combining(c)))
 
 
+_CJK = re.compile("[\u3040-\U0002ffff]")
+
+
 def _is_cjk(text: str) -> bool:
-    return any(ord(c) >= 0x3040 for c in text)
+    return not text.isascii() and _CJK.search(text) is not None
 
 
 _JP_FOLDS = [
@@ -157,12 +163,14 @@ def jp_key(text: str) -> str:
     text = unicodedata.normalize("NFKC", text).strip()
     if _is_cjk(text):
         return _to_hiragana(re.sub(r"[\s・･,、]+", "", text)).replace("ヶ", "ケ").replace("ケ", "け")
-    key = re.sub(r"[^a-z0-9]", "", strip_macrons(text).lower())
+    key = _NON_ALNUM.sub("", strip_macrons(text).lower())
     for pattern, repl in _JP_FOLDS:
         key = pattern.sub(repl, key)
     return key
 
 
+_NON_ALNUM = re.compile(r"[^a-z0-9]+")
+_HAS_DIGIT = re.compile(r"\d")
 _US_WORDS = {"st": "saint", "ste": "sainte", "ft": "fort", "mt": "mount", "pt": "point"}
 
 
@@ -172,8 +180,9 @@ def us_key(text: str) -> str:
     >>> us_key("St. Petersburg") == us_key("Saint Petersburg"), us_key("Lee's Summit")
     (True, 'leessummit')
     """
-    words = re.split(r"[^a-z0-9]+", strip_macrons(unicodedata.normalize("NFKC", text)).lower())
-    return "".join(_US_WORDS.get(w, w) for w in words if w)
+    if not text.isascii():
+        text = strip_macrons(unicodedata.normalize("NFKC", text))
+    return "".join(_US_WORDS.get(w, w) for w in _NON_ALNUM.split(text.lower()) if w)
 
 
 # --- Answers -----------------------------------------------------------------------------
@@ -247,9 +256,16 @@ class _Hit:
     alias: int | None = None  # index into aliases
 
 
+_NOW = re.compile(r"(?i)^(now|currently|today|merged into)\s+")
+_WORD_SPLIT = re.compile(r"[\s\-‐‑_.'’/]+")
+_SEPARATORS = re.compile(r"[,、，()]")
+
+
 def _split_query(query: str) -> tuple[str, list[str]]:
     """Split "Town, District, Prefecture" / "Town (Prefecture)" into the name and contexts."""
     text = unicodedata.normalize("NFKC", query).strip()
+    if not _SEPARATORS.search(text):
+        return text, []
     contexts = []
     for inner in re.findall(r"\(([^)]*)\)", text):
         contexts.append(inner.strip())
@@ -262,27 +278,13 @@ def _split_query(query: str) -> tuple[str, list[str]]:
     return parts[0], contexts
 
 
-def _osa_within_one(a: str, b: str) -> bool:
-    if a == b:
-        return True
-    la, lb = len(a), len(b)
-    if abs(la - lb) > 1:
-        return False
-    i = 0
-    while i < min(la, lb) and a[i] == b[i]:
-        i += 1
-    if la == lb:
-        return a[i + 1:] == b[i + 1:] or (a[i + 1:i + 2] == b[i:i + 1] and a[i:i + 1] == b[i + 1:i + 2]
-                                          and a[i + 2:] == b[i + 2:])
-    return a[i + 1:] == b[i:] if la > lb else a[i:] == b[i + 1:]
-
-
 class _Index:
-    """A key → hits dict with a lazily built one-edit (symmetric deletion) neighbourhood."""
+    """A key → hits dict; typo look-ups try every one-edit variant of the query key."""
+
+    _LETTERS = "abcdefghijklmnopqrstuvwxyz0123456789"
 
     def __init__(self) -> None:
         self.exact: dict[str, list[_Hit]] = defaultdict(list)
-        self._deletes: dict[str, list[str]] | None = None
         self._sorted: list[str] | None = None
 
     def add(self, key: str, hit: _Hit) -> None:
@@ -293,19 +295,20 @@ class _Index:
         return self.exact.get(key, [])
 
     def typo(self, key: str) -> list[_Hit]:
+        """Return hits for keys one edit away (delete, swap, replace, insert); ~600 dict probes."""
         if len(key) < 5 or _is_cjk(key):
             return []
-        if self._deletes is None:
-            deletes: dict[str, list[str]] = defaultdict(list)
-            for k in self.exact:
-                if len(k) >= 4 and not _is_cjk(k):
-                    for d in {k[:i] + k[i + 1:] for i in range(len(k))} | {k}:
-                        deletes[d].append(k)
-            self._deletes = dict(deletes)
-        near = set()
-        for d in {key[:i] + key[i + 1:] for i in range(len(key))} | {key}:
-            near.update(k for k in self._deletes.get(d, ()) if _osa_within_one(key, k))
-        return [_Hit(h.kind, h.code, 2, h.alias) for k in sorted(near) for h in self.exact[k]]
+        exact, found = self.exact, set()
+        for i in range(len(key) + 1):
+            a, b = key[:i], key[i:]
+            if b:
+                found.add(a + b[1:])
+                found.update(a + c + b[1:] for c in self._LETTERS)
+            if len(b) > 1:
+                found.add(a + b[1] + b[0] + b[2:])
+            found.update(a + c + b for c in self._LETTERS)
+        found = sorted(v for v in found if v in exact and v != key)
+        return [_Hit(h.kind, h.code, 2, h.alias) for k in found for h in self.exact[k]]
 
     def prefixed(self, prefix: str, cap: int = 3000) -> list[tuple[str, _Hit]]:
         if self._sorted is None:
@@ -499,18 +502,21 @@ class Gazetteer:
                 self._us.add(k, hit)
                 self._state_keys[k] = abbr
         self._state_keys["washingtondc"] = "DC"
+        city_keys = {}
         for pid, p in self.places.items():
             hit = _Hit(p["kind"], str(pid), 0)
             key = us_key(p["name"])
             self._us.add(key, hit)
+            if p["kind"] == "city":
+                city_keys[pid] = key
             if p["kind"] == "county":
                 for word in _US_COUNTY_WORDS:
                     if key.endswith(word) and len(key) > len(word):
                         self._us.add(key[: -len(word)], _Hit("county", str(pid), 1))
                         break
-        for pid, p in self.places.items():  # "New York City" → New York, unless a place has that name
-            if p["kind"] == "city" and us_key(p["name"] + " city") not in self._us.exact:
-                self._us.add(us_key(p["name"] + " city"), _Hit("city", str(pid), 1))
+        for pid, key in city_keys.items():  # "New York City" → New York, unless a place has that name
+            if key + "city" not in self._us.exact:
+                self._us.add(key + "city", _Hit("city", str(pid), 1))
 
     # -- public API --------------------------------------------------------------------
 
@@ -524,7 +530,7 @@ class Gazetteer:
         if code_hits is not None:
             return self._answer(query, code_hits, None, None)
         name, contexts = _split_query(text)
-        now = [c for c in contexts if re.match(r"(?i)^(now|currently|today|merged into)\s+", c)]
+        now = [c for c in contexts if _NOW.match(c)]
         contexts = [c for c in contexts if c not in now]
         pref, state = self._context(contexts)
         if pref and not state:
@@ -597,6 +603,8 @@ class Gazetteer:
     # -- lookups -----------------------------------------------------------------------
 
     def _code_hits(self, text: str, country: str | None) -> list[_Hit] | None:
+        if not _HAS_DIGIT.search(text):
+            return None
         compact = re.sub(r"[\s〒]", "", text)
         if re.fullmatch(r"(?i)jis[:\s]*\d{5,6}", compact):
             compact, country = re.sub(r"\D", "", compact), "JP"
@@ -628,7 +636,7 @@ class Gazetteer:
     @staticmethod
     def _strip_jp(name: str) -> tuple[str, str | None]:
         """Strip Latin suffix words ("-shi", "City", "Prefecture"); return (name, kind hint)."""
-        words = [w for w in re.split(r"[\s\-‐‑_.'’/]+", strip_macrons(name).lower()) if w]
+        words = [w for w in _WORD_SPLIT.split(strip_macrons(name).lower()) if w]
         hint = None
         if len(words) > 2 and words[1] == "of" and words[0] in ("city", "town", "village", "prefecture"):
             hint, words = _JP_SUFFIX_WORDS[words[0]], words[2:]
@@ -721,7 +729,7 @@ class Gazetteer:
         places = [h for h in hits if h.kind not in ("prefecture", "state")]
         if divisions and places:
             codes = {d.code for d in divisions}
-            inside = [p for p in places if self._division(p) in codes]
+            inside = [p for p in places if self._division(p) in codes and self._is_city(p)]
             hits = inside or divisions
         munis = [h for h in hits if h.kind == "municipality"]
         if len(munis) == len(hits) > 1 and hint is None and len({self._division(h) for h in munis}) == 1:
@@ -732,6 +740,11 @@ class Gazetteer:
         if len(cities) == len(hits) > 1 and len({self._division(h) for h in cities}) == 1 and hint is None:
             hits = [h for h in cities if h.kind == "city"] or hits
         return hits
+
+    def _is_city(self, hit: _Hit) -> bool:
+        if hit.kind == "municipality":
+            return self.municipalities[hit.code]["kind"] == "city"
+        return hit.kind == "city"
 
     def _population(self, hit: _Hit) -> int:
         row = self.municipalities.get(hit.code) if hit.kind == "municipality" else (
@@ -775,7 +788,7 @@ class Gazetteer:
                               name_ja=m["name_ja"], prefecture=p["name"], code=hit.code, lat=float(m["lat"]),
                               lon=float(m["lon"]), via_alias=via, prefecture_code=p["code"],
                               name_romaji=m.get("name_romaji"), municipality_kind=m["kind"],
-                              label=f"{m.get('name_romaji') or m['name']}, {p['name']}", source="gazetteer")
+                              label=_muni_label(m, p), source="gazetteer")
         if hit.kind == "state":
             s = self.states[hit.code]
             return Resolution(query=query, status="resolved", country="US", kind="state", name=s["name"],
@@ -812,6 +825,11 @@ class Gazetteer:
         return Resolution(query=query, status="resolved", country="US", kind="city", name=name,
                           state=answer.get("state_abbr"), lat=answer["lat"], lon=answer["lon"],
                           label=answer.get("display_name"), source="geocoder")
+
+
+def _muni_label(m: dict, p: dict) -> str:
+    name = m.get("name_romaji") or m["name"]
+    return f"{name}, {p['name']}" if m["kind"] == "city" else f"{name} ({m['kind']}), {p['name']}"
 
 
 def _replace(res: Resolution, **changes) -> Resolution:

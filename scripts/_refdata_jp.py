@@ -81,6 +81,7 @@ OFFICIAL_ROMAJI = {
     "19208": "Minami-Alps",  # 南アルプス市; Hepburn of the reading: Minamiarupusu
     "28221": "Tamba-Sasayama",  # 丹波篠山市
     "28223": "Tamba",  # 丹波市; Hepburn variant Tanba
+    "35305": "Suō-Ōshima",  # 周防大島町; two words
 }
 
 KANJI_VARIANTS = str.maketrans({"惠": "恵", "檜": "桧", "邊": "辺", "澤": "沢"})

@@ -1,0 +1,103 @@
+"""The shipped reference CSVs: complete, consistent, and the relationship list resolved."""
+
+from __future__ import annotations
+
+import csv
+from pathlib import Path
+
+import pytest
+
+DATA = Path(__file__).resolve().parents[2] / "data"
+
+
+def _rows(name: str) -> list[dict]:
+    with open(DATA / name, newline="", encoding="utf-8") as handle:
+        return list(csv.DictReader(handle))
+
+
+@pytest.fixture(scope="module")
+def munis() -> list[dict]:
+    return _rows("municipalities.csv")
+
+
+def test_prefectures_complete_with_coordinates_and_symmetric_neighbours():
+    prefs = {p["code"]: p for p in _rows("prefectures.csv")}
+    assert sorted(prefs) == [f"{i:02d}" for i in range(1, 48)]
+    assert {p["region"] for p in prefs.values()} == {"Hokkaido", "Tohoku", "Kanto", "Chubu", "Kansai", "Chugoku",
+                                                     "Shikoku", "Kyushu-Okinawa"}
+    for p in prefs.values():
+        assert 24 < float(p["lat"]) < 46 and 122 < float(p["lon"]) < 146
+        for n in filter(None, p["neighbours"].split(";")):
+            assert p["code"] in prefs[n]["neighbours"].split(";")
+    assert (prefs["44"]["name"], prefs["44"]["name_ja"]) == ("Oita", "大分県")
+
+
+def test_municipalities_all_have_coordinates(munis):
+    assert len(munis) >= 1700
+    assert len({m["code"] for m in munis}) == len(munis)
+    for m in munis:
+        assert m["lat"] and m["lon"] and m["coord_source"], m
+        assert m["kind"] in {"city", "ward", "town", "village"}
+        assert m["name"].isascii() and m["name"]
+    assert sum(m["kind"] == "ward" for m in munis) == 23  # Tokyo's special wards only
+
+
+@pytest.mark.parametrize("code,name,romaji,name_ja", [
+    ("44201", "Oita", "Ōita", "大分市"), ("03205", "Hanamaki", "Hanamaki", "花巻市"),
+    ("41206", "Takeo", "Takeo", "武雄市"), ("13206", "Fuchu", "Fuchū", "府中市"),
+    ("28223", "Tamba", "Tamba", "丹波市"), ("14100", "Yokohama", "Yokohama", "横浜市"),
+])
+def test_named_municipalities(munis, code, name, romaji, name_ja):
+    m = next(m for m in munis if m["code"] == code)
+    assert (m["name"], m["name_romaji"], m["name_ja"]) == (name, romaji, name_ja)
+
+
+def test_mergers_resolved_to_current_codes(munis):
+    codes = {m["code"] for m in munis}
+    rows = _rows("jp_mergers.csv")
+    assert len(rows) > 1400
+    assert sum(1 for r in rows if r["new_code"] in codes) >= 0.98 * len(rows)
+    ishidoriya = next(r for r in rows if r["old_name"] == "Ishidoriya")
+    assert (ishidoriya["new_code"], ishidoriya["date"]) == ("03205", "2006-01-01")
+
+
+def test_relationships_resolved_at_least_98_percent(munis):
+    resolved = _rows("relationships.csv")
+    unresolved = _rows("relationships_unresolved.csv")
+    assert len(resolved) / (len(resolved) + len(unresolved)) >= 0.98
+    assert any(r["us_kind"] == "state" and r["us_state"] == "MD" and r["jp_kind"] == "prefecture"
+               and r["jp_code"] == "14" for r in resolved)
+    places = {p["id"] for p in _rows("us_places.csv")}
+    codes = {m["code"] for m in munis}
+    for r in resolved:
+        assert r["us_kind"] == "state" or r["us_place_id"] in places
+        assert (r["jp_kind"] == "prefecture" and len(r["jp_code"]) == 2) or r["jp_code"] in codes
+    rutland = next(r for r in resolved if r["us_name"] == "Rutland")
+    assert (rutland["jp_code"], rutland["jp_name_at_signing"]) == ("03205", "Ishidoriya")
+
+
+def test_us_places_zips_and_states():
+    states = {s["abbr"] for s in _rows("us_states.csv")}
+    assert len(states) >= 51 and {"DC", "MD", "WI"} <= states
+    places = _rows("us_places.csv")
+    assert len({(p["state"], p["kind"], p["name"]) for p in places}) == len(places)
+    ids = {p["id"]: p for p in places}
+    zips = {z["zip"]: z for z in _rows("us_zips.csv")}
+    assert ids[zips["54868"]["place_id"]]["name"] == "Rice Lake"
+    assert all(z["place_id"] in ids for z in zips.values())
+
+
+def test_chapters():
+    chapters = {c["slug"]: c for c in _rows("chapters.csv")}
+    assert len(chapters) == 19
+    assert chapters["dc"]["hub"] == "Washington, DC" and chapters["dc"]["states"] == "DC;MD;VA"
+    assert "Fairfield" in chapters["new-york"]["coverage_basis"]
+    assert all(s.isalpha() and len(s) == 2 for c in chapters.values() for s in c["states"].split(";"))
+
+
+def test_clair_seekers_have_codes():
+    assert all(r["code"] for r in _rows("clair_seeking_partners.csv"))
+
+
+def test_data_folder_stays_small():
+    assert sum(f.stat().st_size for f in DATA.rglob("*") if f.is_file()) < 15_000_000
