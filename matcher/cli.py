@@ -177,7 +177,7 @@ def import_(app: AppContext, kind: str, file: Path, dry_run: bool, skip_invalid:
         emit_json(report.to_json())
     else:
         click.echo(report.summary())
-    if not report.ok and not skip_invalid:
+    if not report.ok and not (skip_invalid and report.rejected):  # a bad header fails even then
         sys.exit(1)
 
 

@@ -317,3 +317,11 @@ def test_import_uses_a_bounded_number_of_queries(session, gazetteer, tmp_path):
         event.remove(session.get_bind(), "before_cursor_execute", listener)
     assert report.ok and report.inserted == 600
     assert len(statements) < 20, statements
+
+
+def test_skip_invalid_still_fails_on_a_bad_header(scratch_db_url, runner, tmp_path):
+    path = write(tmp_path, "headless.csv", ["external_id,name", "H-1,Ann Wu"])
+    result = runner.invoke(cli, ["--database-url", scratch_db_url, "import", "alumni", str(path), "--skip-invalid"])
+    assert result.exit_code == 1
+    assert "row 1, column email: required column 'email' is missing" in result.output
+    assert not (tmp_path / "headless.rejects.csv").exists()
