@@ -58,6 +58,7 @@ FEATURES: dict[str, str] = {
     "alumni_pref_bridges": "JET alumni living near the US side were placed in this prefecture ({v:g})",
 }
 _BINARY = {"sister_state", "jp_capital", "level_match"}
+_INDEX_CACHE: dict[tuple, dict[str, np.ndarray]] = {}
 
 
 @dataclass
@@ -144,8 +145,14 @@ class TieGraph:
     @cached_property
     def indices(self) -> dict[str, np.ndarray]:
         """Length-3 neighbourhood indices between every state and prefecture."""
-        adj = sparse.csr_matrix((self.projected > 0).astype(float))
-        return {kind: projected_similarity(adj, kind) for kind in ("cn", "aa", "ra")}
+        adj = (self.projected > 0).astype(float)
+        key = (adj.shape, np.packbits(adj.astype(bool)).tobytes())
+        if key not in _INDEX_CACHE:  # leaving one pair out rarely changes the 0/1 projection
+            if len(_INDEX_CACHE) > 256:
+                _INDEX_CACHE.clear()
+            a = sparse.csr_matrix(adj)
+            _INDEX_CACHE[key] = {kind: projected_similarity(a, kind) for kind in ("cn", "aa", "ra")}
+        return _INDEX_CACHE[key]
 
     @cached_property
     def us_degree(self) -> np.ndarray:
@@ -215,11 +222,11 @@ def projected_similarity(adj: sparse.csr_matrix, kind: str) -> np.ndarray:
 
     deg_states = np.asarray(adj.sum(axis=1)).ravel()
     deg_prefs = np.asarray(adj.sum(axis=0)).ravel()
-    sim_states = (adj @ sparse.diags(weights(deg_prefs)) @ adj.T).tolil()
-    sim_states.setdiag(0)
-    sim_prefs = (adj.T @ sparse.diags(weights(deg_states)) @ adj).tolil()
-    sim_prefs.setdiag(0)
-    return np.asarray((sim_states.tocsr() @ adj + adj @ sim_prefs.tocsr()).todense())
+    sim_states = adj @ sparse.diags(weights(deg_prefs)) @ adj.T
+    sim_states = sim_states - sparse.diags(sim_states.diagonal())
+    sim_prefs = adj.T @ sparse.diags(weights(deg_states)) @ adj
+    sim_prefs = sim_prefs - sparse.diags(sim_prefs.diagonal())
+    return np.asarray((sim_states @ adj + adj @ sim_prefs).todense())
 
 
 def pair_features(graph: TieGraph, us: np.ndarray, jp: np.ndarray) -> np.ndarray:
