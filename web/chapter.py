@@ -17,18 +17,13 @@ bp = Blueprint("chapter", __name__)
 
 
 def member_ties(db, chapter_id: int) -> tuple[Counter, Counter]:
-    """Count the chapter's members placed in each municipality and each prefecture."""
-    rows = db.execute(select(Placement.municipality_code, Placement.prefecture_code,
-                             func.count(func.distinct(Placement.alumnus_id)))
-                      .join(Alumnus, Placement.alumnus_id == Alumnus.id)
-                      .where(Alumnus.chapter_id == chapter_id)
-                      .group_by(Placement.municipality_code, Placement.prefecture_code))
-    by_muni, by_pref = Counter(), Counter()
-    for muni, pref, n in rows:
-        if muni:
-            by_muni[muni] += n
-        by_pref[pref] += n
-    return by_muni, by_pref
+    """Count the chapter's members placed in each municipality and each prefecture (each alum once)."""
+    def count(column) -> Counter:
+        return Counter({key: n for key, n in db.execute(
+            select(column, func.count(func.distinct(Placement.alumnus_id)))
+            .join(Alumnus, Placement.alumnus_id == Alumnus.id)
+            .where(Alumnus.chapter_id == chapter_id, column.is_not(None)).group_by(column))})
+    return count(Placement.municipality_code), count(Placement.prefecture_code)
 
 
 def partner_rows(db, chapter: Chapter) -> list[dict]:
@@ -57,7 +52,7 @@ def partners(slug: str):
     if chapter is None:
         abort(404)
     _, by_pref = member_ties(db, chapter.id)
-    names = dict(db.execute(select(Prefecture.code, Prefecture.name)).tuples())
+    names = {code: name for code, name in db.execute(select(Prefecture.code, Prefecture.name))}
     reach = [(names.get(code, code), n) for code, n in by_pref.most_common(12)]
     proposals = {r.relationship_id: r for r in db.scalars(select(MatchRequest).where(
         MatchRequest.kind == "partnership", MatchRequest.chapter_id == chapter.id))}

@@ -1,0 +1,135 @@
+"""Journeys in a real browser: Debian's Chromium, headless, driven by Playwright.
+
+Screenshots go to $JETMATCH_SHOTS (default /tmp/shots); the folder is printed.
+Without /usr/bin/chromium these tests skip, except under CI, where that is a failure.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from pathlib import Path
+
+import pytest
+
+import jm_world
+
+pytestmark = pytest.mark.browser
+
+CHROMIUM = os.environ.get("JETMATCH_CHROMIUM", "/usr/bin/chromium")
+ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+        "--disable-component-update", "--no-first-run"]
+SHOTS = Path(os.environ.get("JETMATCH_SHOTS", "/tmp/shots"))
+
+
+@pytest.fixture(scope="module")
+def browser():
+    if not Path(CHROMIUM).exists():
+        message = f"no Chromium at {CHROMIUM}: install Debian's chromium (scripts/test does) to run browser tests"
+        if os.environ.get("CI"):
+            pytest.fail(message)
+        pytest.skip(message)
+    from playwright.sync_api import sync_playwright
+
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    print(f"\nscreenshots: {SHOTS}")
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        yield browser
+        browser.close()
+
+
+def _page(browser, live_server, login: str, width: int = 1100):
+    context = browser.new_context(viewport={"width": width, "height": 900})
+    page = context.new_page()
+    page.goto(live_server.url + "/login")
+    page.fill("input[name=login]", login)
+    page.fill("input[name=password]", jm_world.PASSWORD)
+    page.click("form.stack button")
+    page.wait_for_url(live_server.url + "/")
+    return page
+
+
+def _shot(page, name: str) -> None:
+    page.screenshot(path=str(SHOTS / f"{name}.png"), full_page=True)
+
+
+def test_committee_requests_coordinator_approves_committee_sees_contact(browser, live_server, live_world):
+    hs = live_world["hot_springs"]
+    committee = _page(browser, live_server, live_world["logins"]["committee"])
+    _shot(committee, "committee-home")
+    committee.goto(f"{live_server.url}/relationships/{hs}/volunteers")
+    _shot(committee, "committee-volunteers")
+    assert committee.locator("h1").inner_text() == "Volunteers for Hot Springs, AR ↔ Hanamaki"
+    body = committee.content()
+    assert "placed in Ishidoriya (merged into Hanamaki in 2006)" in body
+    assert jm_world.HANA_EMAIL not in body and jm_world.HANA_SURNAME not in body
+
+    committee.select_option("select[name=level]", "4")
+    committee.click("form.filters button")
+    assert committee.locator("li.result h2").all_inner_texts() == ["Hana Q."]
+    _shot(committee, "committee-volunteers-filtered")
+    committee.click("li.result button:has-text('Request introduction')")
+    assert "Introduction requested" in committee.locator(".flash").inner_text()
+    assert "introduction pending" in committee.content()
+
+    coordinator = _page(browser, live_server, live_world["logins"]["coordinator"])
+    coordinator.goto(f"{live_server.url}/queue")
+    _shot(coordinator, "coordinator-queue")
+    item = coordinator.locator("li.result", has_text="Hana Q.")
+    item.locator("input[name=note]").fill("Lived in Ishidoriya; lives in Hot Springs")
+    item.locator("button[value=approved]").click()
+    assert "approved" in coordinator.locator(".flash").inner_text()
+    coordinator.goto(f"{live_server.url}/history")
+    _shot(coordinator, "coordinator-history")
+    assert live_world["logins"]["coordinator"] in coordinator.content()
+    assert len(live_server.outbox.outbox) == 2
+
+    committee.goto(f"{live_server.url}/relationships/{hs}/volunteers")
+    contact = committee.locator(".contact").inner_text()
+    assert jm_world.HANA_EMAIL in contact and f"Hana {jm_world.HANA_SURNAME}" in contact
+    _shot(committee, "committee-volunteers-approved")
+
+
+def test_alum_adds_a_placement_by_an_old_merged_name(browser, live_server, live_world):
+    page = _page(browser, live_server, live_world["logins"]["alumnus_daniel"], width=390)  # a phone
+    page.goto(f"{live_server.url}/me")
+    page.fill("#place", "Ishidor")
+    page.locator("#place-options option").first.wait_for(state="attached")
+    labels = page.eval_on_selector_all("#place-options option", "els => els.map(e => e.label)")
+    assert any(label.startswith("Ishidoriya (now Hanamaki)") for label in labels), labels
+    page.fill("#place", "Ishidoriya, Iwate")
+    page.select_option("select[name=role]", "ALT")
+    page.fill("input[name=start_year]", "2016")
+    page.fill("input[name=end_year]", "2018")
+    page.click("#add-placement button")
+    assert "Added Ishidoriya (now Hanamaki)" in page.locator(".flash").inner_text()
+    assert page.locator("table.list", has_text="Ishidoriya (now Hanamaki), Iwate").count() == 1
+    _shot(page, "alumnus-profile-phone")
+    page.goto(f"{live_server.url}/me/suggestions")
+    _shot(page, "alumnus-suggestions-phone")
+
+
+def test_chapter_lead_and_search_pages(browser, live_server, live_world):
+    page = _page(browser, live_server, live_world["logins"]["chapter_lead"])
+    page.click("nav a:has-text('Partners')")
+    assert "2 of your members lived in Hanamaki" in page.content()
+    _shot(page, "chapter-partners")
+    page.goto(f"{live_server.url}/relationships?q=Ishidoriya")
+    rows = page.locator("table.list tbody tr").all_inner_texts()
+    assert any("Hot Springs, AR" in r for r in rows) and any("Rutland, VT" in r for r in rows)
+    _shot(page, "relationships-search")
+    page.goto(f"{live_server.url}/relationships/{live_world['rutland']}")
+    _shot(page, "relationship-page")
+    assert re.search(r"Partner at signing\s*Ishidoriya", page.locator("dl.facts").inner_text())
+
+
+def test_pages_send_no_console_errors_under_the_csp(browser, live_server, live_world):
+    page = _page(browser, live_server, live_world["logins"]["alumnus"])
+    errors = []
+    page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+    page.goto(f"{live_server.url}/me")
+    page.fill("#place", "Hanam")
+    page.wait_for_timeout(400)
+    _shot(page, "alumnus-profile")
+    assert errors == []
