@@ -225,7 +225,10 @@ def test_from_session_matches_from_data_dir(gaz):
 
 
 def test_ten_thousand_queries_under_two_seconds(gaz):
-    """scripts/bench-resolve gives the real figure; this guards it (best of 3 runs of 2,000, ×5)."""
+    """scripts/bench-resolve gives the real figure; this guards it (best of 3 runs of 2,000, ×5).
+
+    CPU time, not wall time: the test machine is shared and wall time swings with its load.
+    """
     forms = ["Oita", "Ishidoriya, Iwate", "Rice Lake, WI", "54868", "Fuchu", "大分市", "Springfield, IL",
              "Kanagawa Prefecture", "Takeo-shi", "Yamauchi-cho, Saga", "Maryland", "Sasayama", "Portland, OR",
              "Hanamaki-shi, Iwate", "Kasuga, Hyogo", "02139", "Honolulu", "Tamba", "Hot Springs, AR", "Hanamkai"]
@@ -235,9 +238,9 @@ def test_ten_thousand_queries_under_two_seconds(gaz):
 
 
 def _timed(gaz, queries) -> float:
-    start = time.perf_counter()
+    start = time.process_time()
     gaz.resolve_many(queries)
-    return time.perf_counter() - start
+    return time.process_time() - start
 
 
 def test_folding_helpers():
