@@ -162,7 +162,8 @@ class Pools:
         aliases = sorted((a for a in aliases if a.municipality_code in muni_index),
                          key=lambda a: (muni_index[a.municipality_code], a.id))
         places = session.execute(select(USPlace.id, USPlace.name, USPlace.state_abbr, USPlace.lat, USPlace.lon,
-                                        USPlace.population).where(USPlace.kind == "city")
+                                        USPlace.population)
+                                 .where(USPlace.kind == "city", ~USPlace.name.contains("("))  # "X (historical)"
                                  .order_by(USPlace.id)).all()
         tied = set(session.scalars(select(Relationship.us_place_id).where(Relationship.us_place_id.is_not(None))))
         chapters = ChapterFinder.from_session(session)
