@@ -147,7 +147,7 @@ def describe_resolution(a) -> str:
     if a.status == "unknown":
         return f"{a.query!r}: unknown place"
     if a.status == "ambiguous":
-        names = "; ".join(f"{c.name} ({c.prefecture or c.state})" for c in a.candidates)
+        names = "; ".join(f"{c.name} ({c.kind}, {c.prefecture or c.state}) [{c.code}]" for c in a.candidates)
         return f"{a.query!r}: ambiguous — {names}"
     where = a.prefecture or a.state or ""
     line = f"{a.query!r}: {a.name}{' ' + a.name_ja if a.name_ja else ''} ({a.kind}, {where}) [{a.code}]"
