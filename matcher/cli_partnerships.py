@@ -9,8 +9,17 @@ from pathlib import Path
 import click
 
 from matcher import partnerships as pt
-from matcher.cli import AppContext, emit_json, pass_app
 from matcher.console import status
+
+# The group is registered by matcher.cli, which this module must not import at load time
+# (circular); commands get the AppContext as ``ctx.obj`` through click.pass_obj.
+pass_app = click.pass_obj
+
+
+def emit_json(data) -> None:
+    from matcher.cli import emit_json as emit
+
+    emit(data)
 
 __all__ = ["partnerships"]
 
@@ -20,7 +29,7 @@ def partnerships() -> None:
     """Likely new sister-city partnerships, learned from the existing ones."""
 
 
-def _us_node(app: AppContext, universe: pt.Universe, query: str) -> int:
+def _us_node(app, universe: pt.Universe, query: str) -> int:
     res = app.gazetteer().resolve(query, country="US")
     key = _us_key(res)
     if key is None or key not in universe.us_index:
@@ -28,7 +37,7 @@ def _us_node(app: AppContext, universe: pt.Universe, query: str) -> int:
     return universe.us_index[key]
 
 
-def _jp_node(app: AppContext, universe: pt.Universe, query: str) -> int:
+def _jp_node(app, universe: pt.Universe, query: str) -> int:
     res = app.gazetteer().resolve(query, country="JP")
     key = _jp_key(res)
     if key is None or key not in universe.jp_index:
@@ -72,7 +81,7 @@ def _reasons_line(row: dict, n: int = 3) -> str:
 @click.option("--top", type=click.IntRange(min=1), default=10, show_default=True)
 @click.option("--json", "as_json", is_flag=True, help="Print a JSON list.")
 @pass_app
-def suggest(app: AppContext, us_query: str | None, jp_query: str | None, seekers: bool, top: int,
+def suggest(app, us_query: str | None, jp_query: str | None, seekers: bool, top: int,
             as_json: bool) -> None:
     """Pairs that are not partners yet, likeliest first, with the reasons for each."""
     if sum(map(bool, (us_query, jp_query, seekers))) > 1:
@@ -116,7 +125,7 @@ def suggest(app: AppContext, us_query: str | None, jp_query: str | None, seekers
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("--json", "as_json", is_flag=True, help="Print a JSON list in input order.")
 @pass_app
-def score(app: AppContext, file: Path, as_json: bool) -> None:
+def score(app, file: Path, as_json: bool) -> None:
     """Score each pair in FILE (CSV with columns us_place,jp_place); existing pairs are flagged."""
     app.ensure_schema()
     with open(file, newline="", encoding="utf-8-sig") as handle:
@@ -140,7 +149,7 @@ def score(app: AppContext, file: Path, as_json: bool) -> None:
             click.echo(f"{r['score']:+6.2f}  {r['us_label']} ↔ {r['jp_label']}{flag} — {_reasons_line(r)}")
 
 
-def _score_row(app: AppContext, graph: pt.TieGraph, model: pt.PartnershipModel, row: dict) -> dict:
+def _score_row(app, graph: pt.TieGraph, model: pt.PartnershipModel, row: dict) -> dict:
     us_q, jp_q = (row.get("us_place") or "").strip(), (row.get("jp_place") or "").strip()
     base = {"us_place": us_q, "jp_place": jp_q}
     try:
@@ -155,7 +164,7 @@ def _score_row(app: AppContext, graph: pt.TieGraph, model: pt.PartnershipModel, 
 @click.option("--holdout", type=click.FloatRange(0.05, 0.5), default=0.2, show_default=True)
 @click.option("--json", "as_json", is_flag=True, help="Print summary and per-seed results as JSON.")
 @pass_app
-def evaluate(app: AppContext, seeds: int, holdout: float, as_json: bool) -> None:
+def evaluate(app, seeds: int, holdout: float, as_json: bool) -> None:
     """Hide a share of the known pairs per seed, train on the rest, and compare with baselines."""
     app.ensure_schema()
     with app.session() as session:
