@@ -1,0 +1,43 @@
+"""`jetmatch users add` and `jetmatch demo --no-serve`."""
+
+import json
+
+from sqlalchemy import select
+
+from matcher import db
+from matcher.cli import cli
+from matcher.models import Relationship, Suggestion, User
+
+
+def test_users_add_with_password_and_with_invite(runner, scratch_db_url):
+    added = runner.invoke(cli, ["--database-url", scratch_db_url, "users", "add", "--login", "Coord@Example.org",
+                                "--role", "coordinator", "--password", "long enough pw"])
+    assert added.exit_code == 0, added.output
+    assert "added coord@example.org (coordinator)" in added.output
+    invited = runner.invoke(cli, ["--database-url", scratch_db_url, "users", "add", "--login", "lead@example.org",
+                                  "--role", "chapter_lead", "--chapter", "no-such-chapter"])
+    assert invited.exit_code == 1 and "no such chapter" in invited.output
+    engine = db.make_engine(scratch_db_url)
+    with db.make_sessionmaker(engine)() as session:
+        rel_id = session.scalar(select(Relationship.id).order_by(Relationship.id))
+    engine.dispose()
+    result = runner.invoke(cli, ["--database-url", scratch_db_url, "users", "add", "--login", "c@example.org",
+                                 "--role", "committee", "--relationship", str(rel_id), "--json"])
+    data = json.loads(result.output)
+    assert data["role"] == "committee" and data["invite_url"].startswith("http://127.0.0.1:5000/invite/")
+
+
+def test_demo_builds_a_fresh_database_with_one_login_per_role(runner, tmp_path):
+    result = runner.invoke(cli, ["demo", "--no-serve", "--alumni", "120", "--json"])
+    assert result.exit_code == 0, result.output
+    summary = json.loads(result.output)
+    assert summary["database"] == str(tmp_path / "instance" / "demo.sqlite")
+    assert {a["role"] for a in summary["accounts"]} == {"coordinator", "chapter_lead", "committee", "alumnus"}
+    engine = db.make_engine(f"sqlite:///{summary['database']}")
+    with db.make_sessionmaker(engine)() as session:
+        assert session.scalar(select(User.role).where(User.login == "committee@demo.jetmatch")) == "committee"
+        assert session.scalar(select(Suggestion.id)) is not None
+    engine.dispose()
+    again = runner.invoke(cli, ["demo", "--no-serve", "--alumni", "60"])  # deletes and rebuilds
+    assert again.exit_code == 0, again.output
+    assert "committee@demo.jetmatch" in again.output and "password jetmatch-demo" in again.output
