@@ -43,6 +43,7 @@ def create_app(test_config: dict | None = None) -> Flask:
         MAIL_SENDER="jetmatch <no-reply@jetmatch.invalid>",
         MAIL_TRANSPORT=None,  # an object with .send(EmailMessage); tests pass a ListTransport
         PAGE_SIZE=50,
+        VOLUNTEER_PAGE_SIZE=20,  # committees want a handful; the next page is a click away
     )
     app.config.from_prefixed_env("JETMATCH")
     if test_config is not None:

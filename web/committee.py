@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, flash, g, redirect, render_template, request, url_for
+import math
+
+from flask import Blueprint, abort, current_app, flash, g, redirect, render_template, request, url_for
 from sqlalchemy import select
 
 from matcher import decisions
-from matcher.models import Alumnus, Relationship, Suggestion
+from matcher.models import Alumnus, MatchRequest, Relationship, Suggestion
 from web.auth import can_see_relationship, role_required
 from web.database import get_session
 from web.present import alumni_with_placements, distance_band, placement_tie, reasons
@@ -16,22 +18,34 @@ bp = Blueprint("committee", __name__)
 RADII = {"25": 25, "80": 80, "200": 200}
 
 
-def volunteer_rows(db, rel: Relationship, *, radius: int | None = None, theme: str = "",
-                   min_level: int = 0) -> list[dict]:
-    """Return the relationship's suggested volunteers, filtered, as display rows (no contacts)."""
+def _within_box(rel: Relationship, km: int):
+    """A lat/lon box around the US side, so the database drops far-away alumni before Python measures."""
+    point = rel.us_place or rel.us_state
+    dlat = km / 111.0
+    dlon = km / (111.0 * max(0.1, math.cos(math.radians(point.lat))))
+    return (Alumnus.home_lat.between(point.lat - dlat, point.lat + dlat)
+            & Alumnus.home_lon.between(point.lon - dlon, point.lon + dlon))
+
+
+def volunteer_rows(db, rel: Relationship, *, radius: int | None = None, theme: str = "", min_level: int = 0,
+                   page: int = 1, size: int = 50) -> list[dict]:
+    """Return one page of the relationship's suggested volunteers, best first, as display rows (no contacts)."""
     query = (select(Suggestion, Alumnus).join(Alumnus, Suggestion.alumnus_id == Alumnus.id)
              .where(Suggestion.kind == "volunteer", Suggestion.relationship_id == rel.id, Alumnus.consent)
              .options(alumni_with_placements())
-             .order_by(Suggestion.rank, Suggestion.score.desc(), Suggestion.id))
+             .order_by(Suggestion.score.desc(), Suggestion.id)
+             .offset((page - 1) * size).limit(size))
     if min_level:
         query = query.where(Alumnus.japanese_level >= min_level)
     if theme:
         query = query.where(Alumnus.interests.ilike(f"%{theme}%"))
+    if radius is not None:
+        query = query.where(_within_box(rel, radius))
     rows = []
     for suggestion, alum in db.execute(query):
         band, km = distance_band(alum, rel)
         if radius is not None and (km is None or km > radius):
-            continue
+            continue  # in the box's corner, outside the circle
         rows.append({"alum_id": alum.id, "name": alum.display_name, "score": suggestion.score,
                      "rank": suggestion.rank, "band": band, "km": km, "tie": placement_tie(alum, rel),
                      "japanese_level": alum.japanese_level, "hours": alum.availability_hours,
@@ -50,13 +64,16 @@ def volunteers(relationship_id: int):
     radius = RADII.get(request.args.get("radius", ""))
     theme = request.args.get("theme", "").strip()[:60]
     min_level = request.args.get("level", 0, type=int)
-    rows = volunteer_rows(db, rel, radius=radius, theme=theme, min_level=min_level)
-    requests = {r.alumnus_id: r for r in db.scalars(decisions.requests_for_relationship(rel.id))
-                if r.alumnus_id is not None}
+    page = max(1, request.args.get("page", 1, type=int))
+    size = current_app.config["VOLUNTEER_PAGE_SIZE"]
+    rows = volunteer_rows(db, rel, radius=radius, theme=theme, min_level=min_level, page=page, size=size)
+    shown = [row["alum_id"] for row in rows]
+    requests = {r.alumnus_id: r for r in db.scalars(decisions.requests_for_relationship(rel.id)
+                                                    .where(MatchRequest.alumnus_id.in_(shown)))}
     contacts = {aid: decisions.contacts_for(db, r) for aid, r in requests.items() if r.status == "approved"}
     return render_template("committee/volunteers.html", rel=rel, rows=rows, requests=requests, contacts=contacts,
                            radius=request.args.get("radius", ""), theme=theme, level=min_level,
-                           themes=rel.theme_list)
+                           themes=rel.theme_list, page=page, size=size)
 
 
 @bp.post("/relationships/<int:relationship_id>/volunteers/<int:alumnus_id>/request")

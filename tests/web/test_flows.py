@@ -262,3 +262,13 @@ def test_openapi_paths_match_the_registered_routes(app, client):
                 path = path.replace(f"<{conv}", "<")
             registered |= {(m, path) for m in rule.methods - {"HEAD", "OPTIONS"}}
     assert documented == registered
+
+
+def test_volunteers_are_paged_best_first(app, client, world, as_role):
+    app.config["VOLUNTEER_PAGE_SIZE"] = 1
+    as_role("committee")
+    url = f"/relationships/{world.hot_springs.id}/volunteers"
+    first = client.get(url).get_data(as_text=True)
+    second = client.get(url, query_string={"page": 2}).get_data(as_text=True)
+    assert "Hana Q." in first and "Daniel O." not in first and "next →" in first
+    assert "Daniel O." in second and "Hana Q." not in second
