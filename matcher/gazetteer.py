@@ -501,6 +501,8 @@ class Gazetteer:
             for k in (us_key(s["name"]), abbr.lower()):
                 self._us.add(k, hit)
                 self._state_keys[k] = abbr
+            # The context "MT" folds like "Mt." (to "mount"): key the abbreviation that way too.
+            self._state_keys.setdefault(us_key(abbr), abbr)
         self._state_keys["washingtondc"] = "DC"
         city_keys = {}
         for pid, p in self.places.items():

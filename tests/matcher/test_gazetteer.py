@@ -246,3 +246,10 @@ def _timed(gaz, queries) -> float:
 def test_folding_helpers():
     assert kana_to_romaji("タンバ") == "Tanba" and jp_key("Tamba") == jp_key("Tanba")
     assert kana_to_romaji("ハナマキ") == "Hanamaki" and kana_to_romaji("タケオ") == "Takeo"
+
+
+@pytest.mark.parametrize("query", ["Billings, MT", "Billings MT", "Billings, Montana"])
+def test_montana_abbreviation_is_not_read_as_mount(gaz, query):
+    # "Mt." folds to "Mount" in place names; the state abbreviation MT must not.
+    answer = gaz.resolve(query)
+    assert (answer.status, answer.name, answer.state) == ("resolved", "Billings", "MT")
