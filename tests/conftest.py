@@ -90,6 +90,10 @@ def session(engine) -> Iterator[Session]:
     """A session whose work is rolled back after the test, commits included."""
     with engine.connect() as connection:
         transaction = connection.begin()
+        if connection.dialect.name == "sqlite":
+            # The sqlite3 module begins transactions lazily, so a released SAVEPOINT would
+            # commit for real: open the outer transaction explicitly.
+            connection.exec_driver_sql("BEGIN")
         session = Session(bind=connection, join_transaction_mode="create_savepoint", expire_on_commit=False)
         try:
             yield session

@@ -88,3 +88,14 @@ def test_second_decision_with_the_same_sequence_collides(session):
     session.add(Decision(request_id=request.id, sequence=1, status="rejected", decided_by="b@example.org"))
     with pytest.raises(IntegrityError):
         session.flush()
+
+
+def test_session_fixture_undoes_commits(engine, session):
+    # The rolled-back `session` fixture must undo even a commit inside the test.
+    session.add(_alum("ROLLBACK-1"))
+    session.commit()
+    from sqlalchemy import select
+
+    with engine.connect() as other:
+        # Another connection cannot see an uncommitted outer transaction.
+        assert other.scalar(select(Alumnus.id).where(Alumnus.external_id == "ROLLBACK-1")) is None
