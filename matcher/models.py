@@ -449,8 +449,13 @@ class MatchRequest(Base):
     alumnus_id: Mapped[int | None] = mapped_column(ForeignKey("alumni.id", ondelete="SET NULL"), index=True)
     chapter_id: Mapped[int | None] = mapped_column(ForeignKey("chapters.id"))
     relationship_id: Mapped[int | None] = mapped_column(ForeignKey("relationships.id"), index=True)
+    # For a proposed new partnership: the US side (place, or a state alone) and the JP side
+    # (municipality, or a prefecture alone).
     us_place_id: Mapped[int | None] = mapped_column(ForeignKey("us_places.id"))
+    us_state_abbr: Mapped[str | None] = mapped_column(ForeignKey("us_states.abbr"))
     jp_municipality_code: Mapped[str | None] = mapped_column(ForeignKey("municipalities.code"))
+    jp_prefecture_code: Mapped[str | None] = mapped_column(ForeignKey("prefectures.code"))
+    note: Mapped[str] = mapped_column(Text, default="")  # the requester's words
     score: Mapped[float | None] = mapped_column(Float)
     contributions: Mapped[list[Any]] = mapped_column(JSON, default=list)
     requested_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))

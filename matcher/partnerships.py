@@ -745,35 +745,46 @@ def seeker_suggestions(session, top: int = 5) -> list[dict]:
     return out
 
 
-def propose_partnership(session, us_place_id: int, jp_code: str, by_login: str, note: str = ""):
+def propose_partnership(session, us_place_id: int | str, jp_code: str, by_login: str, note: str = ""):
     """Record a coordinator's "proposed" new partnership as a pending MatchRequest.
 
-    The score and reasons are snapshotted on the request; the proposer and note go in as
-    a final ``proposal`` line of ``contributions`` (the table has no note column).
-    Proposing the same pair twice returns the open request. Raises ValueError for a
-    pair that already exists.
+    ``us_place_id`` is a US place id, or a state abbreviation ("MD") for a state-level
+    side; ``jp_code`` a 5-digit municipality or 2-digit prefecture code. The score and
+    reasons are snapshotted on the request, the note kept with it. Proposing the same pair
+    twice returns the open request. Raises ValueError for a pair that already exists.
     """
     from sqlalchemy import select
 
-    from matcher.models import MatchRequest, Relationship, User
+    from matcher.models import MatchRequest, Municipality, Relationship, USPlace, User
+    from matcher.refdata import pair_key
 
-    if session.scalar(select(Relationship.id).where(Relationship.us_place_id == us_place_id,
-                                                    Relationship.jp_municipality_code == jp_code)):
+    state_side = isinstance(us_place_id, str) and not us_place_id.isdigit()
+    us_kind = "state" if state_side else "city"
+    jp_kind = "prefecture" if len(jp_code) == 2 else "municipality"
+    key = pair_key(us_kind, us_place_id if state_side else int(us_place_id), jp_kind, jp_code)
+    if session.scalar(select(Relationship.id).where(Relationship.pair_key == key)):
         raise ValueError("these two places are already partners")
+    sides = dict(
+        us_place_id=None if state_side else int(us_place_id),
+        us_state_abbr=us_place_id if state_side else session.get(USPlace, int(us_place_id)).state_abbr,
+        jp_municipality_code=jp_code if jp_kind == "municipality" else None,
+        jp_prefecture_code=jp_code if jp_kind == "prefecture" else session.get(Municipality, jp_code).prefecture_code,
+    )
     open_ = session.scalars(select(MatchRequest).where(
-        MatchRequest.kind == "new_partnership", MatchRequest.us_place_id == us_place_id,
-        MatchRequest.jp_municipality_code == jp_code, MatchRequest.status.in_(("pending", "on_hold")))).first()
+        MatchRequest.kind == "new_partnership", MatchRequest.status.in_(("pending", "on_hold")),
+        *(getattr(MatchRequest, column) == value for column, value in sides.items()))).first()
     if open_ is not None:
         return open_
     graph = load_graph(session, alumni=False)
     model = fit_model(graph)
     u = graph.universe
-    pair = describe_pair(graph, model, u.us_index[f"place:{us_place_id}"], u.jp_index[f"muni:{jp_code}"])
+    us_node = f"state:{us_place_id}" if state_side else f"place:{int(us_place_id)}"
+    jp_node = f"pref:{jp_code}" if jp_kind == "prefecture" else f"muni:{jp_code}"
+    pair = describe_pair(graph, model, u.us_index[us_node], u.jp_index[jp_node])
     user = session.scalar(select(User).where(User.login == by_login))
-    request = MatchRequest(kind="new_partnership", us_place_id=us_place_id, jp_municipality_code=jp_code,
-                           score=pair["score"], status="pending", decision_count=0,
-                           requested_by_id=user.id if user else None,
-                           contributions=pair["reasons"] + [{"factor": "proposal", "by": by_login, "note": note}])
+    request = MatchRequest(kind="new_partnership", **sides, score=pair["score"], status="pending",
+                           decision_count=0, requested_by_id=user.id if user else None,
+                           contributions=pair["reasons"], note=note)
     session.add(request)
     session.flush()
     return request

@@ -186,13 +186,27 @@ def test_proposing_a_new_partnership_leaves_it_pending(session, real_graph):
     request = pt.propose_partnership(session, existing_place, other, by_login="coord@example.org", note="try it")
     assert request.kind == "new_partnership" and request.status == "pending"
     assert session.scalar(select(func.count()).select_from(Decision).where(Decision.request_id == request.id)) == 0
-    assert request.contributions[-1] == {"factor": "proposal", "by": "coord@example.org", "note": "try it"}
+    assert request.note == "try it" and request.jp_municipality_code == other
+    assert request.jp_prefecture_code == other[:2] and request.us_state_abbr is not None
     again = pt.propose_partnership(session, existing_place, other, by_login="other@example.org")
     assert again.id == request.id
     with pytest.raises(ValueError):
         pt.propose_partnership(session, existing_place, jp_key[5:], by_login="coord@example.org")
     assert session.scalar(select(func.count()).select_from(MatchRequest).where(
         MatchRequest.kind == "new_partnership")) >= 1
+
+
+def test_a_state_and_a_prefecture_can_be_proposed(session):
+    from matcher.models import Relationship
+
+    # Maryland and Kanagawa are already sister state and prefecture; Maryland and Shiga are not.
+    assert session.scalar(select(Relationship.id).where(Relationship.pair_key == "state:MD|pref:14"))
+    with pytest.raises(ValueError):
+        pt.propose_partnership(session, "MD", "14", by_login="coord@example.org")
+    request = pt.propose_partnership(session, "MD", "25", by_login="coord@example.org", note="lake towns")
+    assert (request.us_place_id, request.us_state_abbr) == (None, "MD")
+    assert (request.jp_municipality_code, request.jp_prefecture_code) == (None, "25")
+    assert request.contributions and request.score is not None
 
 
 @pytest.mark.slow

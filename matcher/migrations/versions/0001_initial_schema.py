@@ -300,7 +300,10 @@ def upgrade() -> None:
     sa.Column('chapter_id', sa.Integer(), nullable=True),
     sa.Column('relationship_id', sa.Integer(), nullable=True),
     sa.Column('us_place_id', sa.Integer(), nullable=True),
+    sa.Column('us_state_abbr', sa.String(length=2), nullable=True),
     sa.Column('jp_municipality_code', sa.String(length=5), nullable=True),
+    sa.Column('jp_prefecture_code', sa.String(length=2), nullable=True),
+    sa.Column('note', sa.Text(), nullable=False),
     sa.Column('score', sa.Float(), nullable=True),
     sa.Column('contributions', sa.JSON(), nullable=False),
     sa.Column('requested_by_id', sa.Integer(), nullable=True),
@@ -312,9 +315,11 @@ def upgrade() -> None:
     sa.ForeignKeyConstraint(['alumnus_id'], ['alumni.id'], name=op.f('fk_match_requests_alumnus_id_alumni'), ondelete='SET NULL'),
     sa.ForeignKeyConstraint(['chapter_id'], ['chapters.id'], name=op.f('fk_match_requests_chapter_id_chapters')),
     sa.ForeignKeyConstraint(['jp_municipality_code'], ['municipalities.code'], name=op.f('fk_match_requests_jp_municipality_code_municipalities')),
+    sa.ForeignKeyConstraint(['jp_prefecture_code'], ['prefectures.code'], name=op.f('fk_match_requests_jp_prefecture_code_prefectures')),
     sa.ForeignKeyConstraint(['relationship_id'], ['relationships.id'], name=op.f('fk_match_requests_relationship_id_relationships')),
     sa.ForeignKeyConstraint(['requested_by_id'], ['users.id'], name=op.f('fk_match_requests_requested_by_id_users'), ondelete='SET NULL'),
     sa.ForeignKeyConstraint(['us_place_id'], ['us_places.id'], name=op.f('fk_match_requests_us_place_id_us_places')),
+    sa.ForeignKeyConstraint(['us_state_abbr'], ['us_states.abbr'], name=op.f('fk_match_requests_us_state_abbr_us_states')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_match_requests'))
     )
     with op.batch_alter_table('match_requests', schema=None) as batch_op:
