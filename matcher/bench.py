@@ -16,8 +16,8 @@ import numpy as np
 import scipy.sparse as sp
 
 from matcher.assignment import assign_edges
-from matcher.scoring import (Alumni, Geography, Relationships, Scorer, alumnus_codes, pair_codes, score_pool,
-                             unit_vectors)
+from matcher.features import Alumni, Geography, Relationships, alumnus_codes, pair_codes, unit_vectors
+from matcher.scoring import Scorer, score_pool
 
 __all__ = ["synthetic", "run_bench"]
 

@@ -29,7 +29,7 @@ def _print_items(items: list[dict], title: str) -> None:
 @pass_app
 def score(app: AppContext, top_k: int | None, as_json: bool) -> None:
     """Recompute all suggestions with the active model, with a progress bar."""
-    from matcher.scoring import score_all
+    from matcher.suggestions import score_all
 
     app.ensure_schema()
     with app.session() as session:
@@ -52,7 +52,7 @@ def _run(app: AppContext, fn, key, top: int, as_json: bool) -> None:
     from sqlalchemy import func, select
 
     from matcher.models import Suggestion
-    from matcher.scoring import score_all
+    from matcher.suggestions import score_all
 
     app.ensure_schema()
     with app.session() as session:
@@ -77,7 +77,7 @@ def _run(app: AppContext, fn, key, top: int, as_json: bool) -> None:
 @pass_app
 def suggest_volunteers(app: AppContext, relationship_id: int, top: int, as_json: bool) -> None:
     """Alumni for one relationship's committee."""
-    from matcher.scoring import suggest_volunteers as fn
+    from matcher.suggestions import suggest_volunteers as fn
 
     _run(app, fn, relationship_id, top, as_json)
 
@@ -89,7 +89,7 @@ def suggest_volunteers(app: AppContext, relationship_id: int, top: int, as_json:
 @pass_app
 def suggest_partners(app: AppContext, slug: str, top: int, as_json: bool) -> None:
     """Sister-city relationships for a JETAA chapter."""
-    from matcher.scoring import suggest_partners as fn
+    from matcher.suggestions import suggest_partners as fn
 
     _run(app, fn, slug, top, as_json)
 
@@ -101,7 +101,7 @@ def suggest_partners(app: AppContext, slug: str, top: int, as_json: bool) -> Non
 @pass_app
 def suggest_relationships(app: AppContext, external_id: str, top: int, as_json: bool) -> None:
     """Relationships for one alumnus."""
-    from matcher.scoring import suggest_relationships as fn
+    from matcher.suggestions import suggest_relationships as fn
 
     _run(app, fn, external_id, top, as_json)
 

@@ -149,7 +149,7 @@ def _decisions(session) -> tuple[list[dict[str, str]], np.ndarray, np.ndarray]:
 def train_from_decisions(session, seed: int = 0) -> dict[str, Any]:
     """Train on stored decisions; store the candidate (active only if it ranks held-out decisions better)."""
     from matcher.models import ScoringModel
-    from matcher.scoring import active_model
+    from matcher.pool import active_model
 
     version, current = active_model(session)
     if session.get(ScoringModel, version) is None:

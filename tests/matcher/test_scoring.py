@@ -7,9 +7,9 @@ import pytest
 from sqlalchemy import select
 
 from matcher.models import Alumnus, MunicipalityAlias, Placement, Relationship, Suggestion, USPlace
-from matcher.scoring import (Alumni, Geography, Relationships, Scorer, TopK, alumnus_codes, decode_pair, pair_codes,
-                             rescore_alumnus, score_all, suggest_relationships, suggest_volunteers, top_k_chunk,
-                             unit_vectors)
+from matcher.features import Alumni, Geography, Relationships, alumnus_codes, decode_pair, pair_codes, unit_vectors
+from matcher.scoring import Scorer, TopK, score_codes, top_k_chunk
+from matcher.suggestions import rescore_alumnus, score_all, suggest_relationships, suggest_volunteers
 
 DENVER = dict(home="Denver, CO", home_lat=39.74, home_lon=-104.99, home_state_abbr="CO")
 PORTLAND = dict(home="Portland, OR", home_lat=45.52, home_lon=-122.68, home_state_abbr="OR")
@@ -125,18 +125,28 @@ def test_pair_codes_of_hand_made_arrays():
     assert levels == [(0, 0, 2), (1, 0, 2), (2, 3, 2), (4, 5, 2)]
 
 
-def test_top_k_is_exact_against_a_full_sort():
-    rng = np.random.default_rng(7)
-    scorer = Scorer({})
-    codes = rng.integers(0, 90, (3000, 40)).astype(np.uint8)
-    combo = rng.integers(0, len(scorer.combo_scores), 3000)
-    by_col, by_row = top_k_chunk(codes, combo, scorer, 5, 3, scorer.combo8[combo])
-    full = scorer.pair_weights[codes] + scorer.combo_scores[combo][:, None]
-    full[~scorer.eligible[codes]] = -np.inf
-    for c in range(40):
-        expect = np.lexsort((np.arange(3000), -full[:, c]))[:5]
-        assert by_col.rows[by_col.cols == c].tolist() == expect.tolist()
-    for r in range(0, 3000, 101):
-        expect = [j for j in np.lexsort((np.arange(40), -full[r]))[:3] if np.isfinite(full[r, j])]
-        assert by_row.cols[by_row.rows == r].tolist() == expect
+@pytest.mark.parametrize("seed, n, m, k_cols, k_rows, weights", [
+    (7, 3000, 40, 5, 3, {}),
+    (8, 500, 7, 10, 10, {"distance": {"within_25km": 4.2}, "availability": {"little": -3.0}}),
+    (9, 2000, 450, 10, 10, {}),
+    (10, 50, 3, 4, 2, {}),
+    (11, 1, 30, 10, 10, {}),
+])
+def test_top_k_is_exact_against_a_full_sort(seed, n, m, k_cols, k_rows, weights):
+    rng = np.random.default_rng(seed)
+    scorer = Scorer({"weights": weights})
+    codes = rng.integers(0, 90, (n, m)).astype(np.uint8)
+    combo = rng.integers(0, len(scorer.combo_scores), n)
+    order = np.lexsort((combo, -scorer.combo_scores[combo])) if seed % 2 else np.arange(n)  # grouped or not
+    by_col, by_row = top_k_chunk(score_codes(scorer, codes[order]), combo[order], scorer, k_cols, k_rows, order)
+    rank = scorer.ranks[codes, combo[:, None]].astype(float)
+    rank[~scorer.eligible[codes]] = np.inf
+    for c in range(m):
+        expect = [i for i in np.lexsort((np.arange(n), rank[:, c]))[:k_cols] if np.isfinite(rank[i, c])]
+        assert by_col.rows[by_col.cols == c].tolist() == expect
+    for r in range(n):
+        expect = [j for j in np.lexsort((np.arange(m), rank[r]))[:k_rows] if np.isfinite(rank[r, j])]
+        mine = by_row.rows == r
+        got = by_row.cols[mine][np.lexsort((by_row.cols[mine], by_row.ranks[mine]))]
+        assert got.tolist() == expect
     assert isinstance(by_col, TopK)
