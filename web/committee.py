@@ -11,7 +11,7 @@ from matcher import decisions
 from matcher.models import Alumnus, MatchRequest, Relationship, Suggestion
 from web.auth import can_see_relationship, role_required
 from web.database import get_session
-from web.present import alumni_with_placements, distance_band, placement_tie, reasons
+from web.present import distance_band, placement_rows, reasons, relationship_sides, tie_sentence, us_point
 
 bp = Blueprint("committee", __name__)
 
@@ -29,10 +29,16 @@ def _within_box(rel: Relationship, km: int):
 
 def volunteer_rows(db, rel: Relationship, *, radius: int | None = None, theme: str = "", min_level: int = 0,
                    page: int = 1, size: int = 50) -> list[dict]:
-    """Return one page of the relationship's suggested volunteers, best first, as display rows (no contacts)."""
-    query = (select(Suggestion, Alumnus).join(Alumnus, Suggestion.alumnus_id == Alumnus.id)
+    """Return one page of the relationship's suggested volunteers, best first, as display rows (no contacts).
+
+    Two queries whatever the page size: the page's suggestions with the few alumni columns
+    a row shows (never e-mail or address), then those alumni's placements for the tie.
+    """
+    query = (select(Suggestion.score, Suggestion.rank, Suggestion.contributions, Alumnus.id.label("alum_id"),
+                    Alumnus.name, Alumnus.home_lat, Alumnus.home_lon, Alumnus.home_state_abbr,
+                    Alumnus.japanese_level, Alumnus.availability_hours)
+             .join(Alumnus, Suggestion.alumnus_id == Alumnus.id)
              .where(Suggestion.kind == "volunteer", Suggestion.relationship_id == rel.id, Alumnus.consent)
-             .options(alumni_with_placements())
              .order_by(Suggestion.score.desc(), Suggestion.id)
              .offset((page - 1) * size).limit(size))
     if min_level:
@@ -41,16 +47,22 @@ def volunteer_rows(db, rel: Relationship, *, radius: int | None = None, theme: s
         query = query.where(Alumnus.interests.ilike(f"%{theme}%"))
     if radius is not None:
         query = query.where(_within_box(rel, radius))
-    rows = []
-    for suggestion, alum in db.execute(query):
-        band, km = distance_band(alum, rel)
+    point = us_point(rel)
+    found = []
+    for row in db.execute(query):
+        band, km = distance_band(row, rel, point)
         if radius is not None and (km is None or km > radius):
             continue  # in the box's corner, outside the circle
-        rows.append({"alum_id": alum.id, "name": alum.display_name, "score": suggestion.score,
-                     "rank": suggestion.rank, "band": band, "km": km, "tie": placement_tie(alum, rel),
-                     "japanese_level": alum.japanese_level, "hours": alum.availability_hours,
-                     "reasons": reasons(suggestion.contributions)})
-    return rows
+        found.append((row, band, km))
+    placements: dict[int, list] = {}
+    if found:
+        for alum_id, *placement in db.execute(placement_rows(row.alum_id for row, _, _ in found)):
+            placements.setdefault(alum_id, []).append(placement)
+    # display_name only reads .name: the property serves the row as it serves an Alumnus.
+    return [{"alum_id": row.alum_id, "name": Alumnus.display_name.fget(row), "score": row.score,
+             "rank": row.rank, "band": band, "km": km, "tie": tie_sentence(placements.get(row.alum_id, ()), rel),
+             "japanese_level": row.japanese_level, "hours": row.availability_hours,
+             "reasons": reasons(row.contributions)} for row, band, km in found]
 
 
 @bp.get("/relationships/<int:relationship_id>/volunteers")
@@ -58,7 +70,7 @@ def volunteer_rows(db, rel: Relationship, *, radius: int | None = None, theme: s
 def volunteers(relationship_id: int):
     """Show the ranked volunteers for one relationship, with the reasons for each."""
     db = get_session()
-    rel = db.get(Relationship, relationship_id)
+    rel = db.get(Relationship, relationship_id, options=relationship_sides())
     if rel is None:
         abort(404)
     radius = RADII.get(request.args.get("radius", ""))

@@ -11,7 +11,7 @@ import re
 import unicodedata
 
 from sqlalchemy import Select, func, or_, select
-from sqlalchemy.orm import Session, aliased, selectinload
+from sqlalchemy.orm import Session, aliased, joinedload, selectinload
 
 from matcher.models import (
     Alumnus,
@@ -24,8 +24,8 @@ from matcher.models import (
     USState,
 )
 
-__all__ = ["search_relationships", "km_between", "distance_band", "placement_tie", "reasons",
-           "BANDS", "relationship_json", "place_suggestions"]
+__all__ = ["search_relationships", "km_between", "us_point", "distance_band", "placement_tie", "tie_sentence",
+           "placement_rows", "reasons", "BANDS", "relationship_json", "place_suggestions", "relationship_sides"]
 
 BANDS = ((25, "within 25 km"), (80, "within 80 km"), (200, "within 200 km"))
 _SUFFIXES = re.compile(r"[\s-]+(shi|ku|cho|machi|son|mura|city|town|village|ken|fu|to|prefecture|county)$")
@@ -108,15 +108,20 @@ def km_between(lat1, lon1, lat2, lon2) -> float | None:
     return 2 * 6371.0088 * math.asin(math.sqrt(min(1.0, a)))
 
 
-def _us_point(rel: Relationship) -> tuple[float | None, float | None]:
+def us_point(rel: Relationship) -> tuple[float | None, float | None]:
+    """Return the (lat, lon) distances are measured to: the US place, else the state."""
     if rel.us_place is not None:
         return rel.us_place.lat, rel.us_place.lon
     return rel.us_state.lat, rel.us_state.lon
 
 
-def distance_band(alum: Alumnus, rel: Relationship) -> tuple[str, float | None]:
-    """Return a band ("within 80 km", "same state", "further", "home unknown") and the km."""
-    lat, lon = _us_point(rel)
+def distance_band(alum, rel: Relationship, point: tuple | None = None) -> tuple[str, float | None]:
+    """Return a band ("within 80 km", "same state", "further", "home unknown") and the km.
+
+    ``alum`` needs ``home_lat``, ``home_lon`` and ``home_state_abbr`` (an Alumnus or a row);
+    pass ``point`` (from :func:`us_point`) when banding many alumni against one relationship.
+    """
+    lat, lon = point or us_point(rel)
     km = km_between(alum.home_lat, alum.home_lon, lat, lon)
     if km is None:
         return "home unknown", None
@@ -130,18 +135,43 @@ def distance_band(alum: Alumnus, rel: Relationship) -> tuple[str, float | None]:
 
 def placement_tie(alum: Alumnus, rel: Relationship) -> str:
     """Say how the alum's placements tie them to the Japanese side, most specific first."""
+    return tie_sentence([(p.municipality_code, p.prefecture_code, p.alias.name if p.alias else None,
+                          p.municipality.name_romaji if p.municipality else None, p.place,
+                          p.start_year, p.end_year) for p in alum.placements], rel)
+
+
+def tie_sentence(placements, rel: Relationship) -> str:
+    """Say how ``placements`` tie an alum to the Japanese side, most specific first.
+
+    Each placement is ``(municipality_code, prefecture_code, alias_name, municipality_romaji,
+    place, start_year, end_year)``, in start-year order (see :func:`placement_rows`).
+    """
     best = None
-    for p in alum.placements:
-        if rel.jp_municipality_code and p.municipality_code == rel.jp_municipality_code:
-            if p.alias is not None:
-                return f"lived in {p.alias.name} (now {p.municipality.name_romaji}), {p.start_year}–{p.end_year}"
-            return f"lived in {rel.jp_municipality.name_romaji}, {p.start_year}–{p.end_year}"
-        if p.prefecture_code == rel.jp_prefecture_code and best is None:
-            where = p.municipality.name_romaji if p.municipality else p.place
-            best = f"lived in {where}, {rel.jp_prefecture.name} Prefecture, {p.start_year}–{p.end_year}"
+    for muni, pref, alias, romaji, place, start, end in placements:
+        if rel.jp_municipality_code and muni == rel.jp_municipality_code:
+            if alias is not None:
+                return f"lived in {alias} (now {romaji}), {start}–{end}"
+            return f"lived in {rel.jp_municipality.name_romaji}, {start}–{end}"
+        if pref == rel.jp_prefecture_code and best is None:
+            best = f"lived in {romaji or place}, {rel.jp_prefecture.name} Prefecture, {start}–{end}"
             if rel.jp_kind == "prefecture":
                 return best
     return best or "no placement in the partner's prefecture"
+
+
+def placement_rows(alumnus_ids) -> Select:
+    """Return a query for the placements of ``alumnus_ids`` as flat rows for :func:`tie_sentence`.
+
+    One query with the municipality's romaji and the old name joined in: a page of
+    volunteers needs no ORM objects for its tie sentences.
+    """
+    return (select(Placement.alumnus_id, Placement.municipality_code, Placement.prefecture_code,
+                   MunicipalityAlias.name, Municipality.name_romaji, Placement.place,
+                   Placement.start_year, Placement.end_year)
+            .outerjoin(MunicipalityAlias, Placement.alias_id == MunicipalityAlias.id)
+            .outerjoin(Municipality, Placement.municipality_code == Municipality.code)
+            .where(Placement.alumnus_id.in_(list(alumnus_ids)))
+            .order_by(Placement.alumnus_id, Placement.start_year, Placement.id))
 
 
 def reasons(contributions) -> list[dict]:
@@ -199,3 +229,9 @@ def alumni_with_placements():
     """Loader options for an alum's placements with their places (for tie sentences)."""
     return selectinload(Alumnus.placements).options(selectinload(Placement.alias),
                                                     selectinload(Placement.municipality))
+
+
+def relationship_sides():
+    """Loader options for both sides of a relationship, joined into the one query that gets it."""
+    return (joinedload(Relationship.us_place), joinedload(Relationship.us_state),
+            joinedload(Relationship.jp_municipality), joinedload(Relationship.jp_prefecture))
