@@ -6,7 +6,7 @@ from flask import Blueprint, g, render_template
 from sqlalchemy import func, select
 
 from matcher import decisions
-from matcher.models import MatchRequest, Suggestion
+from matcher.models import Alumnus, MatchRequest, Relationship, Suggestion
 from web.auth import login_required
 from web.database import get_session
 
@@ -22,6 +22,7 @@ def index():
     context: dict = {}
     if user.role == "coordinator":
         context["open_count"] = db.scalar(select(func.count()).select_from(decisions.queue().subquery()))
+        context["totals"] = _totals(db)
     elif user.role == "committee":
         context["requests"] = db.scalars(decisions.requests_for_relationship(user.relationship_id).limit(10)).all()
         context["suggested"] = db.scalar(select(func.count()).where(
@@ -36,3 +37,13 @@ def index():
         context["suggested"] = db.scalar(select(func.count()).where(
             Suggestion.kind == "volunteer", Suggestion.alumnus_id == user.alumnus_id))
     return render_template(f"home/{user.role}.html", **context)
+
+
+def _totals(db) -> dict[str, int]:
+    """Count what the database holds: alumni (and how many consent), relationships, suggestions."""
+    return {
+        "alumni": db.scalar(select(func.count()).select_from(Alumnus)),
+        "consenting": db.scalar(select(func.count()).select_from(Alumnus).where(Alumnus.consent.is_(True))),
+        "relationships": db.scalar(select(func.count()).select_from(Relationship)),
+        "suggestions": db.scalar(select(func.count()).select_from(Suggestion).where(Suggestion.kind == "volunteer")),
+    }
