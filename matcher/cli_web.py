@@ -74,7 +74,7 @@ def _demo_accounts(session) -> list[dict[str, str]]:
     alum = None
     if rel is not None:
         alum = session.scalar(select(Alumnus).join(Suggestion, Suggestion.alumnus_id == Alumnus.id)
-                              .where(Suggestion.relationship_id == rel.id).order_by(Suggestion.rank))
+                              .where(Suggestion.relationship_id == rel.id).order_by(Suggestion.score.desc()))
     alum = alum or session.scalar(select(Alumnus).order_by(Alumnus.id))
     wanted = [("coordinator@demo.jetmatch", "coordinator", {}),
               ("coordinator2@demo.jetmatch", "coordinator", {})]
