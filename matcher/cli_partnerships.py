@@ -1,4 +1,4 @@
-"""`jetmatch partnerships …`: suggest, score and evaluate new US–Japan partnerships."""
+"""`jetmatch partnerships …`: train, suggest, score and evaluate new US–Japan partnerships."""
 
 from __future__ import annotations
 
@@ -71,7 +71,35 @@ def _jp_key(res) -> str | None:
 
 def _reasons_line(row: dict, n: int = 3) -> str:
     best = [r for r in row["reasons"][1:] if r["contribution"] > 0][:n]
-    return "; ".join(f"{r['sentence']} ({r['contribution']:+.2f})" for r in best)
+    return "; ".join(f"{r['sentence']} ({r['relative']}: {r['contribution']:+.2f})" for r in best)
+
+
+def _model(session, graph: pt.TieGraph) -> pt.PartnershipModel:
+    """The stored model; without one, fit now and say so on stderr."""
+    model, version = pt.model_for(session, graph)
+    if version is None:
+        click.echo("no stored partnerships model: fitting one now (a few seconds); "
+                   "`jetmatch partnerships train` stores one", err=True)
+    return model
+
+
+@partnerships.command()
+@click.option("--seed", type=int, default=0, show_default=True, help="Seed for the sampled non-pairs.")
+@click.option("--json", "as_json", is_flag=True, help="Print the stored row's version and metrics as JSON.")
+@pass_app
+def train(app, seed: int, as_json: bool) -> None:
+    """Fit on every known pair and store the model, so that suggest, score and the page start fast."""
+    app.ensure_schema()
+    status("training on the existing partnerships…")
+    with app.session() as session:
+        row = pt.train(session, seed=seed)
+        session.commit()
+        result = {"version": row.version, **row.metrics}
+    if as_json:
+        emit_json(result)
+        return
+    click.echo(f"stored {result['version']}: trained on {result['pairs']} pairs "
+               f"({result['examples']} examples, {result['positives']} positive)")
 
 
 @partnerships.command()
@@ -90,6 +118,9 @@ def suggest(app, us_query: str | None, jp_query: str | None, seekers: bool, top:
     with app.session() as session:
         if seekers:
             status("ranking US candidates for each seeker…")
+            if pt.stored_model(session) is None:
+                click.echo("no stored partnerships model: fitting one now (a few seconds); "
+                           "`jetmatch partnerships train` stores one", err=True)
             rows = pt.seeker_suggestions(session, top=top)
             if as_json:
                 emit_json(rows)
@@ -101,9 +132,8 @@ def suggest(app, us_query: str | None, jp_query: str | None, seekers: bool, top:
                 for row in seeker["candidates"]:
                     click.echo(f"  {row['score']:+6.2f}  {row['us_label']}  — {_reasons_line(row)}")
             return
-        status("training on the existing partnerships…")
         graph = pt.load_graph(session)
-        model = pt.fit_model(graph)
+        model = _model(session, graph)
         us = _us_node(app, graph.universe, us_query) if us_query else None
         jp = _jp_node(app, graph.universe, jp_query) if jp_query else None
         rows = []
@@ -136,7 +166,7 @@ def score(app, file: Path, as_json: bool) -> None:
         rows = list(reader)
     with app.session() as session:
         graph = pt.load_graph(session)
-        model = pt.fit_model(graph)
+        model = _model(session, graph)
     out = [_score_row(app, graph, model, r) for r in rows]
     if as_json:
         emit_json(out)

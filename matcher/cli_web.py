@@ -96,6 +96,7 @@ def _demo_accounts(session) -> list[dict[str, str]]:
 
 def build_demo(path: Path, alumni: int, seed: int = 1) -> dict:
     """Build a fresh demo SQLite database at ``path``; return what it holds and the logins."""
+    from matcher.partnerships import train as train_partnerships
     from matcher.refdata import load_reference_data
 
     for leftover in (path, path.with_name(path.name + "-journal"), path.with_name(path.name + "-wal")):
@@ -122,6 +123,7 @@ def build_demo(path: Path, alumni: int, seed: int = 1) -> dict:
             with db.session_scope(sessions) as session:
                 summary["scoring"] = score_all(session)
         with db.session_scope(sessions) as session:
+            summary["partnerships_model"] = train_partnerships(session).version  # the page starts fast
             summary["accounts"] = _demo_accounts(session)
     finally:
         engine.dispose()

@@ -15,6 +15,7 @@ score (log-odds) is the intercept plus one readable contribution per feature.
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass, field
 from functools import cached_property
 
@@ -31,32 +32,65 @@ __all__ = [
     "PartnershipModel",
     "projected_similarity",
     "RADIUS_KM",
+    "train",
+    "stored_model",
+    "model_for",
+    "suggest_partnerships",
+    "summarise_reasons",
+    "propose_partnership",
+    "proposal_labels",
+    "open_proposals",
+    "data_fingerprint",
+    "LEVELS",
+    "champions",
 ]
 
 RADIUS_KM = 80.0  # "lives near the US place": the design note's commuting band
 
-# name → sentence template; a feature's raw value is shown as {v}.
+# name → sentence for a non-zero raw value ({v}; {s}, {were} and {alumni} agree with it)…
 FEATURES: dict[str, str] = {
     "sister_state": "the state and the prefecture are sister states",
-    "state_pref_ties": "other partnerships already join this state and this prefecture ({v:g})",
+    "state_pref_ties": "{v:g} other partnership{s} already join{s_} this state and this prefecture",
     "adamic_adar": "states tied to similar prefectures are tied to this one (Adamic–Adar {v:.2f})",
     "resource_allocation": "few-partner states and prefectures link them (resource allocation {v:.2f})",
-    "common_neighbours": "paths of length 3 between state and prefecture ({v:g})",
-    "pref_attachment": "state and prefecture partner widely (state × prefecture ties: {v:g})",
-    "neighbour_ties": "the state has partners in neighbouring prefectures ({v:g})",
-    "region_ties": "the state has partners elsewhere in the same Japanese region ({v:g})",
-    "us_partners_in_pref": "the US side already partners elsewhere in this prefecture ({v:g})",
-    "jp_partners_in_state": "the JP side already partners elsewhere in this state ({v:g})",
-    "us_degree": "the US side has {v:g} Japanese partner(s) already",
-    "jp_degree": "the JP side has {v:g} US partner(s) already",
-    "jp_population": "JP side population {v:,.0f}",
-    "us_population": "US side population {v:,.0f}",
-    "population_gap": "populations differ by a factor of {v:.1f}",
+    "common_neighbours": "{v:g} path{s} of length 3 join{s_} the state and the prefecture",
+    "pref_attachment": "the state's and the prefecture's partnerships multiply to {v:g} (preferential attachment)",
+    "neighbour_ties": "the state has {v:g} partnership{s} in neighbouring prefectures",
+    "region_ties": "the state has {v:g} partnership{s} elsewhere in the same Japanese region",
+    "us_partners_in_pref": "the US side already partners {v:g} other place{s} in this prefecture",
+    "jp_partners_in_state": "the JP side already partners {v:g} other place{s} in this state",
+    "us_degree": "the US side has {v:g} Japanese partner{s} already",
+    "jp_degree": "the JP side has {v:g} US partner{s} already",
+    "jp_population": "the JP side has {v:,.0f} people",
+    "us_population": "the US side has {v:,.0f} people",
+    "population_gap": "their populations differ by a factor of {v:.1f}",
     "jp_capital": "the JP side is its prefecture's capital",
     "level_match": "same level on both sides (city–municipality or state–prefecture)",
-    "alumni_bridges": "JET alumni living near the US side were placed in the JP side ({v:g})",
-    "alumni_pref_bridges": "JET alumni living near the US side were placed in this prefecture ({v:g})",
+    "alumni_bridges": "{v:g} JET {alumni} living near the US side {were} placed in the JP side",
+    "alumni_pref_bridges": "{v:g} JET {alumni} living near the US side {were} placed in this prefecture",
 }
+# …and for a raw value of zero, so that every sentence is true as written.
+_WHEN_ZERO: dict[str, str] = {
+    "sister_state": "the state and the prefecture are not sister states",
+    "state_pref_ties": "no other partnership joins this state and this prefecture yet",
+    "adamic_adar": "no state tied to similar prefectures is tied to this one (Adamic–Adar 0)",
+    "resource_allocation": "no few-partner state or prefecture links them (resource allocation 0)",
+    "common_neighbours": "no path of length 3 joins the state and the prefecture",
+    "pref_attachment": "the state or the prefecture has no partnership yet (preferential attachment 0)",
+    "neighbour_ties": "the state has no partnership in neighbouring prefectures",
+    "region_ties": "the state has no partnership elsewhere in the same Japanese region",
+    "us_partners_in_pref": "the US side has no other partner in this prefecture",
+    "jp_partners_in_state": "the JP side has no other partner in this state",
+    "us_degree": "the US side has no Japanese partner yet",
+    "jp_degree": "the JP side has no US partner yet",
+    "jp_capital": "the JP side is not its prefecture's capital",
+    "level_match": "the two sides are at different levels (a city with a prefecture, or a state with a town)",
+    "alumni_bridges": "no JET alum living near the US side was placed in the JP side yet",
+    "alumni_pref_bridges": "no JET alum living near the US side was placed in this prefecture yet",
+}
+_UNKNOWN = {"jp_population": "the JP side's population is unknown (a typical one is assumed)",
+            "us_population": "the US side's population is unknown (a typical one is assumed)",
+            "population_gap": "one population is unknown (a typical gap is assumed)"}
 _BINARY = {"sister_state", "jp_capital", "level_match"}
 _INDEX_CACHE: dict[tuple, dict[str, np.ndarray]] = {}
 
@@ -206,8 +240,10 @@ def projected_similarity(adj: sparse.csr_matrix, kind: str) -> np.ndarray:
     Examples
     --------
     >>> a = sparse.csr_matrix(np.array([[1, 1], [1, 0]], dtype=float))
-    >>> projected_similarity(a, "cn").tolist()   # state 1 shares prefecture 0 with state 0
-    [[0.0, 2.0], [0.0, 1.0]]
+    >>> # (state 1, prefecture 1): state 1 shares prefecture 0 with state 0, which has prefecture 1;
+    >>> # and prefecture 1 shares state 0 with prefecture 0, which state 1 has: two paths.
+    >>> projected_similarity(a, "cn").tolist()
+    [[2.0, 1.0], [1.0, 2.0]]
     """
     def weights(deg: np.ndarray) -> np.ndarray:
         w = np.zeros_like(deg, dtype=float)
@@ -261,7 +297,10 @@ def pair_features(graph: TieGraph, us: np.ndarray, jp: np.ndarray) -> np.ndarray
         "alumni_bridges": _gather(u.bridges, us, jp),
         "alumni_pref_bridges": _gather(u.pref_bridges, us, p),
     }
-    return np.column_stack([np.asarray(cols[name], dtype=float) for name in FEATURES])
+    out = np.empty((len(us), len(FEATURES)), order="F")  # column-major: _transform works by column
+    for i, name in enumerate(FEATURES):
+        out[:, i] = cols[name]
+    return out
 
 
 def _gather(matrix: sparse.csr_matrix | None, rows: np.ndarray, cols: np.ndarray) -> np.ndarray:
@@ -272,7 +311,7 @@ def _gather(matrix: sparse.csr_matrix | None, rows: np.ndarray, cols: np.ndarray
 
 def _transform(raw: np.ndarray) -> np.ndarray:
     """Model inputs: log1p for counts, log10 for populations; unknown populations → 0 gap."""
-    x = raw.copy()
+    x = np.array(raw, dtype=float, order="F")
     for i, name in enumerate(FEATURES):
         col = x[:, i]
         if name in ("jp_population", "us_population", "population_gap"):
@@ -338,39 +377,85 @@ class PartnershipModel:
         self.names_ = [names[i] for i in self.columns_]
         return self
 
+    def to_settings(self) -> dict:
+        """The learned values as plain JSON (for a ``ScoringModel`` row)."""
+        return {"C": self.C, "features": self.names_, "fill": self.fill_.tolist(), "mean": self.mean_.tolist(),
+                "scale": self.scale_.tolist(), "coef": self.coef_.tolist(), "intercept": self.intercept_}
+
+    @classmethod
+    def from_settings(cls, settings: dict) -> PartnershipModel:
+        """Rebuild a fitted model from ``to_settings()``; ValueError if FEATURES changed since."""
+        names = list(FEATURES)
+        unknown = [f for f in settings["features"] if f not in names]
+        if unknown:
+            raise ValueError(f"stored model uses features this code no longer has: {', '.join(unknown)}")
+        model = cls(C=settings.get("C", 1.0), features=tuple(settings["features"]))
+        model.names_ = list(settings["features"])
+        model.columns_ = np.array([names.index(f) for f in model.names_])
+        model.fill_, model.mean_, model.scale_, model.coef_ = (
+            np.asarray(settings[k], dtype=float) for k in ("fill", "mean", "scale", "coef"))
+        model.intercept_ = float(settings["intercept"])
+        return model
+
     def _standardised(self, raw: np.ndarray) -> np.ndarray:
-        x = _transform(raw)[:, self.columns_]
-        x = np.where(np.isnan(x), self.fill_, x)
-        return (x - self.mean_) / self.scale_
+        x = _transform(raw)
+        if len(self.columns_) != x.shape[1] or np.any(self.columns_ != np.arange(x.shape[1])):
+            x = x[:, self.columns_]
+        for j in range(x.shape[1]):  # column by column, in place: ranking scores ~10⁶ pairs
+            col = x[:, j]
+            col[np.isnan(col)] = self.fill_[j]
+            col -= self.mean_[j]
+            col /= self.scale_[j]
+        return x
 
     def contributions(self, raw: np.ndarray) -> np.ndarray:
         """Per-pair, per-feature contributions to the log-odds (without the intercept)."""
         return self._standardised(raw) * self.coef_
 
     def decision_function(self, raw: np.ndarray) -> np.ndarray:
-        return self.contributions(raw).sum(axis=1) + self.intercept_
+        return self._standardised(raw) @ self.coef_ + self.intercept_
 
     def explain(self, raw_row: np.ndarray, top: int | None = None) -> list[dict]:
-        """Return the intercept and each feature's contribution with a sentence, largest first."""
-        contrib = self.contributions(raw_row[None, :])[0]
+        """Return the intercept and each feature's contribution with a sentence, largest first.
+
+        A contribution is measured from the average training pair, so each line also says
+        whether this pair is ``above average`` or ``below average`` on that feature.
+        """
+        z = self._standardised(raw_row[None, :])[0]
+        contrib = z * self.coef_
         lines = []
         for j, name in enumerate(self.names_):
             value = float(raw_row[self.columns_[j]])
             lines.append({"factor": name, "value": None if np.isnan(value) else value,
-                          "contribution": round(float(contrib[j]), 4), "sentence": _sentence(name, value)})
+                          "contribution": round(float(contrib[j]), 4), "sentence": _sentence(name, value),
+                          "relative": _relative(float(z[j]))})
         lines.sort(key=lambda r: -abs(r["contribution"]))
         if top is not None:
             lines = lines[:top]
         return [{"factor": "intercept", "value": None, "contribution": round(self.intercept_, 4),
-                 "sentence": "baseline log-odds of a random pair"}] + lines
+                 "sentence": "starting point: a pair that is average on every factor", "relative": ""}] + lines
 
 
 def _sentence(name: str, value: float) -> str:
+    """Say what the raw value is, in words that hold for that value (zero included).
+
+    >>> _sentence("alumni_pref_bridges", 0.0)
+    'no JET alum living near the US side was placed in this prefecture yet'
+    >>> _sentence("state_pref_ties", 1.0)
+    '1 other partnership already joins this state and this prefecture'
+    """
     if np.isnan(value):
-        return FEATURES[name].split("(")[0].split("{")[0].strip() + " (unknown)"
-    if name in _BINARY:
-        return FEATURES[name] if value else "not: " + FEATURES[name]
-    return FEATURES[name].format(v=value)
+        return _UNKNOWN.get(name, FEATURES[name].split("(")[0].split("{")[0].strip() + " (unknown)")
+    if value == 0 and name in _WHEN_ZERO:
+        return _WHEN_ZERO[name]
+    one = value == 1
+    return FEATURES[name].format(v=value, s="" if one else "s", s_="s" if one else "",
+                                 were="was" if one else "were", alumni="alum" if one else "alumni")
+
+
+def _relative(z: float) -> str:
+    """Where a standardised value sits against the training pairs (why a zero can still count)."""
+    return "about average" if abs(z) < 0.05 else ("above average" if z > 0 else "below average")
 
 
 # --- From the database ----------------------------------------------------------------------
@@ -606,6 +691,59 @@ def fit_model(graph: TieGraph, seed: int = 0) -> PartnershipModel:
     return PartnershipModel().fit(*training_examples(graph, np.random.default_rng(seed)))
 
 
+MODEL_PREFIX = "partnerships-"
+
+
+def train(session, seed: int = 0, now: dt.datetime | None = None):
+    """Fit on every known pair and store the model as ScoringModel ``partnerships-YYYYmmddHHMMSS``.
+
+    The row is never ``active`` (that flag belongs to the volunteer scoring model); its
+    settings say ``{"kind": "partnerships", "current": true, ...}`` and older partnership
+    rows lose ``current``. Returns the new row (flushed, not committed).
+    """
+    from sqlalchemy import select
+
+    from matcher.models import ScoringModel
+
+    now = now or dt.datetime.now(dt.timezone.utc)
+    graph = load_graph(session)
+    raw, y = training_examples(graph, np.random.default_rng(seed))
+    model = PartnershipModel().fit(raw, y)
+    for older in session.scalars(select(ScoringModel).where(ScoringModel.version.like(MODEL_PREFIX + "%"))):
+        older.settings = {**older.settings, "current": False}
+    version = MODEL_PREFIX + now.strftime("%Y%m%d%H%M%S")
+    row = session.get(ScoringModel, version) or ScoringModel(version=version, active=False)
+    row.settings = {"kind": "partnerships", "current": True, "seed": seed, **model.to_settings()}
+    row.metrics = {"pairs": int(len(graph.us)), "examples": int(len(y)), "positives": int(y.sum()),
+                   "trained_at": now.isoformat(timespec="seconds")}
+    session.add(row)
+    session.flush()
+    return row
+
+
+def stored_model(session) -> tuple[PartnershipModel, str] | None:
+    """The newest stored partnerships model and its version, or None when there is none (or
+    it no longer fits the code's FEATURES)."""
+    from sqlalchemy import select
+
+    from matcher.models import ScoringModel
+
+    row = session.scalars(select(ScoringModel).where(ScoringModel.version.like(MODEL_PREFIX + "%"))
+                          .order_by(ScoringModel.version.desc())).first()
+    if row is None or row.settings.get("kind") != "partnerships":
+        return None
+    try:
+        return PartnershipModel.from_settings(row.settings), row.version
+    except (KeyError, ValueError):
+        return None
+
+
+def model_for(session, graph: TieGraph) -> tuple[PartnershipModel, str | None]:
+    """The stored model, else one fitted on ``graph`` now (a few seconds; version None)."""
+    found = stored_model(session)
+    return found if found is not None else (fit_model(graph), None)
+
+
 def _loo_features(graph: TieGraph, us: int, jp: int) -> np.ndarray:
     edge = np.flatnonzero((graph.us == us) & (graph.jp == jp))
     g = graph.subset(~np.isin(np.arange(len(graph.us)), edge))
@@ -633,9 +771,10 @@ def _partners(graph: TieGraph, side: str) -> dict[int, set[int]]:
 
 
 def top_new_pairs(graph: TieGraph, model: PartnershipModel, top: int = 10, us: int | None = None,
-                  jp: int | None = None, us_pool: np.ndarray | None = None) -> list[tuple[int, int, float]]:
+                  jp: int | None = None, us_pool: np.ndarray | None = None,
+                  jp_pool: np.ndarray | None = None) -> list[tuple[int, int, float]]:
     """The ``top`` highest-scoring pairs that do not exist yet: for one US node, one JP node,
-    or (neither given) across ``us_pool`` × every JP node, in chunks."""
+    or (neither given) across ``us_pool`` × ``jp_pool`` (default every JP node), in chunks."""
     u = graph.universe
     if jp is not None:
         cand = np.array(sorted(set(range(u.n_us)) - _partners(graph, "jp").get(jp, set())), dtype=int)
@@ -644,9 +783,9 @@ def top_new_pairs(graph: TieGraph, model: PartnershipModel, top: int = 10, us: i
         return [(int(cand[i]), jp, float(scores[i])) for i in order]
     pool = np.array([us]) if us is not None else (us_pool if us_pool is not None else default_us_pool(graph))
     best: list[tuple[int, int, float]] = []
-    jp_all = np.arange(u.n_jp)
+    jp_all = np.arange(u.n_jp) if jp_pool is None else np.asarray(jp_pool, dtype=int)
     for chunk in np.array_split(pool, max(1, len(pool) // 40)):
-        us_arr, jp_arr = np.repeat(chunk, u.n_jp), np.tile(jp_all, len(chunk))
+        us_arr, jp_arr = np.repeat(chunk, len(jp_all)), np.tile(jp_all, len(chunk))
         fresh = ~np.isin(us_arr * u.n_jp + jp_arr, graph.us * u.n_jp + graph.jp)
         us_arr, jp_arr = us_arr[fresh], jp_arr[fresh]
         scores = model.decision_function(pair_features(graph, us_arr, jp_arr))
@@ -692,30 +831,78 @@ def _km(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
     return float(2 * 6371.0 * np.arcsin(np.sqrt(h)))
 
 
+LEVELS = {"any": "any level", "city": "city ↔ municipality", "state": "state ↔ prefecture"}
+
+
 def suggest_partnerships(session, top: int = 20, us_place_id: int | None = None, jp_code: str | None = None,
-                         us_state: str | None = None, with_champions: bool = True) -> list[dict]:
+                         us_state: str | None = None, with_champions: bool = True, level: str = "any",
+                         graph: TieGraph | None = None, model: PartnershipModel | None = None) -> list[dict]:
     """Return the ``top`` likeliest new partnerships as plain dicts, for a page or ``--json``.
 
     Give ``us_place_id`` (or ``us_state``) for one US side, ``jp_code`` (5-digit
-    municipality or 2-digit prefecture) for one JP side, or neither for the overall best.
-    Each dict has both sides, ``score`` (log-odds), ``reasons`` (intercept + one line per
-    feature, adding up to the score) and ``champions``.
+    municipality or 2-digit prefecture) for one JP side, or neither for the overall best,
+    optionally only at one ``level`` (a key of LEVELS). Each dict has both sides,
+    ``score`` (log-odds), ``reasons`` (intercept + one line per feature, adding up to the
+    score) and ``champions``. ``graph`` and ``model`` default to the database's and the
+    stored model (fitted now when none is stored).
     """
-    graph = load_graph(session)
-    model = fit_model(graph)
+    graph = graph if graph is not None else load_graph(session)
+    model = model if model is not None else model_for(session, graph)[0]
     u = graph.universe
     us = jp = None
     if us_place_id is not None or us_state is not None:
         us = u.us_index[f"place:{us_place_id}" if us_place_id is not None else f"state:{us_state}"]
     if jp_code is not None:
         jp = u.jp_index[f"pref:{jp_code}" if len(jp_code) == 2 else f"muni:{jp_code}"]
+    us_pool = jp_pool = None
+    if level != "any" and us is None and jp is None:
+        states = level == "state"
+        pool = default_us_pool(graph)
+        us_pool = pool[u.us_is_state[pool] == states]
+        jp_pool = np.flatnonzero(u.jp_is_pref == states)
     out = []
-    for a, b, _ in top_new_pairs(graph, model, top=top, us=us, jp=jp):
+    for a, b, _ in top_new_pairs(graph, model, top=top, us=us, jp=jp, us_pool=us_pool, jp_pool=jp_pool):
         row = describe_pair(graph, model, a, b)
         if with_champions:
             row["champions"] = champions(session, graph, a, b)
         out.append(row)
     return out
+
+
+def summarise_reasons(reasons: list[dict], top: int = 4) -> list[dict]:
+    """The ``top`` strongest reasons, one "other factors" line for the rest, and the starting
+    point last: the lines a page shows, still adding up to the score.
+
+    >>> rows = [{"factor": "intercept", "contribution": -4.0, "sentence": "start", "relative": ""},
+    ...         {"factor": "a", "contribution": 3.0, "sentence": "a", "relative": "above average"},
+    ...         {"factor": "b", "contribution": 0.5, "sentence": "b", "relative": "above average"},
+    ...         {"factor": "c", "contribution": -0.25, "sentence": "c", "relative": "below average"}]
+    >>> [(r["sentence"], r["contribution"]) for r in summarise_reasons(rows, top=1)]
+    [('a', 3.0), ('2 other factors', 0.25), ('start', -4.0)]
+    """
+    intercept = [r for r in reasons if r["factor"] == "intercept"]
+    rest = sorted((r for r in reasons if r["factor"] != "intercept"), key=lambda r: -abs(r["contribution"]))
+    shown, others = rest[:top], rest[top:]
+    if others:
+        shown = shown + [{"factor": "other", "value": None, "relative": "",
+                          "contribution": round(sum(r["contribution"] for r in others), 4),
+                          "sentence": f"{len(others)} other factor{'s' if len(others) != 1 else ''}"}]
+    return shown + intercept
+
+
+def data_fingerprint(session) -> tuple:
+    """What the suggestions depend on, read cheaply: relationships, alumni and placements
+    (count, newest id or update). A cache of suggestions is good while this is unchanged."""
+    from sqlalchemy import func, select
+
+    from matcher.models import Alumnus, Placement, Relationship, ScoringModel
+
+    parts = [select(func.count(), func.max(Relationship.id)).select_from(Relationship),
+             select(func.count(), func.max(Alumnus.updated_at)).select_from(Alumnus),
+             select(func.count(), func.max(Placement.id)).select_from(Placement),
+             select(func.count(), func.max(ScoringModel.version)).where(
+                 ScoringModel.version.like(MODEL_PREFIX + "%"))]
+    return tuple(tuple(session.execute(q).one()) for q in parts)
 
 
 def seeker_suggestions(session, top: int = 5) -> list[dict]:
@@ -729,7 +916,7 @@ def seeker_suggestions(session, top: int = 5) -> list[dict]:
     from matcher.models import Seeker
 
     graph = load_graph(session)
-    model = fit_model(graph)
+    model, _ = model_for(session, graph)
     u = graph.universe
     out = []
     for seeker in session.scalars(select(Seeker).order_by(Seeker.municipality_code)):
@@ -745,17 +932,19 @@ def seeker_suggestions(session, top: int = 5) -> list[dict]:
     return out
 
 
-def propose_partnership(session, us_place_id: int | str, jp_code: str, by_login: str, note: str = ""):
+def propose_partnership(session, us_place_id: int | str, jp_code: str, by_login: str, note: str = "",
+                        graph: TieGraph | None = None, model: PartnershipModel | None = None):
     """Record a coordinator's "proposed" new partnership as a pending MatchRequest.
 
     ``us_place_id`` is a US place id, or a state abbreviation ("MD") for a state-level
     side; ``jp_code`` a 5-digit municipality or 2-digit prefecture code. The score and
     reasons are snapshotted on the request, the note kept with it. Proposing the same pair
-    twice returns the open request. Raises ValueError for a pair that already exists.
+    twice returns the open request. Raises ValueError for a pair that already exists or a
+    side that is not in the reference data. ``graph`` and ``model`` as in suggest_partnerships.
     """
     from sqlalchemy import select
 
-    from matcher.models import MatchRequest, Municipality, Relationship, USPlace, User
+    from matcher.models import MatchRequest, Municipality, Prefecture, Relationship, USPlace, USState, User
     from matcher.refdata import pair_key
 
     state_side = isinstance(us_place_id, str) and not us_place_id.isdigit()
@@ -764,27 +953,76 @@ def propose_partnership(session, us_place_id: int | str, jp_code: str, by_login:
     key = pair_key(us_kind, us_place_id if state_side else int(us_place_id), jp_kind, jp_code)
     if session.scalar(select(Relationship.id).where(Relationship.pair_key == key)):
         raise ValueError("these two places are already partners")
+    us_row = session.get(USState, us_place_id) if state_side else session.get(USPlace, int(us_place_id))
+    jp_row = session.get(Prefecture if jp_kind == "prefecture" else Municipality, jp_code)
+    if us_row is None or jp_row is None:
+        raise ValueError(f"no such {'US side' if us_row is None else 'Japanese side'} in the reference data")
     sides = dict(
         us_place_id=None if state_side else int(us_place_id),
-        us_state_abbr=us_place_id if state_side else session.get(USPlace, int(us_place_id)).state_abbr,
+        us_state_abbr=us_place_id if state_side else us_row.state_abbr,
         jp_municipality_code=jp_code if jp_kind == "municipality" else None,
-        jp_prefecture_code=jp_code if jp_kind == "prefecture" else session.get(Municipality, jp_code).prefecture_code,
+        jp_prefecture_code=jp_code if jp_kind == "prefecture" else jp_row.prefecture_code,
     )
     open_ = session.scalars(select(MatchRequest).where(
         MatchRequest.kind == "new_partnership", MatchRequest.status.in_(("pending", "on_hold")),
         *(getattr(MatchRequest, column) == value for column, value in sides.items()))).first()
     if open_ is not None:
         return open_
-    graph = load_graph(session, alumni=False)
-    model = fit_model(graph)
+    graph = graph if graph is not None else load_graph(session)  # with alumni, as the page shows it
+    model = model if model is not None else model_for(session, graph)[0]
     u = graph.universe
     us_node = f"state:{us_place_id}" if state_side else f"place:{int(us_place_id)}"
     jp_node = f"pref:{jp_code}" if jp_kind == "prefecture" else f"muni:{jp_code}"
     pair = describe_pair(graph, model, u.us_index[us_node], u.jp_index[jp_node])
     user = session.scalar(select(User).where(User.login == by_login))
+    # "weight" and "level" as in every other request's reasons, so the queue can show them.
+    reasons = [r | {"weight": r["contribution"], "level": r["relative"] or None} for r in pair["reasons"]]
     request = MatchRequest(kind="new_partnership", **sides, score=pair["score"], status="pending",
                            decision_count=0, requested_by_id=user.id if user else None,
-                           contributions=pair["reasons"], note=note)
+                           contributions=reasons, note=note.strip())
     session.add(request)
     session.flush()
     return request
+
+
+def open_proposals(session) -> dict[tuple[str, str], object]:
+    """Proposed new partnerships not rejected yet, by (US key, JP key) as in a Universe."""
+    from sqlalchemy import select
+
+    from matcher.models import MatchRequest
+
+    rows = session.scalars(select(MatchRequest).where(
+        MatchRequest.kind == "new_partnership", MatchRequest.status.in_(("pending", "on_hold", "approved")))
+        .order_by(MatchRequest.id))
+    return {_request_keys(r): r for r in rows}
+
+
+def _request_keys(request) -> tuple[str, str]:
+    us = f"place:{request.us_place_id}" if request.us_place_id is not None else f"state:{request.us_state_abbr}"
+    jp = (f"muni:{request.jp_municipality_code}" if request.jp_municipality_code
+          else f"pref:{request.jp_prefecture_code}")
+    return us, jp
+
+
+def proposal_labels(session, requests) -> dict[int, str]:
+    """"Seattle, WA ↔ Takeo, Saga" for each new-partnership request among ``requests``, by id."""
+    from matcher.models import Municipality, Prefecture, USPlace, USState
+
+    out = {}
+    for r in requests:
+        if r.kind != "new_partnership":
+            continue
+        if r.us_place_id is not None:
+            place = session.get(USPlace, r.us_place_id)
+            us = f"{place.name}, {place.state_abbr}" if place else f"US place {r.us_place_id}"
+        else:
+            state = session.get(USState, r.us_state_abbr)
+            us = state.name if state else str(r.us_state_abbr)
+        pref = session.get(Prefecture, r.jp_prefecture_code)
+        if r.jp_municipality_code:
+            muni = session.get(Municipality, r.jp_municipality_code)
+            jp = f"{muni.name_romaji}, {pref.name}" if muni and pref else r.jp_municipality_code
+        else:
+            jp = f"{pref.name} Prefecture" if pref else str(r.jp_prefecture_code)
+        out[r.id] = f"{us} ↔ {jp}"
+    return out

@@ -226,7 +226,7 @@ def test_score_command_keeps_input_order_and_flags_problems(runner, db_url, real
         w.writerow(["Seattle, WA", "Takeo, Saga"])
     result = runner.invoke(cli, ["--database-url", db_url, "partnerships", "score", str(path), "--json"])
     assert result.exit_code == 0, result.output
-    rows = json.loads(result.output)
+    rows = json.loads(result.stdout)
     assert [r["us_place"] for r in rows] == [us_label, "Nowhere Special, ZZ", "Seattle, WA"]
     assert rows[0]["existing"] is True and rows[0]["score"] is not None
     assert rows[1]["score"] is None and rows[1]["error"]
@@ -242,7 +242,8 @@ def test_suggest_command_for_one_us_place(runner, db_url):
     result = runner.invoke(cli, ["--database-url", db_url, "partnerships", "suggest", "--us", "Seattle, WA",
                                  "--top", "3", "--json"])
     assert result.exit_code == 0, result.output
-    rows = json.loads(result.output)
+    rows = json.loads(result.stdout)
+    assert "no stored partnerships model: fitting one now" in result.stderr
     assert len(rows) == 3 and all(r["us_label"] == "Seattle, WA" and not r["existing"] for r in rows)
 
 
@@ -253,3 +254,48 @@ def test_evaluate_command_prints_the_table(runner, db_url):
     result = runner.invoke(cli, ["--database-url", db_url, "partnerships", "evaluate", "--seeds", "2"])
     assert result.exit_code == 0, result.output
     assert "hits@50" in result.output and "resource_allocation" in result.output
+
+
+# --- reasons that read true, and a stored model -------------------------------------------------
+
+
+def test_a_zero_count_is_worded_as_none_whatever_its_contribution():
+    graph = toy_graph()
+    model = pt.fit_model(graph)
+    u = graph.universe
+    row = pt.describe_pair(graph, model, u.us_index["place:5"], u.jp_index["muni:02202"])  # Honolulu–Hirosaki
+    bridges = next(r for r in row["reasons"] if r["factor"] == "alumni_pref_bridges")
+    assert bridges["value"] == 0
+    assert bridges["sentence"] == "no JET alum living near the US side was placed in this prefecture yet"
+    assert bridges["relative"] in ("below average", "about average")
+    assert all("(0)" not in r["sentence"] for r in row["reasons"])
+
+
+def test_the_lines_a_page_shows_still_add_up_to_the_score():
+    graph = toy_graph()
+    model = pt.fit_model(graph)
+    u = graph.universe
+    row = pt.describe_pair(graph, model, u.us_index["state:WA"], u.jp_index["pref:25"])
+    shown = pt.summarise_reasons(row["reasons"], top=3)
+    assert [r["factor"] for r in shown][-2:] == ["other", "intercept"] and len(shown) == 5
+    assert sum(r["contribution"] for r in shown) == pytest.approx(row["score"], abs=1e-3)
+
+
+def test_a_stored_model_scores_exactly_as_the_fitted_one():
+    graph = toy_graph()
+    model = pt.fit_model(graph)
+    again = pt.PartnershipModel.from_settings(json.loads(json.dumps(model.to_settings())))
+    raw, _ = pt.training_examples(graph, np.random.default_rng(3), negatives=3, same_prefecture=1)
+    np.testing.assert_allclose(again.decision_function(raw), model.decision_function(raw))
+    with pytest.raises(ValueError):
+        pt.PartnershipModel.from_settings(model.to_settings() | {"features": ["gone"]})
+
+
+def test_train_stores_a_current_row_and_suggest_uses_it(session):
+    first = pt.train(session)
+    import datetime as dt
+
+    second = pt.train(session, now=dt.datetime(2099, 1, 2, 3, 4, 5, tzinfo=dt.timezone.utc))
+    assert second.version == "partnerships-20990102030405" and not second.active
+    assert session.get(type(first), first.version).settings["current"] is False
+    assert pt.stored_model(session)[1] == second.version
