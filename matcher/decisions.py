@@ -212,8 +212,9 @@ class Contacts:
 
 
 def contacts_for(session: Session, request: MatchRequest) -> Contacts | None:
-    """Return the contacts an approved request reveals; None for any other request."""
-    if request.status != "approved":
+    """Return the contacts an approved request reveals; None for any other request (and for a
+    proposed new partnership, which has no committee or volunteer to reveal)."""
+    if request.status != "approved" or request.kind == "new_partnership":
         return None
     rel = request.relationship_
     committee_email = rel.committee_email if rel else None

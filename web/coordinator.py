@@ -11,6 +11,7 @@ from flask import Blueprint, Response, abort, current_app, flash, g, redirect, r
 from sqlalchemy import func, select
 
 from matcher import accounts, decisions
+from matcher.partnerships import proposal_labels
 from matcher.models import USER_ROLES, Chapter, MatchRequest, User
 from web.auth import role_required
 from web.database import gazetteer, get_session, transport
@@ -56,7 +57,7 @@ def queue():
     total = db.scalar(select(func.count()).select_from(decisions.queue().subquery()))
     items = db.scalars(decisions.queue().offset((page - 1) * size).limit(size)).all()
     return render_template("coordinator/queue.html", items=items, total=total, page=page, size=size,
-                           reasons=reasons)
+                           reasons=reasons, labels=proposal_labels(db, items))
 
 
 @bp.post("/queue/<int:request_id>/decide")
@@ -73,7 +74,9 @@ def decide(request_id: int):
         return redirect(url_for("coordinator.queue")), 303
     db.commit()
     _after_commit(db, [request_id])
-    flash(f"Request #{request_id}: {status.replace('_', ' ')}.", "info")
+    req = db.get(MatchRequest, request_id)
+    done = "approved: proposed to both cities" if status == "approved" and req.kind == "new_partnership" else status
+    flash(f"Request #{request_id}: {done.replace('_', ' ')}.", "info")
     return redirect(url_for("coordinator.queue")), 303
 
 
@@ -106,7 +109,8 @@ def history():
     page = max(1, request.args.get("page", 1, type=int))
     size = current_app.config["PAGE_SIZE"]
     rows = db.execute(decisions.history().offset((page - 1) * size).limit(size)).all()
-    return render_template("coordinator/history.html", rows=rows, page=page, size=size)
+    return render_template("coordinator/history.html", rows=rows, page=page, size=size,
+                           labels=proposal_labels(db, [r for _, r in rows]))
 
 
 @bp.get("/export.csv")
@@ -118,9 +122,13 @@ def export():
     writer = csv.writer(out)
     writer.writerow(["request_id", "kind", "relationship", "volunteer_or_chapter", "score", "sequence",
                      "status", "decided_by", "decided_at", "note"])
-    for decision, req in db.execute(decisions.history()):
-        who = req.alumnus.display_name if req.alumnus else (req.chapter.name if req.chapter else "(deleted)")
-        writer.writerow([req.id, req.kind, req.relationship_.label if req.relationship_ else "", who,
+    rows = db.execute(decisions.history()).all()
+    labels = proposal_labels(db, [r for _, r in rows])
+    for decision, req in rows:
+        who = req.alumnus.display_name if req.alumnus else (req.chapter.name if req.chapter else
+                                                              "" if req.id in labels else "(deleted)")
+        what = req.relationship_.label if req.relationship_ else labels.get(req.id, "")
+        writer.writerow([req.id, req.kind, what, who,
                          f"{req.score:.2f}" if req.score is not None else "", decision.sequence, decision.status,
                          decision.decided_by, decision.decided_at.isoformat(), decision.note])
     return Response(out.getvalue(), mimetype="text/csv",

@@ -47,6 +47,8 @@ EXPECTED = {
     ("POST", "/queue/<int:request_id>/decide"): _page(("coordinator",)),
     ("POST", "/queue/bulk"): _page(("coordinator",)),
     ("GET", "/history"): _page(("coordinator",)),
+    ("GET", "/partnerships"): _page(("coordinator",)),
+    ("POST", "/partnerships/propose"): _page(("coordinator",)) | {"coordinator": "400"},
     ("GET", "/export.csv"): _page(("coordinator",)),
     ("GET", "/import"): _page(("coordinator",)),
     ("POST", "/import"): _page(("coordinator",)) | {"coordinator": "400"},

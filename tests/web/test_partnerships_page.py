@@ -1,0 +1,87 @@
+"""The coordinators' "Potential new partnerships" page: suggestions with reasons and
+champions, marking one as proposed, and deciding the proposal in the queue."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from sqlalchemy import select
+
+from conftest import post
+from matcher import partnerships as pt
+from matcher.models import Decision, MatchRequest, ScoringModel
+
+
+@pytest.fixture
+def trained(db_session):
+    """A stored partnerships model, so that the page does not fit one."""
+    return pt.train(db_session)
+
+
+def test_the_page_lists_new_pairs_with_reasons_that_read_true(client, as_role, trained, db_session):
+    as_role("coordinator")
+    page = client.get("/partnerships").get_data(as_text=True)
+    assert "Potential new partnerships" in page and trained.version in page
+    assert page.count('class="result"') == 20
+    assert "Mark as proposed" in page
+    # A zero count is never shown as "(0)" beside a positive weight.
+    assert not re.search(r"\(0\)", page)
+    cities = client.get("/partnerships?level=city").get_data(as_text=True)
+    assert "city ↔ municipality" in cities and "state ↔ prefecture</span>" not in cities
+    assert client.get("/partnerships?level=nonsense").status_code == 404
+
+
+def test_a_stored_model_is_the_newest_partnerships_row_and_never_active(db_session, trained):
+    model, version = pt.stored_model(db_session)
+    assert version == trained.version and version.startswith("partnerships-")
+    assert trained.settings["kind"] == "partnerships" and trained.settings["current"] is True
+    assert trained.active is False
+    assert db_session.get(ScoringModel, version).metrics["pairs"] > 100
+    assert model.names_ == list(pt.FEATURES)
+
+
+def test_proposing_puts_a_request_in_the_queue_and_approval_proposes_to_both_cities(
+        client, as_role, trained, db_session, outbox):
+    as_role("coordinator")
+    page = client.get("/partnerships?level=state").get_data(as_text=True)
+    us, jp = re.search(r'name="us" value="([^"]+)">\s*<input type="hidden" name="jp" value="(\d+)"', page).groups()
+    response = post(client, "/partnerships/propose", {"us": us, "jp": jp, "note": "both have ports",
+                                                      "level": "state"})
+    assert response.status_code == 303
+    request = db_session.scalars(select(MatchRequest).where(MatchRequest.kind == "new_partnership")).one()
+    assert request.status == "pending" and request.note == "both have ports"
+    assert sum(c["weight"] for c in request.contributions) == pytest.approx(request.score, abs=1e-3)
+    assert f"request #{request.id}" in client.get("/partnerships?level=state").get_data(as_text=True)
+
+    queue = client.get("/queue").get_data(as_text=True)
+    label = pt.proposal_labels(db_session, [request])[request.id]
+    assert f"New partnership: {label}" in queue and "both have ports" in queue
+    decided = post(client, f"/queue/{request.id}/decide", {"status": "approved", "expected": "0",
+                                                            "note": "sent to both mayors"},
+                   follow_redirects=True).get_data(as_text=True)
+    assert "proposed to both cities" in decided
+    db_session.expire_all()
+    assert db_session.get(MatchRequest, request.id).status == "approved"
+    assert db_session.scalar(select(Decision.note).where(Decision.request_id == request.id)) == "sent to both mayors"
+    assert outbox.outbox == []  # no committee or volunteer to write to
+    history = client.get("/history").get_data(as_text=True)
+    assert label in history and "proposed to both cities" in history
+    assert label in client.get("/export.csv").get_data(as_text=True)
+
+
+def test_a_proposal_decided_twice_from_the_same_view_is_refused_the_second_time(client, as_role, db_session):
+    request = pt.propose_partnership(db_session, "MD", "25", by_login="coord@example.org")
+    as_role("coordinator")
+    first = post(client, f"/queue/{request.id}/decide", {"status": "on_hold", "expected": "0"})
+    second = post(client, f"/queue/{request.id}/decide", {"status": "rejected", "expected": "0"},
+                  follow_redirects=True)
+    assert first.status_code == 303
+    assert "already decided" in second.get_data(as_text=True)
+
+
+def test_proposing_an_existing_partnership_or_an_unknown_place_is_refused(client, as_role, db_session):
+    as_role("coordinator")
+    assert post(client, "/partnerships/propose", {"us": "MD", "jp": "14"}).status_code == 400  # Maryland–Kanagawa
+    assert post(client, "/partnerships/propose", {"us": "99999999", "jp": "25"}).status_code == 400
+    assert post(client, "/partnerships/propose", {"us": "MD", "jp": "x"}).status_code == 400

@@ -1,0 +1,83 @@
+"""Coordinators: potential new partnerships, with reasons and champions; mark one as proposed."""
+
+from __future__ import annotations
+
+import time
+
+from flask import Blueprint, abort, current_app, flash, g, redirect, render_template, request, url_for
+
+from matcher import partnerships as pt
+from web.auth import role_required
+from web.database import get_session
+
+bp = Blueprint("partnerships", __name__)
+
+TOP = 20
+CACHE_SECONDS = 600  # a fingerprint catches new pairs, alumni and placements; this bounds the rest
+
+
+def _fresh(entry: dict | None, fingerprint: tuple) -> bool:
+    return bool(entry) and entry["fingerprint"] == fingerprint and time.monotonic() - entry["at"] < CACHE_SECONDS
+
+
+def _basis(db) -> dict:
+    """Return {fingerprint, graph, model, version}, from this app's cache while the data behind
+    them is unchanged (loading the graph and ranking every pair take seconds; the page must not)."""
+    cache = current_app.extensions.setdefault("jetmatch_partnerships", {})
+    fingerprint = pt.data_fingerprint(db)
+    if not _fresh(cache.get("basis"), fingerprint):
+        graph = pt.load_graph(db)
+        model, version = pt.model_for(db, graph)
+        cache.clear()
+        cache["basis"] = {"fingerprint": fingerprint, "at": time.monotonic(), "graph": graph, "model": model,
+                          "version": version}
+    return cache["basis"]
+
+
+def _ranked(db, level: str) -> tuple[dict, list[dict]]:
+    """Return the basis and the top suggestions at ``level`` (cached with it)."""
+    basis = _basis(db)
+    cache = current_app.extensions["jetmatch_partnerships"]
+    if level not in cache:
+        cache[level] = pt.suggest_partnerships(db, top=TOP, level=level, graph=basis["graph"],
+                                               model=basis["model"])
+    return basis, cache[level]
+
+
+@bp.get("/partnerships")
+@role_required("coordinator")
+def index():
+    """Show the likeliest new partnerships, with reasons and the alumni who could champion each."""
+    db = get_session()
+    level = request.args.get("level", "any")
+    if level not in pt.LEVELS:
+        abort(404)
+    basis, rows = _ranked(db, level)
+    return render_template("partnerships/index.html", rows=rows, version=basis["version"],
+                           pairs=len(basis["graph"].us), level=level, levels=pt.LEVELS,
+                           proposals=pt.open_proposals(db), summarise=pt.summarise_reasons)
+
+
+@bp.post("/partnerships/propose")
+@role_required("coordinator")
+def propose():
+    """Mark a suggested pair as proposed: a request in the queue, decided like any other."""
+    db = get_session()
+    us, jp = request.form.get("us", "").strip(), request.form.get("jp", "").strip()
+    level = request.form.get("level", "any")
+    back = url_for("partnerships.index", level=level if level in pt.LEVELS else "any")
+    if not us or not jp.isdigit() or len(jp) not in (2, 5):
+        flash("Choose a suggested pair to propose.", "error")
+        return redirect(back), 400
+    basis = _basis(db)  # the graph and model the page showed
+    try:
+        req = pt.propose_partnership(db, us, jp, by_login=g.user.login, note=request.form.get("note", ""),
+                                     graph=basis["graph"], model=basis["model"])
+    except ValueError:
+        db.rollback()
+        flash("That pair cannot be proposed: it is already a partnership, or a side is unknown.", "error")
+        return redirect(back), 400
+    db.commit()
+    label = pt.proposal_labels(db, [req])[req.id]
+    flash(f"Marked as proposed: {label} (request #{req.id} in the queue).", "info")
+    return redirect(back), 303
