@@ -184,6 +184,7 @@ def use_model(session, version: str) -> None:
 
     from matcher.comparisons import default_settings
     from matcher.models import ScoringModel
+    from matcher.pool import invalidate
 
     if session.get(ScoringModel, version) is None:
         if version != "default":
@@ -192,3 +193,4 @@ def use_model(session, version: str) -> None:
         session.flush()
     session.execute(update(ScoringModel).values(active=ScoringModel.version == version))
     session.flush()
+    invalidate()  # cached reasons and relationship arrays are rebuilt for the new model

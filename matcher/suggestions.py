@@ -6,87 +6,113 @@ The array work is :mod:`matcher.scoring`; this module is the database side of it
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Iterable
+from contextlib import contextmanager
 from typing import Any
 
 import numpy as np
 
-from matcher.comparisons import ALUMNUS_FACTORS, comparisons
-from matcher.features import EARTH_RADIUS_KM, decode_pair, pair_codes, placement_table
+from matcher.comparisons import comparisons
+from matcher.features import haversine_km, pair_codes
 from matcher.pool import Pool, active_model, load_pool
+from matcher.reasons import ReasonWriter
 from matcher.scoring import Scorer, TopK, score_pool
 
 __all__ = ["explain", "score_all", "rescore_alumnus", "suggest_volunteers", "suggest_relationships",
            "suggest_partners"]
 
-def _placement_level(p: dict, rel: dict, rel_muni: str | None, geo_pref: str) -> int:
-    """The placement level of one placement for one relationship (the same rules as the arrays)."""
-    if rel["jp_kind"] == "municipality" and p["muni"] and p["muni"] == rel_muni:
-        return 0
-    if p["pref"] == geo_pref:
-        return 0 if rel["jp_kind"] == "prefecture" else 1
-    return 5  # neighbour/region: decided by the array code
+_BATCH = 20_000  # pairs explained and inserted per round trip
+_COLUMNS = ("kind", "alumnus_id", "chapter_id", "relationship_id", "score", "rank", "contributions",
+            "model_version", "created_at")
 
 
-def _haversine(lat1, lon1, lat2, lon2) -> float:
-    import math
+def _insert(session, rows: list[tuple]) -> None:
+    """Insert suggestion rows (tuples in :data:`_COLUMNS` order, reasons as JSON text) with one executemany.
 
-    if None in (lat1, lon1, lat2, lon2) or any(math.isnan(x) for x in (lat1, lon1, lat2, lon2)):
-        return float("nan")
-    p1, l1, p2, l2 = map(math.radians, (lat1, lon1, lat2, lon2))
-    a = math.sin((p2 - p1) / 2) ** 2 + math.cos(p1) * math.cos(p2) * math.sin((l2 - l1) / 2) ** 2
-    return 2 * EARTH_RADIUS_KM * math.asin(math.sqrt(min(1.0, a)))
+    The statement goes to the driver as written: per-row parameter processing costs more
+    than the insert itself at 400,000 rows. ``created_at`` is passed through the column type once.
+    """
+    if not rows:
+        return
+    from matcher.models import Suggestion
+
+    conn = session.connection()
+    dialect = conn.dialect
+    mark = "?" if dialect.paramstyle == "qmark" else "%s"
+    json_mark = f"CAST({mark} AS JSON)" if dialect.name == "postgresql" else mark
+    sql = (f"INSERT INTO {Suggestion.__tablename__} ({', '.join(_COLUMNS)}) VALUES "
+           f"({', '.join(json_mark if c == 'contributions' else mark for c in _COLUMNS)})")
+    conn.exec_driver_sql(sql, rows)
+
+
+def _now(session):
+    """The current time as the driver wants it for ``suggestions.created_at``."""
+    import datetime as dt
+
+    from matcher.models import Suggestion
+
+    dialect = session.connection().dialect
+    process = Suggestion.__table__.c.created_at.type.dialect_impl(dialect).bind_processor(dialect)
+    now = dt.datetime.now(dt.timezone.utc)
+    return process(now) if process else now
+
+
+_SCORERS: dict[str, Scorer] = {}
+
+
+def _scorer(version: str, settings: dict[str, Any]) -> Scorer:
+    """The :class:`Scorer` of a model, built once per process for the same settings."""
+    key = json.dumps({**settings, "version": version}, sort_keys=True)
+    scorer = _SCORERS.get(key)
+    if scorer is None:
+        if len(_SCORERS) > 8:
+            _SCORERS.clear()
+        scorer = _SCORERS[key] = Scorer({**settings, "version": version})
+    return scorer
+
+
+def _writer(pool: Pool, scorer: Scorer) -> ReasonWriter:
+    """The reason writer of this model, kept with the (cached) relationship side, set to the pool's alumni."""
+    key = ("reasons", scorer.version, json.dumps(scorer.settings["weights"], sort_keys=True))
+    writer = pool.side.memo.get(key)
+    if writer is None:
+        writer = pool.side.memo[key] = ReasonWriter(scorer, pool.side)
+    writer.set_alumni(pool.alumni.ids, pool.info["alumni"], pool.alumni.codes)
+    return writer
 
 
 def explain(pool: Pool, scorer: Scorer, a: int, r: int, code: int) -> list[dict[str, Any]]:
     """Return the reasons for one pair: [{factor, level, weight, sentence}], weights summing to the score."""
-    comps = scorer.comps
-    alum = pool.info["alumni"][int(pool.alumni.ids[a])]
-    rel = pool.info["rels"][int(pool.rels.ids[r])]
-    rel_muni = f"{pool.rels.muni[r]:05d}" if pool.rels.muni[r] >= 0 else None
-    rel_pref = f"{pool.rels.pref[r] + 1:02d}"
-    levels = dict(zip(("placement", "distance", "themes"), (int(x) for x in decode_pair(int(code)))))
-    for f in ALUMNUS_FACTORS:
-        levels[f] = int(pool.alumni.codes[f][a])
-    ctx: dict[str, Any] = dict(us_place=rel["us_place"], us_state=rel["us_state"], themes=", ".join(rel["themes"]),
-                               partner_prefecture=rel["prefecture"], japanese_level=alum["japanese_level"],
-                               jet_years=alum["jet_years"], last_year=alum["last_year"], hours=alum["hours"],
-                               km=_haversine(alum["lat"], alum["lon"], rel["lat"], rel["lon"]))
-    ps = alum["placements"]
-    if ps:
-        best = min(ps, key=lambda p: (_placement_level(p, rel, rel_muni, rel_pref), p["pref"] != rel_pref))
-        named = best["alias"] and rel["jp_name_at_signing"] and best["alias"] == rel["jp_name_at_signing"]
-        ctx.update(place=best["alias"] or best["muni_name"] or f"{best['prefecture']} Prefecture",
-                   merger=f" (merged into {best['muni_name']} in {best['merged']})" if best["alias"] else "",
-                   partner_kind="as named at signing" if named else
-                   ("prefecture" if rel["jp_kind"] == "prefecture" else "municipality"),
-                   years=f"{best['start']}–{best['end']}", prefecture=best["prefecture"], region=best["region"])
-    out = []
-    for factor, code_ in levels.items():
-        level = comps[factor].levels[code_]
-        if level.weight != 0:
-            out.append(dict(factor=factor, level=level.name, weight=round(level.weight, 4),
-                            sentence=level.describe(**ctx)))
-    return out
+    text = _writer(pool, scorer).pairs(np.array([a]), np.array([r]), np.array([code]), pool.alumni.muni,
+                                       pool.alumni.pref)[0]
+    return json.loads(text)
 
 
-def _suggestion_rows(pool: Pool, scorer: Scorer, by_col: TopK, by_row: TopK) -> list[dict[str, Any]]:
-    """Volunteer suggestion rows: each relationship's list (rank 1..k) and each alumnus's (rank 0 if only there)."""
-    rank: dict[tuple[int, int], int] = {}
-    for pos, (a, r) in enumerate(zip(by_col.rows.tolist(), by_col.cols.tolist())):
-        rank[(a, r)] = 1 if pos == 0 or by_col.cols[pos - 1] != r else rank[prev] + 1
-        prev = (a, r)
-    scores = {(a, r): s for a, r, s in zip(by_col.rows.tolist(), by_col.cols.tolist(), by_col.scores.tolist())}
-    scores.update({(a, r): s for a, r, s in zip(by_row.rows.tolist(), by_row.cols.tolist(), by_row.scores.tolist())})
-    codes = {(a, r): c for part in (by_col, by_row)
-             for a, r, c in zip(part.rows.tolist(), part.cols.tolist(), part.codes.tolist())}
-    rows = []
-    for (a, r), s in scores.items():
-        code = codes[(a, r)]
-        rows.append(dict(kind="volunteer", alumnus_id=int(pool.alumni.ids[a]), relationship_id=int(pool.rels.ids[r]),
-                         score=round(float(s), 4), rank=rank.get((a, r), 0), model_version=scorer.version,
-                         contributions=explain(pool, scorer, a, r, code)))
-    return rows
+def _volunteer_pairs(by_col: TopK, by_row: TopK, n_rels: int) -> TopK:
+    """Each relationship's list (rank 1..k) and each alumnus's (rank 0 when only there), one row per pair."""
+    cols = by_col.cols
+    start = np.r_[0, np.flatnonzero(cols[1:] != cols[:-1]) + 1] if cols.size else np.empty(0, np.intp)
+    rank = np.arange(cols.size) - np.repeat(start, np.diff(np.r_[start, cols.size])) + 1
+    both = TopK.concat([TopK(by_col.rows, cols, by_col.scores, rank, by_col.codes),
+                        TopK(by_row.rows, by_row.cols, by_row.scores, np.zeros(by_row.rows.size, np.int64),
+                             by_row.codes)])
+    _, first = np.unique(both.rows.astype(np.int64) * n_rels + both.cols, return_index=True)
+    return both.take(first)
+
+
+def _store_volunteers(session, pool: Pool, scorer: Scorer, pairs: TopK,
+                      progress: Callable[[Iterable], Iterable] = iter) -> None:
+    """Explain and insert the volunteer rows in batches (Core executemany, reasons as JSON text)."""
+    writer, now, version = _writer(pool, scorer), _now(session), scorer.version
+    alum_ids, rel_ids = pool.alumni.ids, pool.rels.ids
+    for start in progress(range(0, pairs.rows.size, _BATCH)):
+        part = pairs.take(slice(start, start + _BATCH))
+        texts = writer.pairs(part.rows, part.cols, part.codes, pool.alumni.muni, pool.alumni.pref)
+        _insert(session, [("volunteer", a, None, r, s, k, t, version, now)
+                          for a, r, s, k, t in zip(alum_ids[part.rows].tolist(), rel_ids[part.cols].tolist(),
+                                                   np.round(part.scores.astype(np.float64), 4).tolist(),
+                                                   part.ranks.tolist(), texts)])
 
 
 def _partner_rows(session, pool: Pool, scorer: Scorer, top: int) -> list[dict[str, Any]]:
@@ -98,7 +124,7 @@ def _partner_rows(session, pool: Pool, scorer: Scorer, top: int) -> list[dict[st
     comps = comparisons(scorer.settings)
     radius = float(scorer.settings["partner_radius_km"])
     chapter_of = np.array([pool.info["alumni"][int(i)]["chapter_id"] or -1 for i in pool.alumni.ids], np.int64)
-    table = placement_table(pool.geo, pool.rels)
+    table = pool.side.table
     rows = []
     for ch in session.scalars(select(Chapter).order_by(Chapter.id)):
         members = np.flatnonzero(chapter_of == ch.id)
@@ -111,7 +137,7 @@ def _partner_rows(session, pool: Pool, scorer: Scorer, top: int) -> list[dict[st
         found = []
         for r, rid in enumerate(pool.rels.ids.tolist()):
             rel = pool.info["rels"][rid]
-            km = _haversine(hub.lat, hub.lon, rel["lat"], rel["lon"]) if hub else float("nan")
+            km = float(haversine_km(hub.lat, hub.lon, rel["lat"], rel["lon"])) if hub else float("nan")
             in_states = rel["us_state_abbr"] in ch.state_list
             hub_level = 0 if km <= 80 else 1 if in_states else 2 if km <= radius else None
             if hub_level is None:
@@ -134,28 +160,52 @@ def _partner_rows(session, pool: Pool, scorer: Scorer, top: int) -> list[dict[st
     return rows
 
 
+@contextmanager
+def _page_cache(session, mib: int = 256):
+    """On SQLite, let the connection cache up to ``mib`` MiB of pages while the lists are rewritten.
+
+    The default 2 MiB cache makes every index insert of 400,000 rows go to the file.
+    """
+    conn = session.connection()
+    if conn.dialect.name != "sqlite":
+        yield
+        return
+    before = conn.exec_driver_sql("PRAGMA cache_size").scalar()
+    conn.exec_driver_sql(f"PRAGMA cache_size=-{mib * 1024}")
+    try:
+        yield
+    finally:
+        conn.exec_driver_sql(f"PRAGMA cache_size={int(before)}")
+
+
 def score_all(session, top_k: int | None = None, progress: Callable[[Iterable], Iterable] = iter) -> dict[str, Any]:
-    """Recompute and store every suggestion (volunteers and partners) with the active model."""
-    from sqlalchemy import delete, insert
+    """Recompute and store every suggestion (volunteers and partners) with the active model.
+
+    ``progress`` wraps the batches of suggestions being explained and stored (a progress bar).
+    The relationship side is reloaded (and re-cached for :func:`rescore_alumnus`).
+    """
+    from sqlalchemy import delete
 
     from matcher.models import Suggestion
 
     version, settings = active_model(session)
-    scorer = Scorer({**settings, "version": version})
+    scorer = _scorer(version, settings)
     k = top_k or int(scorer.settings["top_k"])
-    pool = load_pool(session)
+    pool = load_pool(session, fresh=True)
     timings: dict[str, float] = {}
-    by_col, by_row = score_pool(pool.geo, pool.alumni, pool.rels, scorer, k, k, progress=progress, timings=timings)
-    rows = _suggestion_rows(pool, scorer, by_col, by_row)
+    by_col, by_row = score_pool(pool.geo, pool.alumni, pool.rels, scorer, k, k, timings=timings)
+    pairs = _volunteer_pairs(by_col, by_row, len(pool.rels))
     partners = _partner_rows(session, pool, scorer, max(k, 25))
-    session.execute(delete(Suggestion))
-    for start in range(0, len(rows) + len(partners), 5000):
-        batch = (rows + partners)[start:start + 5000]
-        if batch:
-            session.execute(insert(Suggestion), [{"chapter_id": None, "alumnus_id": None, **b} for b in batch])
+    with _page_cache(session):
+        session.execute(delete(Suggestion.__table__))
+        _store_volunteers(session, pool, scorer, pairs, progress)
+        now = _now(session)
+        _insert(session, [("partner", None, p["chapter_id"], p["relationship_id"], p["score"], p["rank"],
+                           json.dumps(p["contributions"], ensure_ascii=False), p["model_version"], now)
+                          for p in partners])
     session.flush()
     return dict(model_version=version, alumni=len(pool.alumni), relationships=len(pool.rels),
-                volunteer_suggestions=len(rows), partner_suggestions=len(partners),
+                volunteer_suggestions=int(pairs.rows.size), partner_suggestions=len(partners),
                 features_s=round(timings.get("features_s", 0), 3), score_s=round(timings.get("score_s", 0), 3))
 
 
@@ -163,50 +213,76 @@ def rescore_alumnus(session, alumnus_id: int) -> list[dict[str, Any]]:
     """Refresh one alumnus's volunteer suggestions after they edit their profile; return the new rows.
 
     Their own top-k is replaced; they enter a relationship's list when they beat its k-th
-    stored score (the list is re-ranked and trimmed).
+    stored score, and every list they entered or left is re-ranked. The relationship side
+    and the model come from the process caches, so this is one alumnus's row of NumPy and a
+    handful of indexed statements.
     """
-    from sqlalchemy import delete, insert, select
+    from sqlalchemy import delete, select
 
-    from matcher.models import Suggestion
+    from matcher.models import Suggestion as S
 
     version, settings = active_model(session)
-    scorer = Scorer({**settings, "version": version})
+    scorer = _scorer(version, settings)
     k = int(scorer.settings["top_k"])
-    session.execute(delete(Suggestion).where(Suggestion.kind == "volunteer", Suggestion.alumnus_id == alumnus_id))
+    was_listed = session.scalars(select(S.relationship_id).where(S.kind == "volunteer", S.alumnus_id == alumnus_id,
+                                                                 S.rank > 0)).all()
+    session.execute(delete(S).where(S.kind == "volunteer", S.alumnus_id == alumnus_id))
     pool = load_pool(session, alumnus_ids=[alumnus_id])
     if not len(pool.alumni):
+        _rerank(session, set(was_listed), k)
         return []
-    codes = pair_codes(pool.geo, pool.alumni, pool.rels, scorer.settings)[0]
+    codes = pair_codes(pool.geo, pool.alumni, pool.rels, scorer.settings, pool.side.table)[0]
     scores = scorer.pair_weights[codes] + scorer.alumnus_scores(pool.alumni.codes)[0]
     ok = np.flatnonzero(scorer.eligible[codes])
-    kth = {rid: s for rid, s in session.execute(select(Suggestion.relationship_id, Suggestion.score)
-                                                 .where(Suggestion.kind == "volunteer", Suggestion.rank == k))}
     order = ok[np.lexsort((ok, -scores[ok]))]
-    mine = set(order[:k].tolist())
-    enter = {r for r in ok.tolist() if scores[r] > kth.get(int(pool.rels.ids[r]), -np.inf)}
+    kth = _kth_scores(session, pool.rels.ids[ok].tolist(), k)
+    enter = [r for r in ok.tolist() if kth.get(int(pool.rels.ids[r])) is None
+             or scores[r] > kth[int(pool.rels.ids[r])]]
+    chosen = np.array(sorted(set(order[:k].tolist()) | set(enter), key=lambda r: (-scores[r], r)), np.int64)
     rows = []
-    for r in sorted(mine | enter, key=lambda r: -scores[r]):
-        rows.append(dict(kind="volunteer", alumnus_id=alumnus_id, chapter_id=None, relationship_id=int(pool.rels.ids[r]),
-                         score=round(float(scores[r]), 4), rank=0, model_version=version,
-                         contributions=explain(pool, scorer, 0, r, int(codes[r]))))
-    if rows:
-        session.execute(insert(Suggestion), rows)
-    for r in enter:
-        _rerank(session, int(pool.rels.ids[r]), k)
+    if chosen.size:
+        texts = _writer(pool, scorer).pairs(np.zeros(chosen.size, np.int64), chosen, codes[chosen],
+                                            pool.alumni.muni, pool.alumni.pref)
+        rows = [dict(kind="volunteer", alumnus_id=alumnus_id, chapter_id=None, relationship_id=int(pool.rels.ids[r]),
+                     score=round(float(scores[r]), 4), rank=0, contributions=t, model_version=version)
+                for r, t in zip(chosen.tolist(), texts)]
+        now = _now(session)
+        _insert(session, [(*row.values(), now) for row in rows])
+    _rerank(session, set(was_listed) | {int(pool.rels.ids[r]) for r in enter}, k)
     session.flush()
+    for row in rows:
+        row["contributions"] = json.loads(row["contributions"])
     return rows
 
 
-def _rerank(session, relationship_id: int, k: int) -> None:
+def _kth_scores(session, relationship_ids: list[int], k: int) -> dict[int, float | None]:
+    """Each relationship's k-th best stored volunteer score (None when fewer than k), by the score index."""
     from sqlalchemy import select
 
-    from matcher.models import Suggestion
+    from matcher.models import Relationship, Suggestion as S
 
-    listed = session.scalars(select(Suggestion).where(Suggestion.kind == "volunteer",
-                                                      Suggestion.relationship_id == relationship_id)
-                             .order_by(Suggestion.score.desc(), Suggestion.alumnus_id)).all()
-    for i, s in enumerate(listed):
-        s.rank = i + 1 if i < k else 0
+    if not relationship_ids:
+        return {}
+    kth = (select(S.score).where(S.relationship_id == Relationship.id, S.kind == "volunteer")
+           .order_by(S.score.desc()).limit(1).offset(k - 1).scalar_subquery())
+    return dict(session.execute(select(Relationship.id, kth).where(Relationship.id.in_(relationship_ids))).all())
+
+
+def _rerank(session, relationship_ids: set[int], k: int) -> None:
+    """Number the k best stored volunteers of each relationship 1..k and the one after them 0."""
+    from sqlalchemy import bindparam, select, update
+
+    from matcher.models import Suggestion as S
+
+    changes = []
+    for rid in sorted(relationship_ids):
+        listed = session.execute(select(S.id, S.rank).where(S.kind == "volunteer", S.relationship_id == rid)
+                                 .order_by(S.score.desc(), S.alumnus_id).limit(k + 1)).all()
+        changes += [dict(sid=sid, new_rank=i + 1 if i < k else 0) for i, (sid, rank) in enumerate(listed)
+                    if rank != (i + 1 if i < k else 0)]
+    if changes:
+        stmt = update(S.__table__).where(S.__table__.c.id == bindparam("sid")).values(rank=bindparam("new_rank"))
+        session.execute(stmt, changes)
 
 
 def _item(s, rel: dict[str, Any] | None = None) -> dict[str, Any]:
