@@ -17,6 +17,15 @@ bp = Blueprint("committee", __name__)
 
 RADII = {"25": 25, "80": 80, "200": 200}
 
+# Built once per process: a Select is immutable, and coercing its columns costs more than running it.
+_VOLUNTEERS = (select(Suggestion.score, Suggestion.rank, Suggestion.contributions, Alumnus.id.label("alum_id"),
+                      Alumnus.name, Alumnus.home_lat, Alumnus.home_lon, Alumnus.home_state_abbr,
+                      Alumnus.japanese_level, Alumnus.availability_hours)
+               .join(Alumnus, Suggestion.alumnus_id == Alumnus.id)
+               .where(Suggestion.kind == "volunteer", Alumnus.consent)
+               .order_by(Suggestion.score.desc(), Suggestion.id))
+_SIDES = relationship_sides()
+
 
 def _within_box(rel: Relationship, km: int):
     """A lat/lon box around the US side, so the database drops far-away alumni before Python measures."""
@@ -34,13 +43,7 @@ def volunteer_rows(db, rel: Relationship, *, radius: int | None = None, theme: s
     Two queries whatever the page size: the page's suggestions with the few alumni columns
     a row shows (never e-mail or address), then those alumni's placements for the tie.
     """
-    query = (select(Suggestion.score, Suggestion.rank, Suggestion.contributions, Alumnus.id.label("alum_id"),
-                    Alumnus.name, Alumnus.home_lat, Alumnus.home_lon, Alumnus.home_state_abbr,
-                    Alumnus.japanese_level, Alumnus.availability_hours)
-             .join(Alumnus, Suggestion.alumnus_id == Alumnus.id)
-             .where(Suggestion.kind == "volunteer", Suggestion.relationship_id == rel.id, Alumnus.consent)
-             .order_by(Suggestion.score.desc(), Suggestion.id)
-             .offset((page - 1) * size).limit(size))
+    query = _VOLUNTEERS.where(Suggestion.relationship_id == rel.id).offset((page - 1) * size).limit(size)
     if min_level:
         query = query.where(Alumnus.japanese_level >= min_level)
     if theme:
@@ -70,7 +73,7 @@ def volunteer_rows(db, rel: Relationship, *, radius: int | None = None, theme: s
 def volunteers(relationship_id: int):
     """Show the ranked volunteers for one relationship, with the reasons for each."""
     db = get_session()
-    rel = db.get(Relationship, relationship_id, options=relationship_sides())
+    rel = db.get(Relationship, relationship_id, options=_SIDES)
     if rel is None:
         abort(404)
     radius = RADII.get(request.args.get("radius", ""))

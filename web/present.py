@@ -11,7 +11,7 @@ import re
 import unicodedata
 
 from sqlalchemy import Select, func, or_, select
-from sqlalchemy.orm import Session, aliased, joinedload, selectinload
+from sqlalchemy.orm import Session, aliased, joinedload
 
 from matcher.models import (
     Alumnus,
@@ -159,19 +159,21 @@ def tie_sentence(placements, rel: Relationship) -> str:
     return best or "no placement in the partner's prefecture"
 
 
+_PLACEMENTS = (select(Placement.alumnus_id, Placement.municipality_code, Placement.prefecture_code,
+                      MunicipalityAlias.name, Municipality.name_romaji, Placement.place,
+                      Placement.start_year, Placement.end_year)
+               .outerjoin(MunicipalityAlias, Placement.alias_id == MunicipalityAlias.id)
+               .outerjoin(Municipality, Placement.municipality_code == Municipality.code)
+               .order_by(Placement.alumnus_id, Placement.start_year, Placement.id))
+
+
 def placement_rows(alumnus_ids) -> Select:
     """Return a query for the placements of ``alumnus_ids`` as flat rows for :func:`tie_sentence`.
 
     One query with the municipality's romaji and the old name joined in: a page of
     volunteers needs no ORM objects for its tie sentences.
     """
-    return (select(Placement.alumnus_id, Placement.municipality_code, Placement.prefecture_code,
-                   MunicipalityAlias.name, Municipality.name_romaji, Placement.place,
-                   Placement.start_year, Placement.end_year)
-            .outerjoin(MunicipalityAlias, Placement.alias_id == MunicipalityAlias.id)
-            .outerjoin(Municipality, Placement.municipality_code == Municipality.code)
-            .where(Placement.alumnus_id.in_(list(alumnus_ids)))
-            .order_by(Placement.alumnus_id, Placement.start_year, Placement.id))
+    return _PLACEMENTS.where(Placement.alumnus_id.in_(list(alumnus_ids)))
 
 
 def reasons(contributions) -> list[dict]:
@@ -223,12 +225,6 @@ def _suggestion_json(r) -> dict:
     value = via["name"] if via else name.split(" (now ")[0]
     return {"label": f"{name}, {where}" if where else name, "value": f"{value}, {where}" if where else value,
             "code": data.get("code")}
-
-
-def alumni_with_placements():
-    """Loader options for an alum's placements with their places (for tie sentences)."""
-    return selectinload(Alumnus.placements).options(selectinload(Placement.alias),
-                                                    selectinload(Placement.municipality))
 
 
 def relationship_sides():
