@@ -115,7 +115,7 @@ def build_demo(path: Path, alumni: int, seed: int = 1) -> dict:
             with db.session_scope(sessions) as session:
                 summary["alumni"] = add_demo_alumni(session, alumni, seed=seed)["inserted"]
         try:
-            from matcher.scoring import score_all
+            from matcher.suggestions import score_all
         except ImportError:
             summary["scoring"] = "matcher.scoring is not available: no suggestions"
         else:

@@ -257,17 +257,3 @@ def score_pool(geo: Geography, alumni: Alumni, rels: Relationships, scorer: Scor
     result = TopK.concat(by_col).best(k_cols, "cols"), TopK.concat(by_row)
     clock["score_s"] = clock.get("score_s", 0.0) + time.perf_counter() - t0
     return result
-
-
-_DB_NAMES = {"active_model": "matcher.pool", "load_pool": "matcher.pool", "Pool": "matcher.pool",
-             **{name: "matcher.suggestions" for name in ("score_all", "rescore_alumnus", "explain", "suggest_volunteers",
-                                                          "suggest_relationships", "suggest_partners")}}
-
-
-def __getattr__(name: str):
-    """Keep ``matcher.scoring.score_all`` & co. working for callers written before the split (web, CLI)."""
-    if name in _DB_NAMES:
-        import importlib
-
-        return getattr(importlib.import_module(_DB_NAMES[name]), name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -2,6 +2,7 @@
 
 import json
 
+import numpy as np
 import pytest
 from sqlalchemy import select
 
@@ -69,3 +70,61 @@ def test_assign_never_exceeds_capacity(runner, scored_url):
     for p in result["pairs"]:
         per_alum[p["alumnus_id"]] = per_alum.get(p["alumnus_id"], 0) + 1
     assert all(n <= 1 for n in per_alum.values())  # every test alum has max_matches=1
+
+
+def _hidden_preference_decisions(url, seed=3, groups=120, per_group=12):
+    """Coordinators who weigh distance three times more than the defaults (and placement less) decide."""
+    from matcher.comparisons import LEVELS, default_settings
+    from matcher.learning import _scores, indicators
+    from matcher.models import Decision, MatchRequest
+
+    rng = np.random.default_rng(seed)
+    hidden = default_settings()
+    hidden["weights"]["distance"] = {k: 3 * v for k, v in hidden["weights"]["distance"].items()}
+    hidden["weights"]["placement"] = {k: 0.3 * v for k, v in hidden["weights"]["placement"].items()}
+    engine = db.make_engine(url)
+    with db.session_scope(db.make_sessionmaker(engine)) as s:
+        rel_ids = s.scalars(select(Relationship.id).order_by(Relationship.id).limit(groups)).all()
+        for rid in rel_ids:
+            feats = [{f: LEVELS[f][rng.integers(len(LEVELS[f]))][0]
+                      for f in ("placement", "distance", "themes", "japanese", "availability")}
+                     for _ in range(per_group)]
+            scores = _scores(hidden, indicators(feats))
+            for feat, sc in zip(feats, scores):
+                status = "approved" if sc - 3.0 + rng.logistic() * 0.7 > 0 else "rejected"
+                req = MatchRequest(kind="introduction", relationship_id=rid, status=status)
+                s.add(req)
+                s.flush()
+                s.add(Decision(request_id=req.id, sequence=1, status=status, decided_by="coordinator@test",
+                               features=feat))
+    engine.dispose()
+
+
+def test_model_status_train_use_with_simulated_coordinators(runner, scored_url):
+    assert _json(runner, scored_url, "model", "status", "--json")[0]["version"] == "default"
+    refused = runner.invoke(cli, ["--database-url", scored_url, "model", "train", "--json"])
+    assert refused.exit_code != 0 and "decisions" in refused.output  # nothing to learn from yet
+    _hidden_preference_decisions(scored_url)
+    report = _json(runner, scored_url, "model", "train", "--json")
+    assert report["adopted"] and report["candidate"]["ndcg@10"] > report["current"]["ndcg@10"]
+    status = _json(runner, scored_url, "model", "status", "--json")
+    assert {m["version"] for m in status} == {"default", report["version"]}
+    assert [m["version"] for m in status if m["active"]] == [report["version"]]
+    summary = _json(runner, scored_url, "score", "--json")
+    assert summary["model_version"] == report["version"]
+    assert {"alumni", "relationships", "volunteer_suggestions", "partner_suggestions"} <= summary.keys()
+
+    used = runner.invoke(cli, ["--database-url", scored_url, "model", "use", "default"])
+    assert used.exit_code == 0 and "active model: default" in used.output
+    assert [m["version"] for m in _json(runner, scored_url, "model", "status", "--json") if m["active"]] == ["default"]
+    assert _json(runner, scored_url, "score", "--json")["model_version"] == "default"
+    missing = runner.invoke(cli, ["--database-url", scored_url, "model", "use", "no-such-model"])
+    assert missing.exit_code != 0 and "no model" in missing.output
+
+
+def test_score_json_is_one_summary_object(runner, scored_url):
+    summary = _json(runner, scored_url, "score", "--json", "--top", "3")
+    assert summary["alumni"] == 5 and summary["relationships"] > 100
+    assert summary["volunteer_suggestions"] <= 5 * 3 + summary["relationships"] * 3
+    assert all(isinstance(summary[k], int) for k in ("volunteer_suggestions", "partner_suggestions"))
+    assert summary["features_s"] >= 0 and summary["score_s"] >= 0

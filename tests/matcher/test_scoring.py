@@ -150,3 +150,34 @@ def test_top_k_is_exact_against_a_full_sort(seed, n, m, k_cols, k_rows, weights)
         got = by_row.cols[mine][np.lexsort((by_row.cols[mine], by_row.ranks[mine]))]
         assert got.tolist() == expect
     assert isinstance(by_col, TopK)
+
+
+def test_refreshed_alumnus_enters_the_committee_list_and_ranks_stay_one_to_k(session, named):
+    from matcher.pool import active_model
+
+    k = active_model(session)[1]["top_k"]
+    alum = named["saga"]
+    alum.home_lat, alum.home_lon, alum.home_state_abbr = 38.40, -122.82, "CA"  # moves to Sebastopol
+    session.flush()
+    rescore_alumnus(session, alum.id)
+    sebastopol = _relationship(session, "Sebastopol", "CA").id
+    listed = session.execute(select(Suggestion.alumnus_id, Suggestion.rank, Suggestion.score)
+                             .where(Suggestion.kind == "volunteer", Suggestion.relationship_id == sebastopol)
+                             .order_by(Suggestion.score.desc(), Suggestion.alumnus_id)).all()
+    ranked = [row for row in listed if row.rank > 0]
+    assert [row.rank for row in ranked] == list(range(1, min(k, len(listed)) + 1))
+    assert alum.id in {row.alumnus_id for row in ranked}
+    assert [row.alumnus_id for row in ranked] == [row.alumnus_id for row in listed[:len(ranked)]]
+
+
+def test_relationship_side_is_cached_until_the_relationships_change(session):
+    from matcher.pool import relationship_side
+
+    first = relationship_side(session)
+    assert relationship_side(session) is first
+    takeo = session.scalars(select(Relationship).where(Relationship.jp_municipality_code == "41206")).first()
+    session.add(Relationship(pair_key="test-new-tie", us_kind="state", us_state_abbr="OR", jp_kind="prefecture",
+                             jp_prefecture_code=takeo.jp_prefecture_code, themes="youth exchange"))
+    session.flush()
+    again = relationship_side(session)
+    assert again is not first and len(again.rels) == len(first.rels) + 1
