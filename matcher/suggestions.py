@@ -6,6 +6,7 @@ The array work is :mod:`matcher.scoring`; this module is the database side of it
 
 from __future__ import annotations
 
+import copy
 import json
 from collections.abc import Callable, Iterable
 from contextlib import contextmanager
@@ -75,9 +76,10 @@ def _scorer(version: str, settings: dict[str, Any]) -> Scorer:
 def _writer(pool: Pool, scorer: Scorer) -> ReasonWriter:
     """The reason writer of this model, kept with the (cached) relationship side, set to the pool's alumni."""
     key = ("reasons", scorer.version, json.dumps(scorer.settings["weights"], sort_keys=True))
-    writer = pool.side.memo.get(key)
-    if writer is None:
-        writer = pool.side.memo[key] = ReasonWriter(scorer, pool.side)
+    shared = pool.side.memo.get(key)
+    if shared is None:
+        shared = pool.side.memo[key] = ReasonWriter(scorer, pool.side)
+    writer = copy.copy(shared)  # shares the relationship pieces; the alumni are this call's own (threads)
     writer.set_alumni(pool.alumni.ids, pool.info["alumni"], pool.alumni.codes)
     return writer
 
