@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 
 from flask import Blueprint, abort, current_app, flash, g, redirect, render_template, request, url_for
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 
 from matcher import decisions
 from matcher.models import Alumnus, MatchRequest, Relationship, Suggestion
@@ -17,13 +17,16 @@ bp = Blueprint("committee", __name__)
 
 RADII = {"25": 25, "80": 80, "200": 200}
 
-# Built once per process: a Select is immutable, and coercing its columns costs more than running it.
+# Built once per process, with the relationship and the page as parameters: a Select is
+# immutable, and building one (and its cache key) per request costs more than running it.
 _VOLUNTEERS = (select(Suggestion.score, Suggestion.rank, Suggestion.contributions, Alumnus.id.label("alum_id"),
                       Alumnus.name, Alumnus.home_lat, Alumnus.home_lon, Alumnus.home_state_abbr,
                       Alumnus.japanese_level, Alumnus.availability_hours)
                .join(Alumnus, Suggestion.alumnus_id == Alumnus.id)
-               .where(Suggestion.kind == "volunteer", Alumnus.consent)
-               .order_by(Suggestion.score.desc(), Suggestion.id))
+               .where(Suggestion.kind == "volunteer", Alumnus.consent,
+                      Suggestion.relationship_id == bindparam("relationship_id"))
+               .order_by(Suggestion.score.desc(), Suggestion.id)
+               .offset(bindparam("offset")).limit(bindparam("limit")))
 _SIDES = relationship_sides()
 
 
@@ -43,7 +46,7 @@ def volunteer_rows(db, rel: Relationship, *, radius: int | None = None, theme: s
     Two queries whatever the page size: the page's suggestions with the few alumni columns
     a row shows (never e-mail or address), then those alumni's placements for the tie.
     """
-    query = _VOLUNTEERS.where(Suggestion.relationship_id == rel.id).offset((page - 1) * size).limit(size)
+    query = _VOLUNTEERS
     if min_level:
         query = query.where(Alumnus.japanese_level >= min_level)
     if theme:
@@ -52,14 +55,16 @@ def volunteer_rows(db, rel: Relationship, *, radius: int | None = None, theme: s
         query = query.where(_within_box(rel, radius))
     point = us_point(rel)
     found = []
-    for row in db.execute(query):
+    # Plain column rows: the connection runs them without the ORM's per-statement set-up.
+    conn = db.connection()
+    for row in conn.execute(query, {"relationship_id": rel.id, "offset": (page - 1) * size, "limit": size}):
         band, km = distance_band(row, rel, point)
         if radius is not None and (km is None or km > radius):
             continue  # in the box's corner, outside the circle
         found.append((row, band, km))
     placements: dict[int, list] = {}
     if found:
-        for alum_id, *placement in db.execute(placement_rows(row.alum_id for row, _, _ in found)):
+        for alum_id, *placement in conn.execute(*placement_rows(row.alum_id for row, _, _ in found)):
             placements.setdefault(alum_id, []).append(placement)
     # display_name only reads .name: the property serves the row as it serves an Alumnus.
     return [{"alum_id": row.alum_id, "name": Alumnus.display_name.fget(row), "score": row.score,

@@ -10,7 +10,7 @@ import math
 import re
 import unicodedata
 
-from sqlalchemy import Select, func, or_, select
+from sqlalchemy import Select, bindparam, func, or_, select
 from sqlalchemy.orm import Session, aliased, joinedload
 
 from matcher.models import (
@@ -164,16 +164,18 @@ _PLACEMENTS = (select(Placement.alumnus_id, Placement.municipality_code, Placeme
                       Placement.start_year, Placement.end_year)
                .outerjoin(MunicipalityAlias, Placement.alias_id == MunicipalityAlias.id)
                .outerjoin(Municipality, Placement.municipality_code == Municipality.code)
+               .where(Placement.alumnus_id.in_(bindparam("alumnus_ids", expanding=True)))
                .order_by(Placement.alumnus_id, Placement.start_year, Placement.id))
 
 
-def placement_rows(alumnus_ids) -> Select:
-    """Return a query for the placements of ``alumnus_ids`` as flat rows for :func:`tie_sentence`.
+def placement_rows(alumnus_ids) -> tuple[Select, dict]:
+    """Return a query and its parameters for the placements of ``alumnus_ids``, as flat rows for :func:`tie_sentence`.
 
     One query with the municipality's romaji and the old name joined in: a page of
-    volunteers needs no ORM objects for its tie sentences.
+    volunteers needs no ORM objects for its tie sentences. The query is built once;
+    run it with ``session.execute(*placement_rows(ids))``.
     """
-    return _PLACEMENTS.where(Placement.alumnus_id.in_(list(alumnus_ids)))
+    return _PLACEMENTS, {"alumnus_ids": list(alumnus_ids)}
 
 
 def reasons(contributions) -> list[dict]:
