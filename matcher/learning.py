@@ -174,8 +174,14 @@ def model_status(session) -> list[dict[str, Any]]:
     from matcher.models import ScoringModel
 
     rows = [dict(version=m.version, active=m.active, metrics=m.metrics, created_at=m.created_at)
-            for m in session.scalars(select(ScoringModel).order_by(ScoringModel.created_at.desc()))]
+            for m in session.scalars(select(ScoringModel).order_by(ScoringModel.created_at.desc()))
+            if not _is_partnership_model(m)]
     return rows or [dict(version="default", active=True, metrics={}, created_at=None)]
+
+
+def _is_partnership_model(model) -> bool:
+    """Partnership link-prediction models share the table but never score volunteers."""
+    return (model.settings or {}).get("kind") == "partnerships"
 
 
 def use_model(session, version: str) -> None:
@@ -186,7 +192,10 @@ def use_model(session, version: str) -> None:
     from matcher.models import ScoringModel
     from matcher.pool import invalidate
 
-    if session.get(ScoringModel, version) is None:
+    stored = session.get(ScoringModel, version)
+    if stored is not None and _is_partnership_model(stored):
+        raise LookupError(f"{version!r} is a partnership model (see `jetmatch partnerships`), not a scoring model")
+    if stored is None:
         if version != "default":
             raise LookupError(f"no model {version!r}")
         session.add(ScoringModel(version="default", settings=default_settings(), metrics={}))

@@ -128,3 +128,19 @@ def test_score_json_is_one_summary_object(runner, scored_url):
     assert summary["volunteer_suggestions"] <= 5 * 3 + summary["relationships"] * 3
     assert all(isinstance(summary[k], int) for k in ("volunteer_suggestions", "partner_suggestions"))
     assert summary["features_s"] >= 0 and summary["score_s"] >= 0
+
+
+def test_partnership_models_are_not_scoring_models(runner, scored_url):
+    # `jetmatch partnerships train` stores its model in the same table; `model` must not offer it.
+    trained = runner.invoke(cli, ["--database-url", scored_url, "partnerships", "train"])
+    assert trained.exit_code == 0, trained.output
+    engine = db.make_engine(scored_url)
+    with db.session_scope(db.make_sessionmaker(engine)) as s:
+        from matcher.models import ScoringModel
+
+        version = s.scalars(select(ScoringModel.version).where(ScoringModel.version.like("partnerships-%"))).first()
+    engine.dispose()
+    assert version is not None
+    assert version not in {m["version"] for m in _json(runner, scored_url, "model", "status", "--json")}
+    refused = runner.invoke(cli, ["--database-url", scored_url, "model", "use", version])
+    assert refused.exit_code != 0 and "partnership model" in refused.output
