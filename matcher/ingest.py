@@ -733,6 +733,10 @@ def import_csv(session: Session, kind: str, path: Path | str, *, gazetteer, dry_
         except BaseException:
             session.rollback()
             raise
+        if kind == "relationships" and (inserts or updates):
+            from matcher.pool import invalidate
+
+            invalidate()  # the scoring cache keys on counts, not on every field an import can change
         if bad:
             report.rejects_file = str(_write_rejects(path, header, bad, bom))
     return report
