@@ -83,32 +83,28 @@ def request_introduction(session: Session, relationship_id: int, alumnus_id: int
         raise DecisionError("this alum is not available for introductions")
     if session.get(Relationship, relationship_id) is None:
         raise DecisionError(f"no relationship {relationship_id}")
-    existing = _existing_open(session, kind="introduction", relationship_id=relationship_id, alumnus_id=alumnus_id)
-    if existing is not None:
-        return existing
-    suggestion = session.scalars(select(Suggestion).where(
-        Suggestion.kind == "volunteer", Suggestion.relationship_id == relationship_id,
-        Suggestion.alumnus_id == alumnus_id).order_by(Suggestion.created_at.desc())).first()
-    request = MatchRequest(kind="introduction", relationship_id=relationship_id, alumnus_id=alumnus_id,
-                           score=suggestion.score if suggestion else None,
-                           contributions=list(suggestion.contributions) if suggestion else [],
-                           requested_by_id=requested_by.id if requested_by else None,
-                           status="pending", decision_count=0)
-    session.add(request)
-    session.flush()
-    return request
+    return _open_request(session, "introduction", "volunteer", requested_by,
+                         relationship_id=relationship_id, alumnus_id=alumnus_id)
 
 
 def propose_partnership(session: Session, chapter_id: int, relationship_id: int,
                         requested_by: User | None) -> MatchRequest:
     """Ask a coordinator to connect a chapter with a sister-city relationship."""
-    existing = _existing_open(session, kind="partnership", relationship_id=relationship_id, chapter_id=chapter_id)
+    return _open_request(session, "partnership", "partner", requested_by,
+                         relationship_id=relationship_id, chapter_id=chapter_id)
+
+
+def _open_request(session: Session, kind: str, suggestion_kind: str, requested_by: User | None,
+                  **subject) -> MatchRequest:
+    """Return the open request of ``kind`` about ``subject``, or create one from its latest suggestion."""
+    existing = _existing_open(session, kind=kind, **subject)
     if existing is not None:
         return existing
-    suggestion = session.scalars(select(Suggestion).where(
-        Suggestion.kind == "partner", Suggestion.relationship_id == relationship_id,
-        Suggestion.chapter_id == chapter_id).order_by(Suggestion.created_at.desc())).first()
-    request = MatchRequest(kind="partnership", relationship_id=relationship_id, chapter_id=chapter_id,
+    suggestion = session.scalars(
+        select(Suggestion).where(Suggestion.kind == suggestion_kind,
+                                 *(getattr(Suggestion, column) == value for column, value in subject.items()))
+        .order_by(Suggestion.created_at.desc())).first()
+    request = MatchRequest(kind=kind, **subject,
                            score=suggestion.score if suggestion else None,
                            contributions=list(suggestion.contributions) if suggestion else [],
                            requested_by_id=requested_by.id if requested_by else None,
