@@ -40,7 +40,7 @@ def test_duplicate_external_id_is_refused_by_the_schema(session):
 
 @pytest.mark.parametrize(
     "start, end, role",
-    [(1980, 1981, "ALT"), (2004, 2003, "ALT"), (2004, 2005, "TEACHER")],
+    [(1980, 1981, "ALT"), (2004, 2003, "ALT"), (2004, 2005, "JTE")],
     ids=["before-jet-began", "end-before-start", "unknown-role"],
 )
 def test_placement_checks_are_in_the_schema(session, start, end, role):
