@@ -30,13 +30,22 @@ _VOLUNTEERS = (select(Suggestion.score, Suggestion.rank, Suggestion.contribution
 _SIDES = relationship_sides()
 
 
-def _within_box(rel: Relationship, km: int):
-    """A lat/lon box around the US side, so the database drops far-away alumni before Python measures."""
+def _within_radius(rel: Relationship, km: int):
+    """Alumni living within ``km`` of the US side, decided in SQL so that every page is full.
+
+    A lat/lon box, then the equirectangular distance (cosine taken at the US side): for
+    radii up to a few hundred km it is within 0.1% of the great-circle distance, and it
+    needs no trigonometry in SQLite.
+    """
     point = rel.us_place or rel.us_state
-    dlat = km / 111.0
-    dlon = km / (111.0 * max(0.1, math.cos(math.radians(point.lat))))
+    km_per_deg = 111.195
+    cos_lat = max(0.1, math.cos(math.radians(point.lat)))
+    dlat, dlon = km / km_per_deg, km / (km_per_deg * cos_lat)
+    dy = Alumnus.home_lat - point.lat
+    dx = (Alumnus.home_lon - point.lon) * cos_lat
     return (Alumnus.home_lat.between(point.lat - dlat, point.lat + dlat)
-            & Alumnus.home_lon.between(point.lon - dlon, point.lon + dlon))
+            & Alumnus.home_lon.between(point.lon - dlon, point.lon + dlon)
+            & ((dx * dx + dy * dy) <= (km / km_per_deg) ** 2))
 
 
 def volunteer_rows(db, rel: Relationship, *, radius: int | None = None, theme: str = "", min_level: int = 0,
@@ -52,15 +61,13 @@ def volunteer_rows(db, rel: Relationship, *, radius: int | None = None, theme: s
     if theme:
         query = query.where(Alumnus.interests.ilike(f"%{theme}%"))
     if radius is not None:
-        query = query.where(_within_box(rel, radius))
+        query = query.where(_within_radius(rel, radius))
     point = us_point(rel)
     found = []
     # Plain column rows: the connection runs them without the ORM's per-statement set-up.
     conn = db.connection()
     for row in conn.execute(query, {"relationship_id": rel.id, "offset": (page - 1) * size, "limit": size}):
         band, km = distance_band(row, rel, point)
-        if radius is not None and (km is None or km > radius):
-            continue  # in the box's corner, outside the circle
         found.append((row, band, km))
     placements: dict[int, list] = {}
     if found:

@@ -272,3 +272,23 @@ def test_volunteers_are_paged_best_first(app, client, world, as_role):
     second = client.get(url, query_string={"page": 2}).get_data(as_text=True)
     assert "Hana Q." in first and "Daniel O." not in first and "next →" in first
     assert "Daniel O." in second and "Hana Q." not in second
+
+
+def test_radius_filter_fills_the_page_from_inside_the_circle(db_session, world, app):
+    # An alum in the corner of the 25 km box around Hot Springs (about 28 km away) scores
+    # higher than Hana; with one row a page, page 1 must still show Hana, not an empty page.
+    from matcher.models import Alumnus, Suggestion
+    from web.committee import volunteer_rows
+
+    hs = world.hot_springs.us_place
+    corner = Alumnus(external_id="T-CORNER", name="Corey Nook", email="corey@example.org", home="corner",
+                     home_lat=hs.lat + 0.2, home_lon=hs.lon + 0.24, home_state_abbr="AR", consent=True)
+    db_session.add(corner)
+    db_session.flush()
+    db_session.add(Suggestion(kind="volunteer", alumnus_id=corner.id, relationship_id=world.hot_springs.id,
+                              score=8.0, rank=0, contributions=[]))
+    db_session.flush()
+    with app.app_context():
+        rows = volunteer_rows(db_session, world.hot_springs, radius=25, page=1, size=1)
+    assert [r["name"] for r in rows] == ["Hana Q."]
+    assert all(r["km"] <= 25 for r in rows)
