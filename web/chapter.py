@@ -37,7 +37,9 @@ def partner_rows(db, chapter: Chapter) -> list[dict]:
         point = rel.us_place or rel.us_state
         km = km_between(hub.lat, hub.lon, point.lat, point.lon) if hub else None
         rows.append({"rel": rel, "score": s.score, "km": km, "reasons": reasons(s.contributions),
-                     "members_partner": by_muni.get(rel.jp_municipality_code, 0) if rel.jp_municipality_code else 0,
+                     # For a sister-state tie the partner is the whole prefecture.
+                     "members_partner": (by_muni.get(rel.jp_municipality_code, 0) if rel.jp_municipality_code
+                                         else by_pref.get(rel.jp_prefecture_code, 0)),
                      "members_prefecture": by_pref.get(rel.jp_prefecture_code, 0),
                      "dormant": rel.status == "dormant"})
     return rows

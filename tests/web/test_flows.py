@@ -292,3 +292,22 @@ def test_radius_filter_fills_the_page_from_inside_the_circle(db_session, world, 
         rows = volunteer_rows(db_session, world.hot_springs, radius=25, page=1, size=1)
     assert [r["name"] for r in rows] == ["Hana Q."]
     assert all(r["km"] <= 25 for r in rows)
+
+
+def test_a_sister_state_tie_counts_members_anywhere_in_the_prefecture(db_session, world):
+    # For a state–prefecture tie (as Maryland ↔ Kanagawa), the partner is the whole prefecture:
+    # every member placed in Iwate counts, not zero for want of a partner municipality.
+    from matcher.models import Relationship, Suggestion
+    from web.chapter import member_ties, partner_rows
+
+    tie = Relationship(pair_key="state:AR|pref:03", us_kind="state", us_state_abbr="AR", jp_kind="prefecture",
+                       jp_prefecture_code="03", status="unknown")
+    db_session.add(tie)
+    db_session.flush()
+    db_session.add(Suggestion(kind="partner", chapter_id=world.chapter.id, relationship_id=tie.id, score=9.9,
+                              rank=0, contributions=[]))
+    db_session.flush()
+    row = next(r for r in partner_rows(db_session, world.chapter) if r["rel"].id == tie.id)
+    in_iwate = member_ties(db_session, world.chapter.id)[1]["03"]
+    assert in_iwate >= 2
+    assert row["members_partner"] == row["members_prefecture"] == in_iwate
