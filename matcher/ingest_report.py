@@ -1,0 +1,75 @@
+"""What an import found: errors located by row and column, and the report of the whole import."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+__all__ = ["RowError", "ImportReport"]
+
+
+@dataclass(frozen=True)
+class RowError:
+    """A problem in one cell (or the header): where it is and what was expected."""
+
+    row: int
+    column: str
+    value: str
+    message: str
+
+    def __str__(self) -> str:
+        where = f"row {self.row}, column {self.column}" if self.column else f"row {self.row}"
+        return f"{where}: {self.message}"
+
+    def to_json(self) -> dict[str, Any]:
+        return {"row": self.row, "column": self.column, "value": self.value, "message": self.message}
+
+
+@dataclass
+class ImportReport:
+    """What an import found and did; ``ok`` is False when any row or the header is bad."""
+
+    kind: str
+    file: str
+    dry_run: bool = False
+    rows: int = 0
+    inserted: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    rejected: int = 0
+    errors: list[RowError] = field(default_factory=list)
+    warnings: list[RowError] = field(default_factory=list)
+    rejects_file: str | None = None
+
+    @property
+    def ok(self) -> bool:
+        return not self.errors
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "kind": self.kind, "file": self.file, "ok": self.ok, "dry_run": self.dry_run,
+            "rows": self.rows, "inserted": self.inserted, "updated": self.updated,
+            "unchanged": self.unchanged, "rejected": self.rejected,
+            "errors": [e.to_json() for e in self.errors],
+            "warnings": [w.to_json() for w in self.warnings],
+            "rejects_file": self.rejects_file,
+        }
+
+    def summary(self) -> str:
+        """Say in a few lines what happened, then list every error and warning."""
+        counts = f"{self.inserted} inserted, {self.updated} updated, {self.unchanged} unchanged"
+        if self.rejected:
+            counts += f", {self.rejected} rejected"
+        head = f"{self.kind} from {self.file}: {self.rows} rows"
+        if self.errors and not self.rejected:
+            verdict = f"{len(self.errors)} error{'s' if len(self.errors) != 1 else ''} — nothing written"
+        elif self.dry_run:
+            verdict = f"dry run, nothing written (would be: {counts})"
+        else:
+            verdict = counts
+        lines = [f"{head}; {verdict}"]
+        if self.rejects_file:
+            lines.append(f"rejected rows written to {self.rejects_file}")
+        lines += [str(e) for e in self.errors]
+        lines += [f"warning: {w}" for w in self.warnings]
+        return "\n".join(lines)
