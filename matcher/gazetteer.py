@@ -24,19 +24,40 @@ Precedence, so that the same query always gets the same answer:
 5. Same name, same prefecture, different kinds: the city, then ward, town, village
    ("Fuchu, Hiroshima" → Fuchū city, not Fuchū town; say "Fuchu-cho" for the town).
 6. Anything still plural is *ambiguous*, with candidates ("Fuchu", "Springfield").
+
+Key folding and query text live in :mod:`matcher.placenames`, the index in
+:mod:`matcher.place_index`, the database geocode cache in :mod:`matcher.geocode_cache`;
+the public names are all importable from here.
 """
 
 from __future__ import annotations
 
-import bisect
 import csv
 import re
 import unicodedata
-from collections import defaultdict
 from collections.abc import Iterable, MutableMapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+from matcher.geocode_cache import SessionGeocodeCache
+from matcher.place_index import _Hit, _Index
+from matcher.placenames import (
+    _GLUED,
+    _JP_SUFFIX_WORDS,
+    _KANJI_SUFFIX,
+    _NOW,
+    _US_COUNTY_WORDS,
+    _WORD_SPLIT,
+    _bare_kana,
+    _is_cjk,
+    _jis_check_digit,
+    _split_query,
+    jp_key,
+    kana_to_romaji,
+    strip_macrons,
+    us_key,
+)
 
 __all__ = [
     "Resolution",
@@ -48,142 +69,9 @@ __all__ = [
     "us_key",
 ]
 
-# --- Romanisation and folding -----------------------------------------------------------
-
-_KANA = {
-    "ア": "a", "イ": "i", "ウ": "u", "エ": "e", "オ": "o",
-    "カ": "ka", "キ": "ki", "ク": "ku", "ケ": "ke", "コ": "ko",
-    "ガ": "ga", "ギ": "gi", "グ": "gu", "ゲ": "ge", "ゴ": "go",
-    "サ": "sa", "シ": "shi", "ス": "su", "セ": "se", "ソ": "so",
-    "ザ": "za", "ジ": "ji", "ズ": "zu", "ゼ": "ze", "ゾ": "zo",
-    "タ": "ta", "チ": "chi", "ツ": "tsu", "テ": "te", "ト": "to",
-    "ダ": "da", "ヂ": "ji", "ヅ": "zu", "デ": "de", "ド": "do",
-    "ナ": "na", "ニ": "ni", "ヌ": "nu", "ネ": "ne", "ノ": "no",
-    "ハ": "ha", "ヒ": "hi", "フ": "fu", "ヘ": "he", "ホ": "ho",
-    "バ": "ba", "ビ": "bi", "ブ": "bu", "ベ": "be", "ボ": "bo",
-    "パ": "pa", "ピ": "pi", "プ": "pu", "ペ": "pe", "ポ": "po",
-    "マ": "ma", "ミ": "mi", "ム": "mu", "メ": "me", "モ": "mo",
-    "ヤ": "ya", "ユ": "yu", "ヨ": "yo",
-    "ラ": "ra", "リ": "ri", "ル": "ru", "レ": "re", "ロ": "ro",
-    "ワ": "wa", "ヰ": "i", "ヱ": "e", "ヲ": "o", "ン": "n", "ヴ": "vu",
-    "ヵ": "ka", "ヶ": "ke",
-}
-_SMALL_Y = {"ャ": "a", "ュ": "u", "ョ": "o"}
-_SMALL_V = {"ァ": "a", "ィ": "i", "ゥ": "u", "ェ": "e", "ォ": "o"}
-_MACRON = {"a": "ā", "i": "ii", "u": "ū", "e": "ē", "o": "ō"}
-
-
-def _to_katakana(text: str) -> str:
-    return "".join(chr(ord(c) + 0x60) if "ぁ" <= c <= "ゖ" else c for c in text)
-
-
-def _to_hiragana(text: str) -> str:
-    return "".join(chr(ord(c) - 0x60) if "ァ" <= c <= "ヶ" else c for c in text)
-
-
-def _syllables(kana: str) -> list[str]:
-    out: list[str] = []
-    for ch in _to_katakana(kana):
-        if ch in _SMALL_Y and out and out[-1].endswith("i"):
-            base = out[-1][:-1]
-            out[-1] = base + _SMALL_Y[ch] if base in ("sh", "ch", "j") else base + "y" + _SMALL_Y[ch]
-        elif ch in _SMALL_V and out:
-            out[-1] = out[-1][:-1] + _SMALL_V[ch]
-        elif ch == "ー" and out:
-            out.append(out[-1][-1])
-        elif ch == "・":  # a word boundary: no long vowel across it (カツ・ウラ → Katsuura)
-            out.append("")
-        elif ch in _KANA or ch == "ッ":
-            out.append(_KANA.get(ch, "ッ"))
-    return out
-
-
-def kana_to_romaji(kana: str) -> str:
-    """Return the Hepburn romanisation of a kana reading, long vowels with macrons.
-
-    >>> [kana_to_romaji(k) for k in ("オオイタ", "フチュウ", "ハナマキ", "キンチョウ", "シンオンセン", "カツ・ウラ")]
-    ['Ōita', 'Fuchū', 'Hanamaki', 'Kinchō', "Shin'onsen", 'Katsuura']
-    """
-    syl = _syllables(kana)
-    out: list[str] = []
-    i = 0
-    while i < len(syl):
-        s = syl[i]
-        nxt = syl[i + 1] if i + 1 < len(syl) else ""
-        if s == "ッ":
-            if nxt:
-                out.append("t" if nxt.startswith("ch") else nxt[0])
-        elif s == "n" and nxt[:1] in ("a", "i", "u", "e", "o", "y"):
-            out.append("n'")
-        elif out and ((s == "u" and out[-1][-1:] in ("o", "u")) or (s in ("a", "e", "o") and out[-1][-1:] == s)):
-            out[-1] = out[-1][:-1] + _MACRON[out[-1][-1]]
-        else:
-            out.append(s)
-        i += 1
-    word = "".join(out)
-    return word[:1].upper() + word[1:]
-
-
-def strip_macrons(text: str) -> str:
-    """Drop diacritics from Latin text: "Ōita" → "Oita".
-
-    >>> strip_macrons("Fuchū-chō")
-    'Fuchu-cho'
-    """
-    if text.isascii():
-        return text
-    decomposed = unicodedata.normalize("NFKD", text)
-    return unicodedata.normalize("NFC", "".join(c for c in decomposed if not unicodedata.combining(c)))
-
-
-_CJK = re.compile("[\u3040-\U0002ffff]")
-
-
-def _is_cjk(text: str) -> bool:
-    return not text.isascii() and _CJK.search(text) is not None
-
-
-_JP_FOLDS = [
-    (re.compile(r"m(?=[bpm])"), "n"),
-    (re.compile(r"cch"), "tch"),
-    (re.compile(r"o[uh]"), "o"),
-    (re.compile(r"([aeiou])\1+"), r"\1"),
-    (re.compile(r"nn"), "n"),
-]
-
-
-def jp_key(text: str) -> str:
-    """Fold a Japanese place name to its index key.
-
-    >>> {jp_key(s) for s in ("Ōita", "Oita", "Ooita", "Ohita", "OITA")}
-    {'oita'}
-    >>> jp_key("Tanba") == jp_key("Tamba"), jp_key("大分市"), jp_key("オオイタ")
-    (True, '大分市', 'おおいた')
-    """
-    text = unicodedata.normalize("NFKC", text).strip()
-    if _is_cjk(text):
-        return _to_hiragana(re.sub(r"[\s・･,、]+", "", text)).replace("ヶ", "ケ").replace("ケ", "け")
-    key = _NON_ALNUM.sub("", strip_macrons(text).lower())
-    for pattern, repl in _JP_FOLDS:
-        key = pattern.sub(repl, key)
-    return key
-
-
-_NON_ALNUM = re.compile(r"[^a-z0-9]+")
 _HAS_DIGIT = re.compile(r"\d")
-_US_WORDS = {"st": "saint", "ste": "sainte", "ft": "fort", "mt": "mount", "pt": "point"}
-
-
-def us_key(text: str) -> str:
-    """Fold a US place name to its index key.
-
-    >>> us_key("St. Petersburg") == us_key("Saint Petersburg"), us_key("Lee's Summit")
-    (True, 'leessummit')
-    """
-    if not text.isascii():
-        text = strip_macrons(unicodedata.normalize("NFKC", text))
-    return "".join(_US_WORDS.get(w, w) for w in _NON_ALNUM.split(text.lower()) if w)
-
+_KIND_RANK = {"city": 0, "ward": 1, "town": 2, "village": 3}
+_MAX_CANDIDATES = 25
 
 # --- Answers -----------------------------------------------------------------------------
 
@@ -224,145 +112,6 @@ class Resolution:
             "name_romaji": self.name_romaji, "municipality_kind": self.municipality_kind,
             "label": self.label, "note": self.note, "source": self.source,
         }
-
-
-# --- Query parsing -----------------------------------------------------------------------
-
-_JP_SUFFIX_WORDS = {
-    "shi": "city", "city": "city", "ku": "ward", "ward": "ward",
-    "cho": "town", "machi": "town", "town": "town", "chou": "town",
-    "son": "village", "mura": "village", "village": "village",
-    "ken": "prefecture", "fu": "prefecture", "to": "prefecture", "prefecture": "prefecture",
-    "pref": "prefecture",
-}
-_GLUED = {
-    "city": ("shi", "city"), "ward": ("ku", "ward"), "town": ("cho", "machi", "town"),
-    "village": ("son", "mura", "village"),
-}
-_KANJI_SUFFIX = {"市": "city", "区": "ward", "町": "town", "村": "village", "県": "prefecture",
-                 "府": "prefecture", "都": "prefecture"}
-_KIND_RANK = {"city": 0, "ward": 1, "town": 2, "village": 3}
-_COUNTRY_WORDS = {"japan", "jp", "nihon", "nippon", "日本", "usa", "us", "unitedstates",
-                  "unitedstatesofamerica", "america"}
-_US_COUNTY_WORDS = ("county", "borough", "parish", "censusarea", "municipality")
-_MAX_CANDIDATES = 25
-
-
-@dataclass(frozen=True)
-class _Hit:
-    kind: str  # prefecture | municipality | state | city | county | zip
-    code: str
-    tier: int  # 0 current name, 1 old name or secondary name, 2 typo
-    alias: int | None = None  # index into aliases
-
-
-_NOW = re.compile(r"(?i)^(now|currently|today|merged into)\s+")
-_WORD_SPLIT = re.compile(r"[\s\-‐‑_.'’/]+")
-_SEPARATORS = re.compile(r"[,、，()]")
-
-
-def _split_query(query: str) -> tuple[str, list[str]]:
-    """Split "Town, District, Prefecture" / "Town (Prefecture)" into the name and contexts."""
-    text = unicodedata.normalize("NFKC", query).strip()
-    if not _SEPARATORS.search(text):
-        return text, []
-    contexts = []
-    for inner in re.findall(r"\(([^)]*)\)", text):
-        contexts.append(inner.strip())
-    text = re.sub(r"\([^)]*\)", " ", text)
-    parts = [p.strip() for p in re.split(r"[,、，]", text) if p.strip()]
-    if not parts:
-        return "", []
-    contexts = parts[1:] + contexts
-    contexts = [c for c in contexts if re.sub(r"[^a-z日本]", "", c.lower()) not in _COUNTRY_WORDS]
-    return parts[0], contexts
-
-
-class _Index:
-    """A key → hits dict; typo look-ups try every one-edit variant of the query key."""
-
-    _LETTERS = "abcdefghijklmnopqrstuvwxyz0123456789"
-
-    def __init__(self) -> None:
-        self.exact: dict[str, list[_Hit]] = defaultdict(list)
-        self._sorted: list[str] | None = None
-
-    def add(self, key: str, hit: _Hit) -> None:
-        if key and hit not in self.exact[key]:
-            self.exact[key].append(hit)
-
-    def get(self, key: str) -> list[_Hit]:
-        return self.exact.get(key, [])
-
-    def typo(self, key: str) -> list[_Hit]:
-        """Return hits for keys one edit away (delete, swap, replace, insert); ~600 dict probes."""
-        if len(key) < 5 or _is_cjk(key):
-            return []
-        exact, found = self.exact, set()
-        for i in range(len(key) + 1):
-            a, b = key[:i], key[i:]
-            if b:
-                found.add(a + b[1:])
-                found.update(a + c + b[1:] for c in self._LETTERS)
-            if len(b) > 1:
-                found.add(a + b[1] + b[0] + b[2:])
-            found.update(a + c + b for c in self._LETTERS)
-        found = sorted(v for v in found if v in exact and v != key)
-        return [_Hit(h.kind, h.code, 2, h.alias) for k in found for h in self.exact[k]]
-
-    def prefixed(self, prefix: str, cap: int = 3000) -> list[tuple[str, _Hit]]:
-        if self._sorted is None:
-            self._sorted = sorted(self.exact)
-        i = bisect.bisect_left(self._sorted, prefix)
-        out = []
-        while i < len(self._sorted) and self._sorted[i].startswith(prefix) and len(out) < cap:
-            out.extend((self._sorted[i], h) for h in self.exact[self._sorted[i]])
-            i += 1
-        return out
-
-
-class SessionGeocodeCache(MutableMapping):
-    """A geocode cache kept in the ``geocode_cache`` table: query → answer dict or None."""
-
-    def __init__(self, session) -> None:
-        self.session = session
-
-    def __getitem__(self, query: str) -> dict | None:
-        from matcher.models import GeocodeCache
-
-        row = self.session.get(GeocodeCache, query)
-        if row is None:
-            raise KeyError(query)
-        if row.lat is None:
-            return None
-        return {"lat": row.lat, "lon": row.lon, "state_abbr": row.state_abbr, "display_name": row.display_name}
-
-    def __setitem__(self, query: str, value: dict | None) -> None:
-        from matcher.models import GeocodeCache
-
-        value = value or {}
-        self.session.merge(GeocodeCache(query=query, lat=value.get("lat"), lon=value.get("lon"),
-                                        state_abbr=value.get("state_abbr"),
-                                        display_name=value.get("display_name")))
-        self.session.flush()
-
-    def __delitem__(self, query: str) -> None:
-        from matcher.models import GeocodeCache
-
-        row = self.session.get(GeocodeCache, query)
-        if row is None:
-            raise KeyError(query)
-        self.session.delete(row)
-
-    def __iter__(self):
-        from sqlalchemy import select
-
-        from matcher.models import GeocodeCache
-
-        return iter(self.session.scalars(select(GeocodeCache.query)).all())
-
-    def __len__(self) -> int:
-        return len(list(iter(self)))
 
 
 # --- The gazetteer -----------------------------------------------------------------------
@@ -838,24 +587,3 @@ def _replace(res: Resolution, **changes) -> Resolution:
     from dataclasses import replace
 
     return replace(res, **changes)
-
-
-_KANA_SUFFIX = {"city": ("シ",), "ward": ("ク",), "town": ("チョウ", "マチ"), "village": ("ソン", "ムラ")}
-
-
-def _bare_kana(kana: str, kind: str) -> str:
-    """Drop the suffix reading: ("オオイタシ", "city") → "オオイタ"."""
-    for suffix in _KANA_SUFFIX.get(kind, ()):
-        if kana.endswith(suffix) and len(kana) > len(suffix):
-            return kana[: -len(suffix)]
-    return kana
-
-
-def _jis_check_digit(code5: str) -> str:
-    """Return the check digit of a 5-digit local government code (JIS X 0402).
-
-    >>> _jis_check_digit("44201"), _jis_check_digit("13101")
-    ('1', '6')
-    """
-    total = sum(int(d) * w for d, w in zip(code5, (6, 5, 4, 3, 2)))
-    return str((11 - total % 11) % 10)

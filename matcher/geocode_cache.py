@@ -1,0 +1,51 @@
+"""A geocode cache kept in the database, for :class:`matcher.gazetteer.Gazetteer`."""
+
+from __future__ import annotations
+
+from collections.abc import MutableMapping
+
+__all__ = ["SessionGeocodeCache"]
+
+
+class SessionGeocodeCache(MutableMapping):
+    """A geocode cache kept in the ``geocode_cache`` table: query → answer dict or None."""
+
+    def __init__(self, session) -> None:
+        self.session = session
+
+    def __getitem__(self, query: str) -> dict | None:
+        from matcher.models import GeocodeCache
+
+        row = self.session.get(GeocodeCache, query)
+        if row is None:
+            raise KeyError(query)
+        if row.lat is None:
+            return None
+        return {"lat": row.lat, "lon": row.lon, "state_abbr": row.state_abbr, "display_name": row.display_name}
+
+    def __setitem__(self, query: str, value: dict | None) -> None:
+        from matcher.models import GeocodeCache
+
+        value = value or {}
+        self.session.merge(GeocodeCache(query=query, lat=value.get("lat"), lon=value.get("lon"),
+                                        state_abbr=value.get("state_abbr"),
+                                        display_name=value.get("display_name")))
+        self.session.flush()
+
+    def __delitem__(self, query: str) -> None:
+        from matcher.models import GeocodeCache
+
+        row = self.session.get(GeocodeCache, query)
+        if row is None:
+            raise KeyError(query)
+        self.session.delete(row)
+
+    def __iter__(self):
+        from sqlalchemy import select
+
+        from matcher.models import GeocodeCache
+
+        return iter(self.session.scalars(select(GeocodeCache.query)).all())
+
+    def __len__(self) -> int:
+        return len(list(iter(self)))
