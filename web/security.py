@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 from flask import Flask, jsonify, render_template, request
+from flask.sessions import SecureCookieSessionInterface
 from werkzeug.exceptions import HTTPException
 
-__all__ = ["init_app"]
+__all__ = ["init_app", "QuietSessionInterface"]
+
+# Look-ups a page fires in the background while the person is still typing or submitting.
+QUIET_ENDPOINTS = frozenset({"static", "alumnus.suggest_places"})
 
 HEADERS = {
     "Content-Security-Policy": "default-src 'self'; frame-ancestors 'none'; form-action 'self'; base-uri 'none'; "
@@ -28,8 +32,23 @@ MESSAGES = {
 }
 
 
+class QuietSessionInterface(SecureCookieSessionInterface):
+    """Don't re-send an unchanged session cookie on background look-ups.
+
+    A sliding (permanent) session re-sends its cookie on every response. An autocomplete
+    request that left before a form's POST and came back after it would then put the old
+    cookie back, and the message the POST flashed ("Added Ishidoriya…") would be lost.
+    """
+
+    def should_set_cookie(self, app: Flask, session) -> bool:
+        if not session.modified and request.endpoint in QUIET_ENDPOINTS:
+            return False
+        return super().should_set_cookie(app, session)
+
+
 def init_app(app: Flask) -> None:
-    """Register the headers hook and the error handlers."""
+    """Register the headers hook, the error handlers and the session interface."""
+    app.session_interface = QuietSessionInterface()
     app.after_request(_headers)
     app.register_error_handler(HTTPException, _http_error)
     app.register_error_handler(Exception, _unexpected)

@@ -95,3 +95,13 @@ def test_pages_work_without_javascript_but_the_stylesheet_is_served(client):
     with client.get("/static/style.css") as css:
         assert css.status_code == 200 and "max-width" in css.get_data(as_text=True)
     assert "<script" not in client.get("/login").get_data(as_text=True)
+
+
+def test_autocomplete_leaves_the_session_cookie_alone(as_role):
+    # A look-up that races a form's POST must not put back the cookie it was sent with
+    # (that would drop the POST's flashed message); ordinary pages still refresh it.
+    client = as_role("alumnus_daniel")
+    quiet = client.get("/places/suggest?q=Ishidor")
+    assert quiet.status_code == 200 and "Set-Cookie" not in quiet.headers
+    page = client.get("/me")
+    assert page.status_code == 200 and "session=" in page.headers.get("Set-Cookie", "")
