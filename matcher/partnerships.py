@@ -25,9 +25,8 @@ This module is the entry point: it names what the rest of jetmatch uses, from
 
 from __future__ import annotations
 
-# Re-exported: the names in __all__, and those the CLI, the pages and the tests reach as
-# ``pt.…`` (describe_pair, top_new_pairs, fit_model, evaluate, METHODS, _rank, ...).
-from matcher.linkeval import METHODS, METRICS, _rank, evaluate, evaluate_seed
+# Re-exported: the names in __all__ (and ``_rank``, which the tests check directly).
+from matcher.linkeval import METHODS, METRICS, _rank, evaluate, evaluate_seed  # noqa: F401
 from matcher.linkfeatures import FEATURES, pair_features, training_examples
 from matcher.linkgraph import TieGraph, Universe, projected_similarity
 from matcher.linkload import RADIUS_KM, capital_codes, load_graph
@@ -56,4 +55,16 @@ __all__ = [
     "data_fingerprint",
     "LEVELS",
     "champions",
+    "METHODS",
+    "METRICS",
+    "evaluate",
+    "evaluate_seed",
+    "capital_codes",
+    "load_graph",
+    "MODEL_PREFIX",
+    "fit_model",
+    "default_us_pool",
+    "describe_pair",
+    "seeker_suggestions",
+    "top_new_pairs",
 ]

@@ -64,8 +64,7 @@ def profile():
             else:
                 alum.home, alum.home_place_id, alum.home_state_abbr = home, where.place_id, where.state
                 alum.home_lat, alum.home_lon = where.lat, where.lon
-                chapter = chapter_for_state(db, where.state)
-                alum.chapter_id = chapter.id if chapter else alum.chapter_id
+                alum.chapter_id = chapter_for_state(db, where) or alum.chapter_id
         alum.interests = form.get("interests", "")[:2000]
         alum.japanese_level = _int(form, "japanese_level", 0, 5, alum.japanese_level)
         alum.availability_hours = _int(form, "availability_hours", 0, 168, alum.availability_hours)

@@ -11,7 +11,7 @@ import re
 import unicodedata
 
 from sqlalchemy import Select, bindparam, func, or_, select
-from sqlalchemy.orm import Session, aliased, joinedload
+from sqlalchemy.orm import Session, joinedload
 
 from matcher.models import (
     Alumnus,
@@ -46,10 +46,7 @@ def _gazetteer_codes(gazetteer, q: str) -> tuple[set[str], set[str], set[int], s
     states: set[str] = set()
     if gazetteer is None:
         return munis, prefs, places, states
-    try:
-        answer = gazetteer.resolve(q)
-    except Exception:  # the gazetteer is another team's work in progress: never break search
-        return munis, prefs, places, states
+    answer = gazetteer.resolve(q)
     found = [answer] if getattr(answer, "status", None) == "resolved" else list(getattr(answer, "candidates", []) or [])
     for r in found:
         code, kind, country = str(getattr(r, "code", "") or ""), getattr(r, "kind", ""), getattr(r, "country", "")
@@ -193,30 +190,12 @@ def relationship_json(rel: Relationship) -> dict:
             "volunteers_wanted": rel.volunteers_wanted}
 
 
-def place_suggestions(session: Session, prefix: str, gazetteer=None, limit: int = 10) -> list[dict]:
+def place_suggestions(session: Session, prefix: str, gazetteer, limit: int = 10) -> list[dict]:
     """Japanese places starting with ``prefix``, old merged names shown as "Ishidoriya (now Hanamaki)"."""
     prefix = (prefix or "").strip()
     if len(prefix) < 2:
         return []
-    if gazetteer is not None and hasattr(gazetteer, "suggest"):
-        try:
-            return [_suggestion_json(r) for r in gazetteer.suggest(prefix, country="JP", limit=limit)]
-        except Exception:  # fall back to the tables below
-            pass
-    core = _fold(prefix)
-    pref = aliased(Prefecture)
-    out = []
-    for m, p in session.execute(select(Municipality, pref).join(pref, Municipality.prefecture_code == pref.code)
-                                .where(func.lower(Municipality.name).like(f"{core}%"))
-                                .order_by(Municipality.name).limit(limit)):
-        out.append({"label": f"{m.name_romaji}, {p.name}", "value": f"{m.name}, {p.name}", "code": m.code})
-    for a, m, p in session.execute(
-            select(MunicipalityAlias, Municipality, pref).join(Municipality).join(pref, Municipality.prefecture_code == pref.code)
-            .where(func.lower(MunicipalityAlias.name).like(f"{core}%"))
-            .order_by(MunicipalityAlias.name).limit(limit)):
-        out.append({"label": f"{a.name} (now {m.name_romaji}), {p.name}", "value": f"{a.name}, {p.name}",
-                    "code": m.code})
-    return out[:limit]
+    return [_suggestion_json(r) for r in gazetteer.suggest(prefix, country="JP", limit=limit)]
 
 
 def _suggestion_json(r) -> dict:
