@@ -6,15 +6,14 @@ the API and the HTML pages say the same things.
 
 from __future__ import annotations
 
-import math
 import re
 import unicodedata
 
 from sqlalchemy import Select, bindparam, func, or_, select
 from sqlalchemy.orm import Session, joinedload
 
+from matcher.geo import haversine_km
 from matcher.models import (
-    Alumnus,
     Municipality,
     MunicipalityAlias,
     Placement,
@@ -24,7 +23,7 @@ from matcher.models import (
     USState,
 )
 
-__all__ = ["search_relationships", "km_between", "us_point", "distance_band", "placement_tie", "tie_sentence",
+__all__ = ["search_relationships", "km_between", "us_point", "distance_band", "tie_sentence",
            "placement_rows", "reasons", "BANDS", "relationship_json", "place_suggestions", "relationship_sides"]
 
 BANDS = ((25, "within 25 km"), (80, "within 80 km"), (200, "within 200 km"))
@@ -96,13 +95,10 @@ def search_relationships(session: Session, q: str, gazetteer=None) -> Select:
 
 
 def km_between(lat1, lon1, lat2, lon2) -> float | None:
-    """Great-circle distance in km (haversine), or None when a point is missing."""
+    """Great-circle distance in km (the engine's haversine), or None when a point is missing."""
     if None in (lat1, lon1, lat2, lon2):
         return None
-    p1, p2 = math.radians(lat1), math.radians(lat2)
-    dp, dl = p2 - p1, math.radians(lon2 - lon1)
-    a = math.sin(dp / 2) ** 2 + math.cos(p1) * math.cos(p2) * math.sin(dl / 2) ** 2
-    return 2 * 6371.0088 * math.asin(math.sqrt(min(1.0, a)))
+    return haversine_km(lat1, lon1, lat2, lon2)
 
 
 def us_point(rel: Relationship) -> tuple[float | None, float | None]:
@@ -128,13 +124,6 @@ def distance_band(alum, rel: Relationship, point: tuple | None = None) -> tuple[
     if alum.home_state_abbr and alum.home_state_abbr == rel.us_state_abbr:
         return "same state", km
     return "further", km
-
-
-def placement_tie(alum: Alumnus, rel: Relationship) -> str:
-    """Say how the alum's placements tie them to the Japanese side, most specific first."""
-    return tie_sentence([(p.municipality_code, p.prefecture_code, p.alias.name if p.alias else None,
-                          p.municipality.name_romaji if p.municipality else None, p.place,
-                          p.start_year, p.end_year) for p in alum.placements], rel)
 
 
 def tie_sentence(placements, rel: Relationship) -> str:
