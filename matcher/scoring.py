@@ -1,20 +1,16 @@
-"""Vectorised scoring and top-k on score-ordered ``uint8`` codes: pure NumPy, no database.
+"""Scoring and top-k on small integer pair codes: NumPy tables, one compiled pass per chunk.
 
 A score is ``pair_weight[pair code] + combo_score[combo]``: the pair code holds the three
 pair comparisons (see :mod:`matcher.features`), the *combo* the five alumnus factors.
-Once per model, :class:`Scorer` renumbers the 90 pair codes by descending weight, so a
-smaller code is a better pair and the feature matrix (relationships x alumni, one byte
-per pair) can be ranked with comparisons and axis-0 minima instead of float gathers and
-sorts:
+Once per model, :class:`Scorer` turns the weights into look-up tables — the pair codes
+renumbered best first, the rank of every possible total score, each code's weight group —
+so ranking compares small integers, with no float sums and no sorts over the whole matrix.
+:func:`score_pool` builds the codes chunk by chunk (:mod:`matcher.features`, then
+:func:`score_codes`) and :func:`top_k_chunk` hands each chunk (alumni x relationships, one
+byte per pair) to the compiled kernels of :mod:`matcher.topk`, which keep each
+relationship's best alumni across chunks and list each alumnus's own best.
 
-* per alumnus (combo fixed): a bound from block minima, a mask, then an exact ranking of
-  the survivors with two radix sorts;
-* per relationship: a lower bound of each k-th best score from those lists, then one
-  threshold per (relationship, combo) — alumni are grouped by combo — and an exact
-  ranking of the few survivors.
-
-Only survivors are scored exactly. Ties break towards the lower alumnus (relationship)
-index, as a full sort would.
+Ties break towards the lower alumnus (relationship) index, as a full sort would.
 """
 
 from __future__ import annotations
@@ -29,21 +25,21 @@ import numpy as np
 from matcher.comparisons import ALUMNUS_FACTORS, comparisons, validate_settings
 from matcher.features import Alumni, Geography, Relationships, pair_codes, placement_table
 
-__all__ = ["Scorer", "TopK", "score_codes", "top_k_chunk", "score_pool"]
+__all__ = ["NOT_ELIGIBLE", "Scorer", "TopK", "score_codes", "top_k_chunk", "score_pool"]
 
-_EPS = 1e-5
-_BANDS = 24  # alumni bands on the relationship side: each band's best combo bounds its members
-MAX_CHUNK_ALUMNI = 65_535  # alumnus positions in a chunk fit uint16 (radix sorts)
+NOT_ELIGIBLE = np.iinfo(np.int32).max  # rank of a pair below min_pair_score: never listed
 
 
 @dataclass
 class Scorer:
     """One scoring model's weights as look-up tables.
 
-    ``order`` lists the pair codes best first; ``rank_of[pair code]`` is the score-ordered
-    code (*q*), ``weight_q[q]`` its weight; q < ``n_eligible`` passes ``min_pair_score``.
-    ``group_q[q]`` numbers equal weights alike (ties); ``ranks[pair code, combo]`` orders
-    every possible total score (0 = best) with integer keys.
+    ``ranks[pair code, combo]`` orders every possible total score (0 = best) with integer
+    keys and ``totals[rank]`` is that score. For the kernels, ``qmap`` renumbers the pair
+    codes best first (*q*; ``order[q]`` and ``order_q[q]`` give the pair code back, and the
+    eligible ones are ``q < n_eligible``), ``rank_q[combo, q]`` is the rank table in that
+    order (``NOT_ELIGIBLE`` where the pair fails ``min_pair_score``) and ``group_q[q]`` numbers
+    the eligible weights best first, equal weights alike.
     """
 
     settings: dict[str, Any]
@@ -51,23 +47,32 @@ class Scorer:
     def __post_init__(self) -> None:
         self.settings = validate_settings(self.settings)
         self.comps = comps = comparisons(self.settings)
-        p, d, t = (comps[f].weights() for f in ("placement", "distance", "themes"))
-        self.pair_weights = (p[:, None, None] + d[None, :, None] + t[None, None, :]).ravel()
+        # weights as decimals (float64, 6 places): equal sums stay equal whatever the order of
+        # addition, so a tie in weight is a tie in every total (ties are decided by index)
+        weight = {f: np.round(comps[f].weights().astype(np.float64), 6) for f in comps}
+        p, d, t = (weight[f] for f in ("placement", "distance", "themes"))
+        self.pair_weights = np.round(p[:, None, None] + d[None, :, None] + t[None, None, :], 6).ravel()
         self.eligible = self.pair_weights >= self.settings["min_pair_score"] - 1e-6
         sizes = [len(comps[f]) for f in ALUMNUS_FACTORS]
         self.strides = np.cumprod([1] + sizes[:0:-1])[::-1].astype(np.int64)
         grids = np.meshgrid(*[np.arange(n) for n in sizes], indexing="ij")
-        self.combo_scores = sum(comps[f].weights()[g.ravel()] for f, g in zip(ALUMNUS_FACTORS, grids)).astype(np.float32)
-        total = self.pair_weights[:, None] + self.combo_scores[None, :]
-        self.ranks = np.unique(-total.ravel(), return_inverse=True)[1].reshape(total.shape).astype(np.int64)
-        self.order = np.lexsort((np.arange(self.pair_weights.size), -self.pair_weights))
-        self.rank_of = np.zeros(256, np.uint8)
-        self.rank_of[self.order] = np.arange(self.order.size)
-        self.weight_q = self.pair_weights[self.order].astype(np.float64)
-        self.weight_q32 = self.pair_weights[self.order]
-        self.ranks_flat = self.ranks.ravel()
+        combo = np.round(sum(weight[f][g.ravel()] for f, g in zip(ALUMNUS_FACTORS, grids)), 6)
+        self.combo_scores = combo.astype(np.float32)
+        total = np.round(self.pair_weights[:, None] + combo[None, :], 6)
+        negated, ranks = np.unique(-total.ravel(), return_inverse=True)
+        self.ranks = ranks.reshape(total.shape).astype(np.int64)
+        self.totals = (-negated).astype(np.float32)  # rank -> total score
         self.n_eligible = int(self.eligible.sum())
-        self.group_q = np.unique(-self.weight_q, return_inverse=True)[1].astype(np.uint8).ravel()
+        self.order = order = np.lexsort((np.arange(self.pair_weights.size), -self.pair_weights))  # best first
+        self.qmap = np.full(256, 255, np.uint8)  # pair code -> its place in that order (q)
+        self.qmap[order] = np.arange(order.size)
+        self.order_q = np.zeros(256, np.intp)  # q -> pair code
+        self.order_q[: order.size] = order
+        self.group_q = np.full(256, 255, np.int64)  # q -> its weight's place among the eligible (ties alike)
+        self.group_q[: self.n_eligible] = np.unique(-self.pair_weights[order[: self.n_eligible]],
+                                                     return_inverse=True)[1].ravel()
+        self.rank_q = np.full((self.combo_scores.size, 256), NOT_ELIGIBLE, np.int32)  # [combo, q] -> rank
+        self.rank_q[:, : order.size] = np.where(self.eligible[order, None], self.ranks[order], NOT_ELIGIBLE).T
 
     @property
     def version(self) -> str:
@@ -115,111 +120,48 @@ _FIELDS = ("rows", "cols", "scores", "ranks", "codes")
 
 
 def score_codes(scorer: Scorer, codes: np.ndarray) -> np.ndarray:
-    """Return the score-ordered feature matrix (relationships x alumni, uint8) of pair codes (alumni x relationships)."""
-    return np.ascontiguousarray(scorer.rank_of[codes.T])
+    """Return pair codes (alumni x relationships) renumbered best first for this model (*q*).
+
+    Rows are padded with 255 (never listed) to a multiple of 32 for the kernels.
+    """
+    from matcher.topk import renumber
+
+    return renumber(codes, scorer.qmap)
 
 
-def _found(scorer: Scorer, q: np.ndarray, combo: np.ndarray, index: np.ndarray, rows: np.ndarray,
-           cols: np.ndarray) -> TopK:
-    code = scorer.order[q]
-    c = combo[rows]
-    return TopK(index[rows], cols, scorer.weight_q32[q] + scorer.combo_scores[c],
-                scorer.ranks_flat[code * scorer.combo_scores.size + c], code)
-
-
-def _alumnus_bound(scorer: Scorer, q: np.ndarray, k: int) -> np.ndarray:
-    """Per alumnus, a code q_t with at least k relationships at q <= q_t (the k-th least of block minima)."""
-    m, n = q.shape
-    last = np.full(n, scorer.n_eligible - 1, np.uint8)
-    nb = min(m, 4 * k)
-    if nb < k or scorer.n_eligible == 0:
-        return last
-    size = m // nb
-    mins = q[: nb * size].reshape(nb, size, n).min(axis=1)
-    if m > nb * size:
-        mins = np.vstack([mins, q[nb * size:].min(axis=0)])
-    lo, hi = np.zeros(n, np.int16), last.astype(np.int16)  # search the least t with count(mins <= t) >= k
-    ok = (mins <= last).sum(axis=0, dtype=np.int32) >= k
-    while (lo < hi).any():
-        mid = (lo + hi) // 2
-        enough = (mins <= mid.astype(np.uint8)).sum(axis=0, dtype=np.int32) >= k
-        hi = np.where(enough, mid, hi)
-        lo = np.where(enough, lo, mid + 1)
-    t = np.where(ok, lo, last).astype(np.uint8)
-    ends = np.r_[np.flatnonzero(np.diff(scorer.group_q.astype(int))), scorer.group_q.size - 1]
-    return np.minimum(ends[scorer.group_q[t]], scorer.n_eligible - 1).astype(np.uint8)
-
-
-def _per_alumnus(scorer: Scorer, q: np.ndarray, combo: np.ndarray, index: np.ndarray, k: int) -> TopK:
-    """Exact top-k relationships of every alumnus in the chunk."""
-    m, n = q.shape
-    t = _alumnus_bound(scorer, q, k)
-    flat = np.flatnonzero(q <= t[None, :])
-    r, a = np.divmod(flat, n)
-    qv = q.reshape(-1)[flat]
-    by_group = np.argsort(scorer.group_q[qv], kind="stable")  # radix sorts: (alumnus, weight, relationship)
-    order = by_group[np.argsort(a[by_group].astype(np.uint16), kind="stable")]
-    a_sorted = a[order]
-    start = np.searchsorted(a_sorted, np.arange(n))
-    keep = order[np.arange(a_sorted.size) - start[a_sorted] < k]
-    return _found(scorer, qv[keep], combo, index, a[keep], r[keep])
-
-
-def _relationship_bound(scorer: Scorer, lists: TopK, m: int, k: int) -> np.ndarray:
-    """Per relationship, a lower bound of its k-th best score: the k-th best among the alumni's lists."""
-    bound = np.full(m, -np.inf)
-    if lists.scores.size == 0:
-        return bound
-    lo, hi = float(lists.scores.min()), float(lists.scores.max())
-    scale = 255.0 / max(hi - lo, 1e-6)
-    level = np.floor((lists.scores - lo) * scale).clip(0, 255).astype(np.int64)
-    hist = np.bincount(lists.cols * 256 + level, minlength=m * 256).reshape(m, 256)
-    at_least = np.cumsum(hist[:, ::-1], axis=1)[:, ::-1]  # entries with level >= l
-    enough = at_least >= k
-    top = 255 - np.argmax(enough[:, ::-1], axis=1)
-    has = enough.any(axis=1)
-    bound[has] = lo + top[has] / scale - _EPS
-    return bound
-
-
-def _per_relationship(scorer: Scorer, q: np.ndarray, combo: np.ndarray, index: np.ndarray, lists: TopK,
-                      k: int) -> TopK:
-    """Exact top-k alumni of every relationship in the chunk (alumni grouped by combo are fastest)."""
-    m, n = q.shape
-    bound = _relationship_bound(scorer, lists, m, k)
-    starts = np.unique(np.linspace(0, n, _BANDS, endpoint=False).astype(np.intp)) if n else np.empty(0, np.intp)
-    best = np.maximum.reduceat(scorer.combo_scores[combo], starts) if n else np.empty(0, np.float32)
-    need = bound[:, None] - best.astype(np.float64)[None, :] - _EPS
-    count = np.searchsorted(-scorer.weight_q, -need.ravel(), side="right").reshape(need.shape)
-    count = np.minimum(count, scorer.n_eligible).astype(np.uint8)
-    mask = np.empty(q.shape, bool)
-    for j, (lo, hi) in enumerate(zip(starts, np.r_[starts[1:], n])):
-        np.less(q[:, lo:hi], count[:, j:j + 1], out=mask[:, lo:hi])
-    r, a = np.divmod(np.flatnonzero(mask), n)
-    return _found(scorer, q[r, a], combo, index, a, r).best(k, "cols")
-
-
-def top_k_chunk(q: np.ndarray, combo: np.ndarray, scorer: Scorer, k_cols: int, k_rows: int,
-                index: np.ndarray | None = None) -> tuple[TopK, TopK]:
+def top_k_chunk(q: np.ndarray, n_rels: int, combo: np.ndarray, scorer: Scorer, k_cols: int, k_rows: int,
+                index: np.ndarray | None = None, buffers=None) -> tuple[TopK, TopK]:
     """Return the exact top-k alumni per relationship and relationships per alumnus of one chunk.
 
     Parameters
     ----------
-    q : score-ordered codes, relationships x alumni (:func:`score_codes`).
-    combo : each alumnus's combo code; runs of equal combos make the relationship side fast.
+    q : score-ordered pair codes, alumni x relationships (:func:`score_codes`, padded).
+    n_rels : the number of relationships (columns of ``q`` before the padding).
+    combo : each alumnus's combo code (:meth:`Scorer.combos`); runs of equal combos are fastest.
     k_cols, k_rows : list lengths per relationship and per alumnus.
     index : each alumnus's position in the pool (ties go to the lower); ``arange`` if None.
+    buffers : :class:`matcher.topk.Buffers` carried from earlier chunks; then the lists per
+        relationship cover every chunk so far.
 
     Returns
     -------
-    (per relationship, per alumnus) :class:`TopK`, rows holding ``index`` values.
+    (per relationship, per alumnus) :class:`TopK`, best first, rows holding ``index`` values.
     """
-    index = np.arange(q.shape[1]) if index is None else np.asarray(index)
-    mine = _per_alumnus(scorer, q, combo, index, max(k_rows, k_cols))
-    by_col = _per_relationship(scorer, q, combo, index, mine, k_cols)
-    if k_rows < k_cols:
-        mine = mine.best(k_rows, "rows")
-    return by_col, mine
+    from matcher.topk import Buffers, scan_chunk
+
+    index = np.arange(len(q), dtype=np.int64) if index is None else np.asarray(index, np.int64)
+    buffers = Buffers(n_rels, k_cols) if buffers is None else buffers
+    mine = TopK(*scan_chunk(q, n_rels, combo, index, scorer, k_rows, buffers))
+    return _relationship_lists(scorer, buffers), mine
+
+
+def _relationship_lists(scorer: Scorer, buffers) -> TopK:
+    """Each relationship's buffered list as TopK entries, best first."""
+    m, k = buffers.key.shape
+    filled = np.arange(k)[None, :] < buffers.count[:, None]
+    cols = np.repeat(np.arange(m), buffers.count)
+    key = buffers.key[filled].astype(np.int64)
+    return TopK(buffers.index[filled], cols, scorer.totals[key], key, scorer.order[buffers.q[filled]])
 
 
 def score_pool(geo: Geography, alumni: Alumni, rels: Relationships, scorer: Scorer, k_cols: int, k_rows: int,
@@ -227,33 +169,37 @@ def score_pool(geo: Geography, alumni: Alumni, rels: Relationships, scorer: Scor
                timings: dict[str, float] | None = None) -> tuple[TopK, TopK]:
     """Score every alumnus against every relationship in chunks of alumni; return (per rel, per alum) top-k.
 
-    ``timings`` (if given) collects ``features_s`` (pair codes, renumbered by score),
-    ``score_s`` (scoring + top-k) and ``floor_s``: one reducing NumPy pass (``sum``) over the
-    same feature matrix, chunk by chunk.
+    ``timings`` (if given) collects ``features_s`` (pair codes, renumbered best first for the
+    model), ``score_s`` (scoring + top-k) and ``floor_s``: one reducing NumPy pass (``sum``)
+    over the same codes and combos, chunk by chunk.
     """
+    from matcher.topk import Buffers
+
     n, m = len(alumni), len(rels)
-    step = max(1, min(MAX_CHUNK_ALUMNI, chunk_pairs // max(m, 1)))
+    step = max(1, chunk_pairs // max(m, 1))
     table = placement_table(geo, rels)
     combo_all = scorer.combos(alumni.codes)
+    # the best alumnus factors first: the relationship lists fill with strong entries early and
+    # screen out most later pairs; runs of one combo share their screening thresholds
+    visit = np.lexsort((np.arange(n), combo_all, -scorer.combo_scores[combo_all]))
     clock = timings if timings is not None else {}
-    by_col, by_row = [], []
+    buffers = Buffers(m, k_cols)
+    by_row = []
     for start in progress(range(0, n, step)):
-        stop = min(start + step, n)
         t0 = time.perf_counter()
-        idx = start + np.lexsort((combo_all[start:stop], -scorer.combo_scores[combo_all[start:stop]]))
+        idx = visit[start:start + step]
         combo = combo_all[idx]
         q = score_codes(scorer, pair_codes(geo, alumni.take(idx), rels, scorer.settings, table))
         t1 = time.perf_counter()
-        c, r = top_k_chunk(q, combo, scorer, k_cols, k_rows, idx)
+        _, mine = top_k_chunk(q, m, combo, scorer, k_cols, k_rows, idx, buffers)
         t2 = time.perf_counter()
         q.sum()
         combo.sum()
         t3 = time.perf_counter()
-        by_col.append(c)
-        by_row.append(r)
+        by_row.append(mine)
         for key, dt in (("features_s", t1 - t0), ("score_s", t2 - t1), ("floor_s", t3 - t2)):
             clock[key] = clock.get(key, 0.0) + dt
     t0 = time.perf_counter()
-    result = TopK.concat(by_col).best(k_cols, "cols"), TopK.concat(by_row)
+    result = _relationship_lists(scorer, buffers), by_row[0] if len(by_row) == 1 else TopK.concat(by_row)
     clock["score_s"] = clock.get("score_s", 0.0) + time.perf_counter() - t0
     return result

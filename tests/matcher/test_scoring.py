@@ -125,31 +125,62 @@ def test_pair_codes_of_hand_made_arrays():
     assert levels == [(0, 0, 2), (1, 0, 2), (2, 3, 2), (4, 5, 2)]
 
 
-@pytest.mark.parametrize("seed, n, m, k_cols, k_rows, weights", [
+def _full_sort(scorer, codes, combo, k_cols, k_rows):
+    """The expected lists by a full sort: {relationship: [alumni]}, {alumnus: [relationships]}, best first."""
+    n, m = codes.shape
+    rank = scorer.ranks[codes, combo[:, None]].astype(float)
+    rank[~scorer.eligible[codes]] = np.inf
+    cols = {c: [i for i in np.lexsort((np.arange(n), rank[:, c]))[:k_cols] if np.isfinite(rank[i, c])]
+            for c in range(m)}
+    rows = {r: [j for j in np.lexsort((np.arange(m), rank[r]))[:k_rows] if np.isfinite(rank[r, j])]
+            for r in range(n)}
+    return cols, rows
+
+
+def _lists(by_col, by_row, n, m):
+    cols = {c: by_col.rows[by_col.cols == c].tolist() for c in range(m)}
+    rows = {r: by_row.cols[by_row.rows == r].tolist() for r in range(n)}
+    return cols, rows
+
+
+@pytest.mark.parametrize("seed, n, m, k_cols, k_rows, settings", [
     (7, 3000, 40, 5, 3, {}),
-    (8, 500, 7, 10, 10, {"distance": {"within_25km": 4.2}, "availability": {"little": -3.0}}),
+    (8, 500, 7, 10, 10, {"weights": {"distance": {"within_25km": 4.2}, "availability": {"little": -3.0}}}),
     (9, 2000, 450, 10, 10, {}),
     (10, 50, 3, 4, 2, {}),
     (11, 1, 30, 10, 10, {}),
+    (12, 300, 70, 3, 60, {}),  # long alumnus lists: most eligible pairs are listed
+    (13, 800, 33, 6, 8, {"min_pair_score": 2.5}),  # few eligible pairs: many rows list fewer than k
 ])
-def test_top_k_is_exact_against_a_full_sort(seed, n, m, k_cols, k_rows, weights):
+def test_top_k_is_exact_against_a_full_sort(seed, n, m, k_cols, k_rows, settings):
     rng = np.random.default_rng(seed)
-    scorer = Scorer({"weights": weights})
+    scorer = Scorer(settings)
     codes = rng.integers(0, 90, (n, m)).astype(np.uint8)
     combo = rng.integers(0, len(scorer.combo_scores), n)
     order = np.lexsort((combo, -scorer.combo_scores[combo])) if seed % 2 else np.arange(n)  # grouped or not
-    by_col, by_row = top_k_chunk(score_codes(scorer, codes[order]), combo[order], scorer, k_cols, k_rows, order)
-    rank = scorer.ranks[codes, combo[:, None]].astype(float)
-    rank[~scorer.eligible[codes]] = np.inf
-    for c in range(m):
-        expect = [i for i in np.lexsort((np.arange(n), rank[:, c]))[:k_cols] if np.isfinite(rank[i, c])]
-        assert by_col.rows[by_col.cols == c].tolist() == expect
-    for r in range(n):
-        expect = [j for j in np.lexsort((np.arange(m), rank[r]))[:k_rows] if np.isfinite(rank[r, j])]
-        mine = by_row.rows == r
-        got = by_row.cols[mine][np.lexsort((by_row.cols[mine], by_row.ranks[mine]))]
-        assert got.tolist() == expect
-    assert isinstance(by_col, TopK)
+    by_col, by_row = top_k_chunk(score_codes(scorer, codes[order]), m, combo[order], scorer, k_cols, k_rows, order)
+    assert isinstance(by_col, TopK) and isinstance(by_row, TopK)
+    assert _lists(by_col, by_row, n, m) == _full_sort(scorer, codes, combo, k_cols, k_rows)
+    expected = scorer.pair_weights[by_row.codes] + scorer.combo_scores[combo[by_row.rows]]
+    assert np.allclose(by_row.scores, expected, atol=1e-5)
+    assert np.allclose(by_col.scores, scorer.pair_weights[by_col.codes] + scorer.combo_scores[combo[by_col.rows]],
+                       atol=1e-5)
+
+
+def test_chunks_and_threads_give_the_lists_of_a_full_sort(session, monkeypatch):
+    """3,000 synthetic alumni x 40 relationships on real places: one chunk or 16, one thread or three."""
+    from matcher.bench import _geography, synthetic
+    from matcher.scoring import score_pool
+    from matcher.synth import Pools
+
+    geo = _geography(session)
+    alumni, rels = synthetic(Pools.from_session(session), geo, 3000, 40, seed=5)
+    scorer = Scorer({})
+    expected = _full_sort(scorer, pair_codes(geo, alumni, rels, scorer.settings), scorer.combos(alumni.codes), 10, 10)
+    for threads, chunk_pairs in (("1", 20_000_000), ("3", 40 * 190)):
+        monkeypatch.setenv("JETMATCH_THREADS", threads)
+        by_col, by_row = score_pool(geo, alumni, rels, scorer, 10, 10, chunk_pairs=chunk_pairs)
+        assert _lists(by_col, by_row, 3000, 40) == expected
 
 
 def test_refreshed_alumnus_enters_the_committee_list_and_ranks_stay_one_to_k(session, named):
