@@ -192,12 +192,14 @@ def model_use(app: AppContext, version: str) -> None:
 @click.option("--alumni", "n_alumni", type=click.IntRange(min=1), default=40_000, show_default=True)
 @click.option("--relationships", "n_rels", type=click.IntRange(min=1), default=450, show_default=True)
 @click.option("--seed", type=int, default=1, show_default=True)
+@click.option("--repeat", "repeats", type=click.IntRange(min=1), default=None,
+              help="Scoring passes; the median is reported (default: 3 up to 100 million pairs, else 1).")
 @click.option("--json", "as_json", is_flag=True)
-def bench(n_alumni: int, n_rels: int, seed: int, as_json: bool) -> None:
+def bench(n_alumni: int, n_rels: int, seed: int, repeats: int | None, as_json: bool) -> None:
     """Benchmark scoring on synthetic arrays: times and peak memory."""
     from matcher.bench import run_bench
 
-    result = run_bench(n_alumni, n_rels, seed=seed)
+    result = run_bench(n_alumni, n_rels, seed=seed, repeats=repeats)
     if as_json:
         emit_json(result)
     else:

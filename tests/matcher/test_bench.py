@@ -11,11 +11,12 @@ KEYS = {"alumni", "relationships", "features_s", "score_s", "floor_s", "ratio", 
 
 @pytest.mark.slow  # builds a reference database with 3,000 synthetic alumni (~5 s)
 def test_bench_json_has_the_keys_and_positive_figures(runner):
-    result = runner.invoke(cli, ["bench", "--alumni", "3000", "--relationships", "60", "--json"])
+    result = runner.invoke(cli, ["bench", "--alumni", "3000", "--relationships", "60", "--repeat", "2", "--json"])
     assert result.exit_code == 0, result.output
     figures = json.loads(result.output)
     assert KEYS | {"incremental_db_ms"} <= figures.keys()
-    assert (figures["alumni"], figures["relationships"]) == (3000, 60)
+    assert (figures["alumni"], figures["relationships"], figures["repeats"]) == (3000, 60, 2)
+    assert figures["ratio"] == pytest.approx(figures["score_s"] / figures["floor_s"], rel=0.5)  # medians of 2 runs
     assert all(figures[k] > 0 for k in KEYS - {"alumni", "relationships"})
     assert figures["incremental_db_ms"] < 500  # one stored refresh; ~10 ms on a quiet machine
 
