@@ -106,15 +106,6 @@ class TopK:
     def take(self, index) -> TopK:
         return TopK(*(getattr(self, a)[index] for a in _FIELDS))
 
-    def best(self, k: int, by: str) -> TopK:
-        """Keep the k best per ``by`` ("cols" or "rows"), best first; ties go to the lower row (col)."""
-        group, other = (self.cols, self.rows) if by == "cols" else (self.rows, self.cols)
-        order = np.lexsort((other, self.ranks, group))
-        g = group[order]
-        start = np.r_[0, np.flatnonzero(g[1:] != g[:-1]) + 1] if g.size else np.empty(0, np.intp)
-        rank = np.arange(g.size) - np.repeat(start, np.diff(np.r_[start, g.size]))
-        return self.take(order[rank < k])
-
 
 _FIELDS = ("rows", "cols", "scores", "ranks", "codes")
 

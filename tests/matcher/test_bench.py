@@ -16,7 +16,6 @@ def test_bench_json_has_the_keys_and_positive_figures(runner):
     figures = json.loads(result.output)
     assert KEYS | {"incremental_db_ms"} <= figures.keys()
     assert (figures["alumni"], figures["relationships"], figures["repeats"]) == (3000, 60, 2)
-    assert figures["ratio"] == pytest.approx(figures["score_s"] / figures["floor_s"], rel=0.5)  # medians of 2 runs
     assert all(figures[k] > 0 for k in KEYS - {"alumni", "relationships"})
     assert figures["incremental_db_ms"] < 500  # one stored refresh; ~10 ms on a quiet machine
 
