@@ -165,7 +165,6 @@ def run_bench(n_alumni: int, n_rels: int, seed: int = 1, k: int = 10, db_alumni:
         t0 = time.perf_counter()
         by_col, by_row = score_pool(geo, alumni, rels, scorer, k, k, timings=timings)
         runs.append({**timings, "total_s": time.perf_counter() - t0, "ratio": timings["score_s"] / timings["floor_s"]})
-        del timings
     timings = {key: statistics.median(run[key] for run in runs) for key in runs[0]}
     t0 = time.perf_counter()
     chosen = assign_edges(by_col.rows, by_col.cols, by_col.scores.astype(float), alumni.capacity, rels.wanted)
@@ -174,7 +173,8 @@ def run_bench(n_alumni: int, n_rels: int, seed: int = 1, k: int = 10, db_alumni:
     return dict(alumni=n_alumni, relationships=n_rels, pairs=n_alumni * n_rels,
                 features_s=round(timings["features_s"], 3), score_s=round(timings["score_s"], 3),
                 floor_s=round(timings["floor_s"], 4), ratio=round(timings["ratio"], 1),
-                full_pass_s=round(timings["total_s"], 3), repeats=repeats, score_threads=topk_threads(), assign_s=round(assign_s, 3), assigned=int(chosen.sum()),
+                full_pass_s=round(timings["total_s"], 3), repeats=repeats, score_threads=topk_threads(),
+                assign_s=round(assign_s, 3), assigned=int(chosen.sum()),
                 incremental_ms=round(incremental_ms, 2), incremental_db_ms=round(incremental_db_ms, 2),
                 incremental_db_alumni=db_alumni, peak_mb=round(_peak_mb(), 1),
                 volunteer_lists=int(len(np.unique(by_col.cols))), alumnus_lists=int(len(np.unique(by_row.rows))),

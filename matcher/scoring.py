@@ -6,9 +6,10 @@ Once per model, :class:`Scorer` turns the weights into look-up tables — the pa
 renumbered best first, the rank of every possible total score, each code's weight group —
 so ranking compares small integers, with no float sums and no sorts over the whole matrix.
 :func:`score_pool` builds the codes chunk by chunk (:mod:`matcher.features`, then
-:func:`score_codes`) and :func:`top_k_chunk` hands each chunk (alumni x relationships, one
-byte per pair) to the compiled kernels of :mod:`matcher.topk`, which keep each
-relationship's best alumni across chunks and list each alumnus's own best.
+:func:`score_codes`) and hands each chunk (alumni x relationships, one byte per pair) to
+the compiled kernels of :mod:`matcher.topk`, which keep each relationship's best alumni
+across chunks and list each alumnus's own best; :func:`top_k_chunk` does the same for one
+chunk on its own.
 
 Ties break towards the lower alumnus (relationship) index, as a full sort would.
 """
@@ -36,8 +37,8 @@ class Scorer:
 
     ``ranks[pair code, combo]`` orders every possible total score (0 = best) with integer
     keys and ``totals[rank]`` is that score. For the kernels, ``qmap`` renumbers the pair
-    codes best first (*q*; ``order[q]`` and ``order_q[q]`` give the pair code back, and the
-    eligible ones are ``q < n_eligible``), ``rank_q[combo, q]`` is the rank table in that
+    codes best first (*q*; ``order_q[q]`` gives the pair code back, and the eligible ones
+    are ``q < n_eligible``), ``rank_q[combo, q]`` is the rank table in that
     order (``NOT_ELIGIBLE`` where the pair fails ``min_pair_score``) and ``group_q[q]`` numbers
     the eligible weights best first, equal weights alike.
     """
@@ -63,7 +64,7 @@ class Scorer:
         self.ranks = ranks.reshape(total.shape).astype(np.int64)
         self.totals = (-negated).astype(np.float32)  # rank -> total score
         self.n_eligible = int(self.eligible.sum())
-        self.order = order = np.lexsort((np.arange(self.pair_weights.size), -self.pair_weights))  # best first
+        order = np.lexsort((np.arange(self.pair_weights.size), -self.pair_weights))  # pair codes, best first
         self.qmap = np.full(256, 255, np.uint8)  # pair code -> its place in that order (q)
         self.qmap[order] = np.arange(order.size)
         self.order_q = np.zeros(256, np.intp)  # q -> pair code
@@ -152,7 +153,7 @@ def _relationship_lists(scorer: Scorer, buffers) -> TopK:
     filled = np.arange(k)[None, :] < buffers.count[:, None]
     cols = np.repeat(np.arange(m), buffers.count)
     key = buffers.key[filled].astype(np.int64)
-    return TopK(buffers.index[filled], cols, scorer.totals[key], key, scorer.order[buffers.q[filled]])
+    return TopK(buffers.index[filled], cols, scorer.totals[key], key, scorer.order_q[buffers.q[filled]])
 
 
 def score_pool(geo: Geography, alumni: Alumni, rels: Relationships, scorer: Scorer, k_cols: int, k_rows: int,
@@ -164,7 +165,7 @@ def score_pool(geo: Geography, alumni: Alumni, rels: Relationships, scorer: Scor
     model), ``score_s`` (scoring + top-k) and ``floor_s``: one reducing NumPy pass (``sum``)
     over the same codes and combos, chunk by chunk.
     """
-    from matcher.topk import Buffers
+    from matcher.topk import Buffers, scan_chunk
 
     n, m = len(alumni), len(rels)
     step = max(1, chunk_pairs // max(m, 1))
@@ -182,7 +183,7 @@ def score_pool(geo: Geography, alumni: Alumni, rels: Relationships, scorer: Scor
         combo = combo_all[idx]
         q = score_codes(scorer, pair_codes(geo, alumni.take(idx), rels, scorer.settings, table))
         t1 = time.perf_counter()
-        _, mine = top_k_chunk(q, m, combo, scorer, k_cols, k_rows, idx, buffers)
+        mine = TopK(*scan_chunk(q, m, combo, idx, scorer, k_rows, buffers))  # the relationship lists stay buffered
         t2 = time.perf_counter()
         q.sum()
         combo.sum()

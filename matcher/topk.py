@@ -103,7 +103,7 @@ def _list_below(words, a, cut, picked):
 
 
 @njit(nogil=True, cache=True)
-def _alumni_lists(q, words, m, combo, index, rank_q, group_q, n_eligible, code_of, total_of, k, out_row, out_col,
+def _alumni_lists(q, words, combo, index, rank_q, group_q, n_eligible, code_of, total_of, k, out_row, out_col,
                   out_score, out_rank, out_code, held):
     """Each alumnus's k best relationships, best first (ties: the lower relationship).
 
@@ -259,7 +259,7 @@ def scan_chunk(q: np.ndarray, n_rels: int, combo: np.ndarray, index: np.ndarray,
     if k > 0:
         parts = np.linspace(0, n, 2 * threads() + 1).astype(np.int64)
         words = q.view(np.uint64)  # the same rows as 64-bit words, 8 codes each
-        tasks += [(_alumni_lists, (q[lo:hi], words[lo:hi], n_rels, combo[lo:hi], index[lo:hi], scorer.rank_q,
+        tasks += [(_alumni_lists, (q[lo:hi], words[lo:hi], combo[lo:hi], index[lo:hi], scorer.rank_q,
                                    scorer.group_q, scorer.n_eligible, scorer.order_q, scorer.totals, k,
                                    *(array[lo:hi] for array in out), held[lo:hi]))
                   for lo, hi in zip(parts[:-1], parts[1:]) if hi > lo]
