@@ -29,7 +29,7 @@ import numpy as np
 from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
-from matcher.ingest import ChapterFinder
+from matcher.ingest.importer import ChapterFinder
 from matcher.models import (
     ROLES,
     Alumnus,

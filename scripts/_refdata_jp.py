@@ -14,7 +14,7 @@ import sqlite3
 import unicodedata
 from pathlib import Path
 
-from matcher.gazetteer import jp_key, kana_to_romaji, strip_macrons
+from matcher.gazetteer.resolver import jp_key, kana_to_romaji, strip_macrons
 from matcher.geo import haversine_km
 
 # code, name, name_ja, region, neighbours (land, bridge or tunnel), capital JIS code

@@ -11,7 +11,7 @@ import json
 import zlib
 from pathlib import Path
 
-from matcher.gazetteer import us_key
+from matcher.gazetteer.resolver import us_key
 from matcher.geo import haversine_km
 
 TERRITORIES = {"PR": ("Puerto Rico", "72"), "VI": ("U.S. Virgin Islands", "78"), "GU": ("Guam", "66"),

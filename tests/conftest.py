@@ -127,7 +127,7 @@ def runner(monkeypatch, tmp_path) -> CliRunner:
 @pytest.fixture(scope="session")
 def gazetteer(engine):
     """The gazetteer built from the reference tables, loaded once per run."""
-    from matcher.gazetteer import Gazetteer
+    from matcher.gazetteer.resolver import Gazetteer
 
     with Session(engine) as s:
         return Gazetteer.from_session(s)

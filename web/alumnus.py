@@ -30,7 +30,7 @@ def _int(form, name: str, low: int, high: int, default: int) -> int:
 def _rescore(db, alum: Alumnus) -> None:
     """Refresh the alum's suggestions when the engine offers an incremental re-score."""
     try:
-        from matcher import suggestions as scoring
+        from matcher.scoring import suggestions as scoring
     except ImportError:
         return
     for name in ("rescore_alumnus", "refresh_alumnus"):

@@ -147,7 +147,7 @@ def import_csv():
             flash("Choose what the file holds and a CSV file.", "error")
             return render_template("coordinator/import.html", kinds=IMPORT_KINDS, report=None), 400
         try:
-            from matcher.ingest import import_csv as run_import
+            from matcher.ingest.importer import import_csv as run_import
         except ImportError:
             abort(503)
         db = get_session()

@@ -39,13 +39,13 @@ def _close_session(_exc: BaseException | None = None) -> None:
 
 
 def gazetteer():
-    """Return the app's gazetteer (built once), or None while matcher.gazetteer is missing."""
+    """Return the app's gazetteer (built once), or None while matcher.gazetteer.resolver is missing."""
     app = current_app
     if "jetmatch_gazetteer" not in app.extensions:
         found = app.config.get("GAZETTEER")
         if found is None:
             try:
-                from matcher.gazetteer import Gazetteer
+                from matcher.gazetteer.resolver import Gazetteer
             except ImportError:
                 Gazetteer = None
             if Gazetteer is not None:

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from matcher.ingest import ChapterFinder
+from matcher.ingest.importer import ChapterFinder
 from matcher.models import Municipality, MunicipalityAlias, USPlace
 
 __all__ = ["JPPlace", "USHome", "resolve_jp", "resolve_us", "chapter_for_state"]

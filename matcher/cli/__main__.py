@@ -1,0 +1,5 @@
+"""``python -m matcher.cli``: the same command as the ``jetmatch`` script."""
+
+from matcher.cli import main
+
+main()

@@ -1,0 +1,115 @@
+"""Data commands: `init`, `resolve`, `import`."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from matcher import db
+from matcher.cli._app import AppContext, emit_json, pass_app
+from matcher.console import status
+
+__all__ = ["init", "resolve", "import_", "table_counts", "describe_resolution"]
+
+
+@click.command()
+@click.option("--demo", "demo_n", type=click.IntRange(min=0), default=0, show_default=True,
+              help="Also add N synthetic alumni with placements.")
+@click.option("--seed", type=int, default=1, show_default=True, help="Seed for the synthetic alumni.")
+@click.option("--json", "as_json", is_flag=True, help="Print what was loaded as JSON.")
+@pass_app
+def init(app: AppContext, demo_n: int, seed: int, as_json: bool) -> None:
+    """Create or upgrade the schema and load the reference data."""
+    from matcher.refdata import load_reference_data
+
+    status("migrating schema…")
+    db.upgrade(app.engine)
+    summary: dict[str, object] = {"revision": db.current_revision(app.engine)}
+    with db.session_scope(app.sessions) as session:
+        summary["reference"] = load_reference_data(session, progress=status)
+    if demo_n:
+        from matcher.synth import add_demo_alumni
+
+        with db.session_scope(app.sessions) as session:
+            summary["demo"] = add_demo_alumni(session, demo_n, seed=seed, progress=True)
+    with app.session() as session:
+        summary["counts"] = table_counts(session)
+    if as_json:
+        emit_json(summary)
+    else:
+        counts = summary["counts"]
+        click.echo(f"schema at revision {summary['revision']}; database "
+                   f"{app.engine.url.render_as_string(hide_password=True)}")
+        click.echo(", ".join(f"{n} {name}" for name, n in counts.items()))
+
+
+def table_counts(session: Session) -> dict[str, int]:
+    """Return the number of rows in the main tables."""
+    from matcher import models as m
+
+    tables = {"prefectures": m.Prefecture, "municipalities": m.Municipality, "aliases": m.MunicipalityAlias,
+              "us_places": m.USPlace, "zips": m.USZip, "relationships": m.Relationship,
+              "chapters": m.Chapter, "alumni": m.Alumnus, "placements": m.Placement}
+    return {name: session.scalar(select(func.count()).select_from(model)) for name, model in tables.items()}
+
+
+@click.command()
+@click.argument("queries", nargs=-1, required=True)
+@click.option("--country", type=click.Choice(["JP", "US"], case_sensitive=False), help="Only look on one side.")
+@click.option("--json", "as_json", is_flag=True, help="Print a JSON list, one object per query.")
+@pass_app
+def resolve(app: AppContext, queries: tuple[str, ...], country: str | None, as_json: bool) -> None:
+    """Resolve place names: "Yamauchi, Saga", "Ōita", "大分市", "Rice Lake, WI", "54868"."""
+    app.ensure_schema()
+    gazetteer = app.gazetteer()
+    answers = [gazetteer.resolve(q, country=country.upper() if country else None) for q in queries]
+    if as_json:
+        emit_json([a.to_json() for a in answers])
+        return
+    for a in answers:
+        click.echo(describe_resolution(a))
+    if any(a.status != "resolved" for a in answers):
+        sys.exit(1)
+
+
+def describe_resolution(a) -> str:
+    """One line for a person: what a query resolved to, or why not."""
+    if a.status == "unknown":
+        return f"{a.query!r}: unknown place"
+    if a.status == "ambiguous":
+        names = "; ".join(f"{c.name} ({c.kind}, {c.prefecture or c.state}) [{c.code}]" for c in a.candidates)
+        return f"{a.query!r}: ambiguous — {names}"
+    where = a.prefecture or a.state or ""
+    line = f"{a.query!r}: {a.name}{' ' + a.name_ja if a.name_ja else ''} ({a.kind}, {where}) [{a.code}]"
+    if a.via_alias:
+        line += f" — {a.via_alias['name']} merged into it on {a.via_alias['merged_on']}"
+    return line
+
+
+@click.command("import")
+@click.argument("kind", type=click.Choice(["alumni", "placements", "relationships", "chapters", "seekers"]))
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--dry-run", is_flag=True, help="Check every row and report; write nothing.")
+@click.option("--skip-invalid", is_flag=True,
+              help="Write the good rows; put the bad ones in FILE.rejects.csv with an `error` column.")
+@click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
+@pass_app
+def import_(app: AppContext, kind: str, file: Path, dry_run: bool, skip_invalid: bool, as_json: bool) -> None:
+    """Import a CSV of KIND: all rows or none, with every problem located by row and column."""
+    from matcher.ingest.importer import import_csv
+
+    app.ensure_schema()
+    gazetteer = app.gazetteer()
+    with db.session_scope(app.sessions) as session:  # one transaction: all rows or none
+        report = import_csv(session, kind, file, gazetteer=gazetteer, dry_run=dry_run,
+                            skip_invalid=skip_invalid)
+    if as_json:
+        emit_json(report.to_json())
+    else:
+        click.echo(report.summary())
+    if not report.ok and not (skip_invalid and report.rejected):  # a bad header fails even then
+        sys.exit(1)

@@ -1,0 +1,219 @@
+"""`jetmatch partnerships …`: train, suggest, score and evaluate new US–Japan partnerships."""
+
+from __future__ import annotations
+
+import csv
+import sys
+from pathlib import Path
+
+import click
+
+from matcher import partnerships as pt
+from matcher.cli._app import emit_json, pass_app
+from matcher.console import status
+
+
+__all__ = ["partnerships"]
+
+
+@click.group("partnerships")
+def partnerships() -> None:
+    """Likely new sister-city partnerships, learned from the existing ones."""
+
+
+def _us_node(app, universe: pt.Universe, query: str) -> int:
+    res = app.gazetteer().resolve(query, country="US")
+    key = _us_key(res)
+    if key is None or key not in universe.us_index:
+        raise click.ClickException(f"{query!r}: {_why(res, 'US place or state')}")
+    return universe.us_index[key]
+
+
+def _jp_node(app, universe: pt.Universe, query: str) -> int:
+    res = app.gazetteer().resolve(query, country="JP")
+    key = _jp_key(res)
+    if key is None or key not in universe.jp_index:
+        raise click.ClickException(f"{query!r}: {_why(res, 'Japanese municipality or prefecture')}")
+    return universe.jp_index[key]
+
+
+def _why(res, what: str) -> str:
+    if res.status == "ambiguous":
+        return f"ambiguous {what}: " + "; ".join(c.label or c.name or "?" for c in res.candidates[:5])
+    if res.status == "unknown":
+        return f"unknown {what}"
+    return f"not a {what} in the reference data"
+
+
+def _us_key(res) -> str | None:
+    if res.status != "resolved":
+        return None
+    if res.kind == "state":
+        return f"state:{res.state or res.code}"
+    return f"place:{res.place_id}" if res.place_id is not None else None
+
+
+def _jp_key(res) -> str | None:
+    if res.status != "resolved":
+        return None
+    if res.kind == "prefecture":
+        return f"pref:{res.prefecture_code or res.code}"
+    return f"muni:{res.code}"
+
+
+def _reasons_line(row: dict, n: int = 3) -> str:
+    best = [r for r in row["reasons"][1:] if r["contribution"] > 0][:n]
+    return "; ".join(f"{r['sentence']} ({r['relative']}: {r['contribution']:+.2f})" for r in best)
+
+
+def _model(session, graph: pt.TieGraph) -> pt.PartnershipModel:
+    """The stored model; without one, fit now and say so on stderr."""
+    model, version = pt.model_for(session, graph)
+    if version is None:
+        click.echo("no stored partnerships model: fitting one now (a few seconds); "
+                   "`jetmatch partnerships train` stores one", err=True)
+    return model
+
+
+@partnerships.command()
+@click.option("--seed", type=int, default=0, show_default=True, help="Seed for the sampled non-pairs.")
+@click.option("--json", "as_json", is_flag=True, help="Print the stored row's version and metrics as JSON.")
+@pass_app
+def train(app, seed: int, as_json: bool) -> None:
+    """Fit on every known pair and store the model, so that suggest, score and the page start fast."""
+    app.ensure_schema()
+    status("training on the existing partnerships…")
+    with app.session() as session:
+        row = pt.train(session, seed=seed)
+        session.commit()
+        result = {"version": row.version, **row.metrics}
+    if as_json:
+        emit_json(result)
+        return
+    click.echo(f"stored {result['version']}: trained on {result['pairs']} pairs "
+               f"({result['examples']} examples, {result['positives']} positive)")
+
+
+@partnerships.command()
+@click.option("--us", "us_query", metavar="PLACE", help="Best Japanese partners for this US place or state.")
+@click.option("--jp", "jp_query", metavar="PLACE", help="Best US partners for this municipality or prefecture.")
+@click.option("--seekers", is_flag=True, help="US candidates for each municipality on CLAIR's seeking list.")
+@click.option("--top", type=click.IntRange(min=1), default=10, show_default=True)
+@click.option("--json", "as_json", is_flag=True, help="Print a JSON list.")
+@pass_app
+def suggest(app, us_query: str | None, jp_query: str | None, seekers: bool, top: int,
+            as_json: bool) -> None:
+    """Pairs that are not partners yet, likeliest first, with the reasons for each."""
+    if sum(map(bool, (us_query, jp_query, seekers))) > 1:
+        raise click.UsageError("give at most one of --us, --jp and --seekers")
+    app.ensure_schema()
+    with app.session() as session:
+        if seekers:
+            status("ranking US candidates for each seeker…")
+            if pt.stored_model(session) is None:
+                click.echo("no stored partnerships model: fitting one now (a few seconds); "
+                           "`jetmatch partnerships train` stores one", err=True)
+            rows = pt.seeker_suggestions(session, top=top)
+            if as_json:
+                emit_json(rows)
+                return
+            for seeker in rows:
+                click.echo(f"{seeker['jp_label']} (wants: {seeker['desired_countries'] or 'any'})")
+                if seeker.get("skipped"):
+                    click.echo(f"  skipped: {seeker['skipped']}")
+                for row in seeker["candidates"]:
+                    click.echo(f"  {row['score']:+6.2f}  {row['us_label']}  — {_reasons_line(row)}")
+            return
+        graph = pt.load_graph(session)
+        model = _model(session, graph)
+        us = _us_node(app, graph.universe, us_query) if us_query else None
+        jp = _jp_node(app, graph.universe, jp_query) if jp_query else None
+        rows = []
+        for a, b, _ in pt.top_new_pairs(graph, model, top=top, us=us, jp=jp):
+            row = pt.describe_pair(graph, model, a, b)
+            row["champions"] = pt.champions(session, graph, a, b)
+            rows.append(row)
+    if as_json:
+        emit_json(rows)
+        return
+    for i, row in enumerate(rows, 1):
+        click.echo(f"{i:3d}. {row['score']:+6.2f}  {row['us_label']} ↔ {row['jp_label']}")
+        click.echo(f"       {_reasons_line(row)}")
+        if row["champions"]:
+            click.echo("       could champion it: " + ", ".join(c["name"] for c in row["champions"]))
+
+
+@partnerships.command()
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--json", "as_json", is_flag=True, help="Print a JSON list in input order.")
+@pass_app
+def score(app, file: Path, as_json: bool) -> None:
+    """Score each pair in FILE (CSV with columns us_place,jp_place); existing pairs are flagged."""
+    app.ensure_schema()
+    with open(file, newline="", encoding="utf-8-sig") as handle:
+        reader = csv.DictReader(handle)
+        missing = {"us_place", "jp_place"} - set(reader.fieldnames or ())
+        if missing:
+            raise click.ClickException(f"{file}: missing column(s) {', '.join(sorted(missing))}")
+        rows = list(reader)
+    with app.session() as session:
+        graph = pt.load_graph(session)
+        model = _model(session, graph)
+    out = [_score_row(app, graph, model, r) for r in rows]
+    if as_json:
+        emit_json(out)
+        return
+    for r in out:
+        if r["score"] is None:
+            click.echo(f"   —    {r['us_place']} ↔ {r['jp_place']}: {r['error']}")
+        else:
+            flag = "  [existing]" if r["existing"] else ""
+            click.echo(f"{r['score']:+6.2f}  {r['us_label']} ↔ {r['jp_label']}{flag} — {_reasons_line(r)}")
+
+
+def _score_row(app, graph: pt.TieGraph, model: pt.PartnershipModel, row: dict) -> dict:
+    us_q, jp_q = (row.get("us_place") or "").strip(), (row.get("jp_place") or "").strip()
+    base = {"us_place": us_q, "jp_place": jp_q}
+    try:
+        us, jp = _us_node(app, graph.universe, us_q), _jp_node(app, graph.universe, jp_q)
+    except click.ClickException as exc:
+        return base | {"score": None, "existing": None, "reasons": [], "error": exc.message}
+    return base | pt.describe_pair(graph, model, us, jp)
+
+
+@partnerships.command()
+@click.option("--seeds", type=click.IntRange(min=1), default=5, show_default=True)
+@click.option("--holdout", type=click.FloatRange(0.05, 0.5), default=0.2, show_default=True)
+@click.option("--json", "as_json", is_flag=True, help="Print summary and per-seed results as JSON.")
+@pass_app
+def evaluate(app, seeds: int, holdout: float, as_json: bool) -> None:
+    """Hide a share of the known pairs per seed, train on the rest, and compare with baselines."""
+    app.ensure_schema()
+    with app.session() as session:
+        graph = pt.load_graph(session)
+    if len(graph.us) < 20:
+        raise click.ClickException(f"only {len(graph.us)} relationships in the database: nothing to learn from")
+    status(f"evaluating on {len(graph.us)} pairs, {seeds} seeds…")
+    result = pt.evaluate(graph, seeds=seeds, holdout=holdout)
+    if as_json:
+        emit_json(result)
+        return
+    click.echo(format_table(result))
+
+
+def format_table(result: dict) -> str:
+    """The evaluation summary as a fixed-width table: mean ± sd over the seeds."""
+    s = result["summary"]
+    lines = [f"{result['pairs']} known pairs; {result['holdout']:.0%} hidden per seed; {result['seeds']} seeds; "
+             "mean ± sd", f"{'method':<20}" + "".join(f"{m:>16}" for m in pt.METRICS)]
+    for method in pt.METHODS:
+        lines.append(f"{method:<20}" + "".join(
+            f"{s[method][m]['mean']:>9.3f} ± {s[method][m]['sd']:.3f}" for m in pt.METRICS))
+    beats = result["model_beats_every_baseline_every_seed"]
+    lines.append("model beats every baseline on every seed: "
+                 + ", ".join(f"{k} {'yes' if v else 'no'}" for k, v in beats.items()))
+    return "\n".join(lines)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit("run as `jetmatch partnerships`")

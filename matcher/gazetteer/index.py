@@ -1,0 +1,63 @@
+"""The gazetteer's lookup index: folded key → hits, with one-edit typo and prefix look-ups.
+
+Internal to :mod:`matcher.gazetteer.resolver`.
+"""
+
+from __future__ import annotations
+
+import bisect
+from collections import defaultdict
+from dataclasses import dataclass
+
+from matcher.gazetteer.names import _is_cjk
+
+
+@dataclass(frozen=True)
+class _Hit:
+    kind: str  # prefecture | municipality | state | city | county | zip
+    code: str
+    tier: int  # 0 current name, 1 old name or secondary name, 2 typo
+    alias: int | None = None  # index into aliases
+
+
+class _Index:
+    """A key → hits dict; typo look-ups try every one-edit variant of the query key."""
+
+    _LETTERS = "abcdefghijklmnopqrstuvwxyz0123456789"
+
+    def __init__(self) -> None:
+        self.exact: dict[str, list[_Hit]] = defaultdict(list)
+        self._sorted: list[str] | None = None
+
+    def add(self, key: str, hit: _Hit) -> None:
+        if key and hit not in self.exact[key]:
+            self.exact[key].append(hit)
+
+    def get(self, key: str) -> list[_Hit]:
+        return self.exact.get(key, [])
+
+    def typo(self, key: str) -> list[_Hit]:
+        """Return hits for keys one edit away (delete, swap, replace, insert); ~600 dict probes."""
+        if len(key) < 5 or _is_cjk(key):
+            return []
+        exact, found = self.exact, set()
+        for i in range(len(key) + 1):
+            a, b = key[:i], key[i:]
+            if b:
+                found.add(a + b[1:])
+                found.update(a + c + b[1:] for c in self._LETTERS)
+            if len(b) > 1:
+                found.add(a + b[1] + b[0] + b[2:])
+            found.update(a + c + b for c in self._LETTERS)
+        found = sorted(v for v in found if v in exact and v != key)
+        return [_Hit(h.kind, h.code, 2, h.alias) for k in found for h in self.exact[k]]
+
+    def prefixed(self, prefix: str, cap: int = 3000) -> list[tuple[str, _Hit]]:
+        if self._sorted is None:
+            self._sorted = sorted(self.exact)
+        i = bisect.bisect_left(self._sorted, prefix)
+        out = []
+        while i < len(self._sorted) and self._sorted[i].startswith(prefix) and len(out) < cap:
+            out.extend((self._sorted[i], h) for h in self.exact[self._sorted[i]])
+            i += 1
+        return out

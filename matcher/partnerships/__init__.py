@@ -1,0 +1,70 @@
+"""Link prediction for new US–Japan partnerships, learned from the existing ones.
+
+The relationship graph is bipartite (US places and states on one side, JP
+municipalities and prefectures on the other), so the classic neighbourhood indices
+(common neighbours, Adamic–Adar, resource allocation) are all zero for any US–JP pair.
+They are computed instead on the graph *projected* onto states × prefectures, where
+"Michigan has nine city pairs with Shiga" becomes one weighted edge, with scipy.sparse.
+
+Every feature of a pair is computed from a graph that does not contain that pair:
+training positives are scored on the graph with their own edge removed (and their
+sampled negatives on that same graph), and evaluation scores hidden pairs on the
+training graph only. The classifier is a standardised logistic regression, so each
+score (log-odds) is the intercept plus one readable contribution per feature.
+
+This module is the entry point: it names what the rest of jetmatch uses, from
+
+- ``linkgraph``: the Universe of candidate nodes, the TieGraph and its projected indices;
+- ``linkfeatures``: pair features, their sentences, leave-one-out training examples;
+- ``linkmodel``: the classifier, and training and storing it as a ScoringModel row;
+- ``linkload``: the Universe and the graph from the database;
+- ``linkeval``: evaluation against baselines;
+- ``linksuggest``: suggestions, their reasons and champions;
+- ``linkproposals``: coordinators' proposals.
+"""
+
+from __future__ import annotations
+
+# Re-exported: the names in __all__ (and ``_rank``, which the tests check directly).
+from matcher.partnerships.evaluate import METHODS, METRICS, _rank, evaluate, evaluate_seed  # noqa: F401
+from matcher.partnerships.features import FEATURES, pair_features, training_examples
+from matcher.partnerships.graph import TieGraph, Universe, projected_similarity
+from matcher.partnerships.load import RADIUS_KM, capital_codes, load_graph
+from matcher.partnerships.model import MODEL_PREFIX, PartnershipModel, fit_model, model_for, stored_model, train
+from matcher.partnerships.proposals import open_proposals, proposal_labels, propose_partnership
+from matcher.partnerships.suggest import (LEVELS, champions, data_fingerprint, default_us_pool, describe_pair,
+                                 seeker_suggestions, suggest_partnerships, summarise_reasons, top_new_pairs)
+
+__all__ = [
+    "FEATURES",
+    "Universe",
+    "TieGraph",
+    "pair_features",
+    "training_examples",
+    "PartnershipModel",
+    "projected_similarity",
+    "RADIUS_KM",
+    "train",
+    "stored_model",
+    "model_for",
+    "suggest_partnerships",
+    "summarise_reasons",
+    "propose_partnership",
+    "proposal_labels",
+    "open_proposals",
+    "data_fingerprint",
+    "LEVELS",
+    "champions",
+    "METHODS",
+    "METRICS",
+    "evaluate",
+    "evaluate_seed",
+    "capital_codes",
+    "load_graph",
+    "MODEL_PREFIX",
+    "fit_model",
+    "default_us_pool",
+    "describe_pair",
+    "seeker_suggestions",
+    "top_new_pairs",
+]

@@ -1,0 +1,149 @@
+"""Build the Universe and the TieGraph from the database: reference places on both sides,
+existing relationships, and the alumni who bridge them."""
+
+from __future__ import annotations
+
+import numpy as np
+from scipy import sparse
+
+from matcher.partnerships.graph import TieGraph, Universe
+
+__all__ = ["RADIUS_KM", "capital_codes", "load_graph"]
+
+RADIUS_KM = 80.0  # "lives near the US place": the design note's commuting band
+
+
+# JIS convention: a prefecture's capital is its designated city xx100 if it has one, else xx201;
+# the two exceptions are Tokyo (the Metropolitan Government sits in Shinjuku) and Yamaguchi
+# (35201 is Shimonoseki).
+_CAPITAL_EXCEPTIONS = {"13": "13104", "35": "35203"}
+
+
+def capital_codes(codes: list[str]) -> set[str]:
+    """Return the JIS codes of prefectural capitals among ``codes`` (current municipalities).
+
+    >>> sorted(capital_codes(["44201", "44202", "14100", "14201", "35201", "35203"]))
+    ['14100', '35203', '44201']
+    """
+    present = set(codes)
+    out = set()
+    for pref in {c[:2] for c in codes}:
+        for candidate in (_CAPITAL_EXCEPTIONS.get(pref), f"{pref}100", f"{pref}201"):
+            if candidate in present:
+                out.add(candidate)
+                break
+    return out
+
+
+def load_graph(session, alumni: bool = True) -> TieGraph:
+    """Build the Universe (all US places and states, all JP municipalities and prefectures)
+    and the graph of existing relationships from the database."""
+    from sqlalchemy import select
+
+    from matcher.models import Municipality, Prefecture, Relationship, USPlace, USState
+
+    prefs = session.execute(select(Prefecture.code, Prefecture.name, Prefecture.region, Prefecture.neighbours)
+                            .order_by(Prefecture.code)).all()
+    munis = session.execute(select(Municipality.code, Municipality.prefecture_code, Municipality.name_romaji,
+                                   Municipality.population, Municipality.kind).order_by(Municipality.code)).all()
+    states = session.execute(select(USState.abbr, USState.name).order_by(USState.abbr)).all()
+    places = session.execute(select(USPlace.id, USPlace.name, USPlace.state_abbr, USPlace.population, USPlace.kind,
+                                    USPlace.lat, USPlace.lon).order_by(USPlace.id)).all()
+    pref_i = {p.code: i for i, p in enumerate(prefs)}
+    state_i = {s.abbr: i for i, s in enumerate(states)}
+    regions = sorted({p.region for p in prefs})
+    nb = [(pref_i[p.code], pref_i[c]) for p in prefs for c in p.neighbours.split(";") if c in pref_i]
+    neighbours = sparse.csr_matrix((np.ones(len(nb)), ([a for a, _ in nb], [b for _, b in nb])),
+                                   shape=(len(prefs), len(prefs)))
+    muni_pop = _impute_by_kind(np.array([m.population if m.population else np.nan for m in munis], dtype=float),
+                               np.array([m.kind for m in munis]))
+    pref_pop = np.bincount([pref_i[m.prefecture_code] for m in munis], weights=np.nan_to_num(muni_pop),
+                           minlength=len(prefs))
+    city_pop = np.array([p.population if p.population and p.kind == "city" else 0 for p in places], dtype=float)
+    state_pop = np.bincount([state_i[p.state_abbr] for p in places], weights=city_pop, minlength=len(states))
+    capitals = capital_codes([m.code for m in munis])
+    u = Universe(
+        us_keys=[f"place:{p.id}" for p in places] + [f"state:{s.abbr}" for s in states],
+        us_labels=[f"{p.name}, {p.state_abbr}" for p in places] + [s.name for s in states],
+        us_state=np.array([state_i[p.state_abbr] for p in places] + list(range(len(states))), dtype=int),
+        us_is_state=np.r_[np.zeros(len(places), bool), np.ones(len(states), bool)],
+        us_pop=np.r_[[p.population if p.population else np.nan for p in places],
+                     np.where(state_pop > 0, state_pop, np.nan)].astype(float),
+        jp_keys=[f"muni:{m.code}" for m in munis] + [f"pref:{p.code}" for p in prefs],
+        jp_labels=[f"{m.name_romaji}, {prefs[pref_i[m.prefecture_code]].name}" for m in munis]
+        + [f"{p.name} Prefecture" for p in prefs],
+        jp_pref=np.array([pref_i[m.prefecture_code] for m in munis] + list(range(len(prefs))), dtype=int),
+        jp_is_pref=np.r_[np.zeros(len(munis), bool), np.ones(len(prefs), bool)],
+        jp_pop=np.r_[muni_pop, np.where(pref_pop > 0, pref_pop, np.nan)],
+        jp_capital=np.array([m.code in capitals for m in munis] + [False] * len(prefs)),
+        states=[s.abbr for s in states], prefectures=[p.code for p in prefs],
+        pref_region=np.array([regions.index(p.region) for p in prefs]),
+        pref_neighbours=neighbours,
+    )
+    rels = session.execute(select(Relationship.us_kind, Relationship.us_place_id, Relationship.us_state_abbr,
+                                  Relationship.jp_kind, Relationship.jp_municipality_code,
+                                  Relationship.jp_prefecture_code).order_by(Relationship.id)).all()
+    us = [u.us_index[f"state:{r.us_state_abbr}" if r.us_kind == "state" else f"place:{r.us_place_id}"] for r in rels]
+    jp = [u.jp_index[f"pref:{r.jp_prefecture_code}" if r.jp_kind == "prefecture" else f"muni:{r.jp_municipality_code}"]
+          for r in rels]
+    if alumni:
+        _add_bridges(session, u, places)
+    return TieGraph(u, np.array(us, dtype=int), np.array(jp, dtype=int))
+
+
+def _impute_by_kind(pop: np.ndarray, kind: np.ndarray) -> np.ndarray:
+    """Fill unknown populations with the median of the same kind: the gaps in the reference
+    data are mostly towns and villages, which the overall median (a city) would inflate."""
+    out = pop.copy()
+    for k in np.unique(kind):
+        known = pop[(kind == k) & np.isfinite(pop)]
+        if len(known):
+            out[(kind == k) & ~np.isfinite(pop)] = np.median(known)
+    return out
+
+
+def _add_bridges(session, u: Universe, places) -> None:
+    """Fill ``u.bridges`` / ``u.pref_bridges``: alumni living within RADIUS_KM of a US place
+    (or in a state) who were placed in a JP municipality (or prefecture)."""
+    from sklearn.neighbors import BallTree
+    from sqlalchemy import select
+
+    from matcher.models import Alumnus, Placement
+
+    homes = session.execute(select(Alumnus.id, Alumnus.home_lat, Alumnus.home_lon, Alumnus.home_state_abbr)).all()
+    if not homes:
+        return
+    alum_i = {a.id: i for i, a in enumerate(homes)}
+    place_xy = np.radians([(p.lat, p.lon) for p in places])
+    rows, cols = [], []
+    located = [(i, a) for i, a in enumerate(homes) if a.home_lat is not None and a.home_lon is not None]
+    if located:
+        tree = BallTree(place_xy, metric="haversine")
+        hits = tree.query_radius(np.radians([(a.home_lat, a.home_lon) for _, a in located]), r=RADIUS_KM / 6371.0)
+        for (i, _), near in zip(located, hits):
+            rows.extend(near.tolist())
+            cols.extend([i] * len(near))
+    for i, a in enumerate(homes):
+        if a.home_state_abbr:
+            rows.append(u.us_index[f"state:{a.home_state_abbr}"])
+            cols.append(i)
+    near = sparse.csr_matrix((np.ones(len(rows)), (rows, cols)), shape=(u.n_us, len(homes)))
+    placed = session.execute(select(Placement.alumnus_id, Placement.municipality_code, Placement.prefecture_code)).all()
+    mr, mc, pr, pc = [], [], [], []
+    for pl in placed:
+        a = alum_i[pl.alumnus_id]
+        if pl.municipality_code:
+            mr.append(a)
+            mc.append(u.jp_index[f"muni:{pl.municipality_code}"])
+        mr.append(a)
+        mc.append(u.jp_index[f"pref:{pl.prefecture_code}"])
+        pr.append(a)
+        pc.append(u.prefectures.index(pl.prefecture_code))
+    to_jp = sparse.csr_matrix((np.ones(len(mr)), (mr, mc)), shape=(len(homes), u.n_jp))
+    to_pref = sparse.csr_matrix((np.ones(len(pr)), (pr, pc)), shape=(len(homes), len(u.prefectures)))
+    to_jp.sum_duplicates()
+    to_jp.data[:] = 1.0  # an alum counts once, however many contracts there
+    to_pref.sum_duplicates()
+    to_pref.data[:] = 1.0
+    u.bridges = (near @ to_jp).tocsr()
+    u.pref_bridges = (near @ to_pref).tocsr()

@@ -1,0 +1,202 @@
+"""Suggestions for people and pages: the likeliest new partnerships, the reasons that add up
+to each score, and the alumni who could champion them."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from matcher.partnerships.features import pair_features
+from matcher.partnerships.graph import TieGraph
+from matcher.partnerships.load import RADIUS_KM, load_graph
+from matcher.partnerships.model import MODEL_PREFIX, PartnershipModel, model_for
+
+__all__ = ["describe_pair", "top_new_pairs", "default_us_pool", "champions", "LEVELS",
+           "suggest_partnerships", "summarise_reasons", "data_fingerprint", "seeker_suggestions"]
+
+
+def _loo_features(graph: TieGraph, us: int, jp: int) -> np.ndarray:
+    edge = np.flatnonzero((graph.us == us) & (graph.jp == jp))
+    g = graph.subset(~np.isin(np.arange(len(graph.us)), edge))
+    return pair_features(g, np.array([us]), np.array([jp]))
+
+
+def describe_pair(graph: TieGraph, model: PartnershipModel, us: int, jp: int) -> dict:
+    """A plain dict for one pair: both sides, score, and the reasons that add up to it."""
+    u = graph.universe
+    existing = (us, jp) in graph.pair_set
+    raw = _loo_features(graph, us, jp) if existing else pair_features(graph, np.array([us]), np.array([jp]))
+    reasons = model.explain(raw[0])
+    return {
+        "us_key": u.us_keys[us], "us_label": u.us_labels[us], "jp_key": u.jp_keys[jp], "jp_label": u.jp_labels[jp],
+        "score": round(sum(r["contribution"] for r in reasons), 4), "existing": existing, "reasons": reasons,
+    }
+
+
+def _partners(graph: TieGraph, side: str) -> dict[int, set[int]]:
+    out: dict[int, set[int]] = {}
+    a, b = (graph.us, graph.jp) if side == "us" else (graph.jp, graph.us)
+    for x, y in zip(a.tolist(), b.tolist()):
+        out.setdefault(x, set()).add(y)
+    return out
+
+
+def top_new_pairs(graph: TieGraph, model: PartnershipModel, top: int = 10, us: int | None = None,
+                  jp: int | None = None, us_pool: np.ndarray | None = None,
+                  jp_pool: np.ndarray | None = None) -> list[tuple[int, int, float]]:
+    """The ``top`` highest-scoring pairs that do not exist yet: for one US node, one JP node,
+    or (neither given) across ``us_pool`` × ``jp_pool`` (default every JP node), in chunks."""
+    u = graph.universe
+    if jp is not None:
+        cand = np.array(sorted(set(range(u.n_us)) - _partners(graph, "jp").get(jp, set())), dtype=int)
+        scores = model.decision_function(pair_features(graph, cand, np.full(len(cand), jp)))
+        order = np.argsort(-scores, kind="stable")[:top]
+        return [(int(cand[i]), jp, float(scores[i])) for i in order]
+    pool = np.array([us]) if us is not None else (us_pool if us_pool is not None else default_us_pool(graph))
+    best: list[tuple[int, int, float]] = []
+    jp_all = np.arange(u.n_jp) if jp_pool is None else np.asarray(jp_pool, dtype=int)
+    for chunk in np.array_split(pool, max(1, len(pool) // 40)):
+        us_arr, jp_arr = np.repeat(chunk, len(jp_all)), np.tile(jp_all, len(chunk))
+        fresh = ~np.isin(us_arr * u.n_jp + jp_arr, graph.us * u.n_jp + graph.jp)
+        us_arr, jp_arr = us_arr[fresh], jp_arr[fresh]
+        scores = model.decision_function(pair_features(graph, us_arr, jp_arr))
+        keep = np.argsort(-scores, kind="stable")[:top]
+        best += [(int(us_arr[i]), int(jp_arr[i]), float(scores[i])) for i in keep]
+    return sorted(best, key=lambda t: -t[2])[:top]
+
+
+def default_us_pool(graph: TieGraph, min_population: int = 100_000) -> np.ndarray:
+    """US nodes worth an overall ranking: those with a partner already, states, and cities
+    of at least ``min_population`` people."""
+    u = graph.universe
+    mask = u.us_is_state | (np.nan_to_num(u.us_pop) >= min_population) | (graph.us_degree > 0)
+    return np.flatnonzero(mask)
+
+
+def champions(session, graph: TieGraph, us: int, jp: int, limit: int = 5) -> list[dict]:
+    """Consenting alumni who live near the US side and were placed in the JP side (or its
+    prefecture): the people who could champion a new partnership. Names as committees see them."""
+    from sqlalchemy import select
+
+    from matcher.models import Alumnus, Placement, USPlace
+
+    u = graph.universe
+    key, pref = u.jp_keys[jp], u.prefectures[u.jp_pref[jp]]
+    q = select(Alumnus).join(Placement).where(Alumnus.consent.is_(True))
+    q = q.where(Placement.municipality_code == key[5:]) if key.startswith("muni:") else q.where(
+        Placement.prefecture_code == pref)
+    us_key = u.us_keys[us]
+    if us_key.startswith("state:"):
+        q = q.where(Alumnus.home_state_abbr == us_key[6:])
+        near = list(session.scalars(q.distinct().limit(limit)))
+    else:
+        place = session.get(USPlace, int(us_key[6:]))
+        near = [a for a in session.scalars(q.distinct()) if a.home_lat is not None
+                and _km(a.home_lat, a.home_lon, place.lat, place.lon) <= RADIUS_KM][:limit]
+    return [{"alumnus_id": a.id, "name": a.display_name} for a in near]
+
+
+def _km(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
+    p1, p2, dlat, dlon = map(np.radians, (lat1, lat2, lat2 - lat1, lon2 - lon1))
+    h = np.sin(dlat / 2) ** 2 + np.cos(p1) * np.cos(p2) * np.sin(dlon / 2) ** 2
+    return float(2 * 6371.0 * np.arcsin(np.sqrt(h)))
+
+
+LEVELS = {"any": "any level", "city": "city ↔ municipality", "state": "state ↔ prefecture"}
+
+
+def suggest_partnerships(session, top: int = 20, us_place_id: int | None = None, jp_code: str | None = None,
+                         us_state: str | None = None, with_champions: bool = True, level: str = "any",
+                         graph: TieGraph | None = None, model: PartnershipModel | None = None) -> list[dict]:
+    """Return the ``top`` likeliest new partnerships as plain dicts, for a page or ``--json``.
+
+    Give ``us_place_id`` (or ``us_state``) for one US side, ``jp_code`` (5-digit
+    municipality or 2-digit prefecture) for one JP side, or neither for the overall best,
+    optionally only at one ``level`` (a key of LEVELS). Each dict has both sides,
+    ``score`` (log-odds), ``reasons`` (intercept + one line per feature, adding up to the
+    score) and ``champions``. ``graph`` and ``model`` default to the database's and the
+    stored model (fitted now when none is stored).
+    """
+    graph = graph if graph is not None else load_graph(session)
+    model = model if model is not None else model_for(session, graph)[0]
+    u = graph.universe
+    us = jp = None
+    if us_place_id is not None or us_state is not None:
+        us = u.us_index[f"place:{us_place_id}" if us_place_id is not None else f"state:{us_state}"]
+    if jp_code is not None:
+        jp = u.jp_index[f"pref:{jp_code}" if len(jp_code) == 2 else f"muni:{jp_code}"]
+    us_pool = jp_pool = None
+    if level != "any" and us is None and jp is None:
+        states = level == "state"
+        pool = default_us_pool(graph)
+        us_pool = pool[u.us_is_state[pool] == states]
+        jp_pool = np.flatnonzero(u.jp_is_pref == states)
+    out = []
+    for a, b, _ in top_new_pairs(graph, model, top=top, us=us, jp=jp, us_pool=us_pool, jp_pool=jp_pool):
+        row = describe_pair(graph, model, a, b)
+        if with_champions:
+            row["champions"] = champions(session, graph, a, b)
+        out.append(row)
+    return out
+
+
+def summarise_reasons(reasons: list[dict], top: int = 4) -> list[dict]:
+    """The ``top`` strongest reasons, one "other factors" line for the rest, and the starting
+    point last: the lines a page shows, still adding up to the score.
+
+    >>> rows = [{"factor": "intercept", "contribution": -4.0, "sentence": "start", "relative": ""},
+    ...         {"factor": "a", "contribution": 3.0, "sentence": "a", "relative": "above average"},
+    ...         {"factor": "b", "contribution": 0.5, "sentence": "b", "relative": "above average"},
+    ...         {"factor": "c", "contribution": -0.25, "sentence": "c", "relative": "below average"}]
+    >>> [(r["sentence"], r["contribution"]) for r in summarise_reasons(rows, top=1)]
+    [('a', 3.0), ('2 other factors', 0.25), ('start', -4.0)]
+    """
+    intercept = [r for r in reasons if r["factor"] == "intercept"]
+    rest = sorted((r for r in reasons if r["factor"] != "intercept"), key=lambda r: -abs(r["contribution"]))
+    shown, others = rest[:top], rest[top:]
+    if others:
+        shown = shown + [{"factor": "other", "value": None, "relative": "",
+                          "contribution": round(sum(r["contribution"] for r in others), 4),
+                          "sentence": f"{len(others)} other factor{'s' if len(others) != 1 else ''}"}]
+    return shown + intercept
+
+
+def data_fingerprint(session) -> tuple:
+    """What the suggestions depend on, read cheaply: relationships, alumni and placements
+    (count, newest id or update). A cache of suggestions is good while this is unchanged."""
+    from sqlalchemy import func, select
+
+    from matcher.models import Alumnus, Placement, Relationship, ScoringModel
+
+    parts = [select(func.count(), func.max(Relationship.id)).select_from(Relationship),
+             select(func.count(), func.max(Alumnus.updated_at)).select_from(Alumnus),
+             select(func.count(), func.max(Placement.id)).select_from(Placement),
+             select(func.count(), func.max(ScoringModel.version)).where(
+                 ScoringModel.version.like(MODEL_PREFIX + "%"))]
+    return tuple(tuple(session.execute(q).one()) for q in parts)
+
+
+def seeker_suggestions(session, top: int = 5) -> list[dict]:
+    """For each CLAIR seeker (a JP municipality looking for a partner), the best US candidates.
+
+    Seekers that name countries without the United States or North America are listed
+    with ``skipped`` and no candidates.
+    """
+    from sqlalchemy import select
+
+    from matcher.models import Seeker
+
+    graph = load_graph(session)
+    model, _ = model_for(session, graph)
+    u = graph.universe
+    out = []
+    for seeker in session.scalars(select(Seeker).order_by(Seeker.municipality_code)):
+        wants = seeker.desired_countries.lower()
+        row = {"jp_key": f"muni:{seeker.municipality_code}", "desired_countries": seeker.desired_countries,
+               "jp_label": u.jp_labels[u.jp_index[f"muni:{seeker.municipality_code}"]]}
+        if wants and not any(w in wants for w in ("united states", "north america", "usa")):
+            out.append(row | {"skipped": "does not ask for a US partner", "candidates": []})
+            continue
+        jp = u.jp_index[row["jp_key"]]
+        row["candidates"] = [describe_pair(graph, model, a, b) for a, b, _ in top_new_pairs(graph, model, top, jp=jp)]
+        out.append(row)
+    return out
