@@ -8,7 +8,7 @@ The same code and Alembic migrations serve SQLite and PostgreSQL.
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -17,6 +17,8 @@ from alembic.config import Config
 from sqlalchemy import Engine, create_engine, event, inspect
 from sqlalchemy.orm import Session, sessionmaker
 
+from matcher.refdata import load_reference_data
+
 __all__ = [
     "database_url",
     "instance_path",
@@ -24,6 +26,7 @@ __all__ = [
     "make_sessionmaker",
     "session_scope",
     "upgrade",
+    "prepare",
     "downgrade",
     "current_revision",
     "head_revision",
@@ -100,6 +103,18 @@ def _alembic_config(engine: Engine) -> Config:
 def upgrade(engine: Engine, revision: str = "head") -> None:
     """Migrate the schema up to ``revision``."""
     command.upgrade(_alembic_config(engine), revision)
+
+
+def prepare(engine: Engine, progress: Callable[[str], None] | None = None) -> dict[str, int]:
+    """Migrate the schema to head and load (or refresh) the reference data in one transaction.
+
+    The one way a database is made ready: ``jetmatch init``, the demo, the benchmark and the
+    test fixtures all call it. ``progress`` gets short status lines. Returns the counts that
+    :func:`matcher.refdata.load_reference_data` reports.
+    """
+    upgrade(engine)
+    with session_scope(make_sessionmaker(engine)) as session:
+        return load_reference_data(session, progress=progress or (lambda _: None))
 
 
 def downgrade(engine: Engine, revision: str = "base") -> None:

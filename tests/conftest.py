@@ -15,7 +15,6 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session
 
 from matcher import db
-from matcher.refdata import load_reference_data
 
 BASE_URL = os.environ.get("JETMATCH_DATABASE_URL")
 
@@ -45,10 +44,7 @@ def _scratch_url(tmp_dir) -> Iterator[str]:
 
 def _prepare(url: str) -> Engine:
     engine = db.make_engine(url)
-    db.upgrade(engine)
-    sessions = db.make_sessionmaker(engine)
-    with db.session_scope(sessions) as session:
-        load_reference_data(session)
+    db.prepare(engine)
     return engine
 
 

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import json
 
-from flask import Blueprint, Response, flash, g, jsonify, redirect, render_template, request, session, url_for
+from flask import Blueprint, Response, current_app, flash, g, jsonify, redirect, render_template, request, session, url_for
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from matcher import accounts, decisions
 from matcher.models import ROLES, Alumnus, MatchRequest, Placement, Suggestion
+from matcher.scoring import rescore_alumnus
 from web.auth import login_required, role_required
 from web.database import gazetteer, get_session
 from web.places import PlaceError, chapter_for_state, resolve_jp, resolve_us
@@ -28,21 +29,11 @@ def _int(form, name: str, low: int, high: int, default: int) -> int:
 
 
 def _rescore(db, alum: Alumnus) -> None:
-    """Refresh the alum's suggestions when the engine offers an incremental re-score."""
+    """Refresh the alum's suggestions (an incremental re-score of one alum takes milliseconds)."""
     try:
-        from matcher.scoring import suggestions as scoring
-    except ImportError:
-        return
-    for name in ("rescore_alumnus", "refresh_alumnus"):
-        fn = getattr(scoring, name, None)
-        if fn is not None:
-            try:
-                fn(db, alum.id)
-            except Exception:  # a scoring failure must not lose the profile edit
-                from flask import current_app
-
-                current_app.logger.exception("re-scoring alum %s failed", alum.id)
-            return
+        rescore_alumnus(db, alum.id)
+    except Exception:  # a scoring failure must not lose the profile edit
+        current_app.logger.exception("re-scoring alum %s failed", alum.id)
 
 
 @bp.route("/me", methods=["GET", "POST"])

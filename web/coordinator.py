@@ -7,10 +7,11 @@ import io
 import tempfile
 from pathlib import Path
 
-from flask import Blueprint, Response, abort, current_app, flash, g, redirect, render_template, request, url_for
+from flask import Blueprint, Response, current_app, flash, g, redirect, render_template, request, url_for
 from sqlalchemy import func, select
 
 from matcher import accounts, decisions
+from matcher.ingest import import_csv as run_import
 from matcher.partnerships import proposal_labels
 from matcher.models import USER_ROLES, Chapter, MatchRequest, User
 from web.auth import role_required
@@ -146,10 +147,6 @@ def import_csv():
         if kind not in IMPORT_KINDS or upload is None or not upload.filename:
             flash("Choose what the file holds and a CSV file.", "error")
             return render_template("coordinator/import.html", kinds=IMPORT_KINDS, report=None), 400
-        try:
-            from matcher.ingest.importer import import_csv as run_import
-        except ImportError:
-            abort(503)
         db = get_session()
         with tempfile.TemporaryDirectory() as folder:
             path = Path(folder) / f"{kind}.csv"

@@ -6,6 +6,7 @@ from flask import Flask, current_app, g
 from sqlalchemy.orm import Session, sessionmaker
 
 from matcher import db as mdb
+from matcher.gazetteer import Gazetteer
 
 __all__ = ["init_app", "get_session", "gazetteer", "transport"]
 
@@ -44,12 +45,7 @@ def gazetteer():
     if "jetmatch_gazetteer" not in app.extensions:
         found = app.config.get("GAZETTEER")
         if found is None:
-            try:
-                from matcher.gazetteer.resolver import Gazetteer
-            except ImportError:
-                Gazetteer = None
-            if Gazetteer is not None:
-                found = Gazetteer.from_session(get_session())
+            found = Gazetteer.from_session(get_session())
         app.extensions["jetmatch_gazetteer"] = found
     return app.extensions["jetmatch_gazetteer"]
 

@@ -24,13 +24,9 @@ __all__ = ["init", "resolve", "import_", "table_counts", "describe_resolution"]
 @pass_app
 def init(app: AppContext, demo_n: int, seed: int, as_json: bool) -> None:
     """Create or upgrade the schema and load the reference data."""
-    from matcher.refdata import load_reference_data
-
     status("migrating schema…")
-    db.upgrade(app.engine)
-    summary: dict[str, object] = {"revision": db.current_revision(app.engine)}
-    with db.session_scope(app.sessions) as session:
-        summary["reference"] = load_reference_data(session, progress=status)
+    reference = db.prepare(app.engine, progress=status)
+    summary: dict[str, object] = {"revision": db.current_revision(app.engine), "reference": reference}
     if demo_n:
         from matcher.synth import add_demo_alumni
 

@@ -118,7 +118,6 @@ def _demo_accounts(session) -> list[dict[str, str]]:
 def build_demo(path: Path, alumni: int, seed: int = 1) -> dict:
     """Build a fresh demo SQLite database at ``path``; return what it holds and the logins."""
     from matcher.partnerships import train as train_partnerships
-    from matcher.refdata import load_reference_data
 
     for leftover in (path, path.with_name(path.name + "-journal"), path.with_name(path.name + "-wal")):
         leftover.unlink(missing_ok=True)
@@ -126,23 +125,17 @@ def build_demo(path: Path, alumni: int, seed: int = 1) -> dict:
     sessions = db.make_sessionmaker(engine)
     try:
         status("migrating schema…")
-        db.upgrade(engine)
-        summary: dict = {"database": str(path)}
-        with db.session_scope(sessions) as session:
-            summary["reference"] = load_reference_data(session, progress=status)
+        summary: dict = {"database": str(path), "reference": db.prepare(engine, progress=status)}
         if alumni:
             from matcher.synth import add_demo_alumni
 
             with db.session_scope(sessions) as session:
                 summary["alumni"] = add_demo_alumni(session, alumni, seed=seed)["inserted"]
-        try:
-            from matcher.scoring.suggestions import score_all
-        except ImportError:
-            summary["scoring"] = "matcher.scoring.scorer is not available: no suggestions"
-        else:
-            status("scoring…")
-            with db.session_scope(sessions) as session:
-                summary["scoring"] = score_all(session)
+        from matcher.scoring import score_all
+
+        status("scoring…")
+        with db.session_scope(sessions) as session:
+            summary["scoring"] = score_all(session)
         with db.session_scope(sessions) as session:
             summary["partnerships_model"] = train_partnerships(session).version  # the page starts fast
             summary["accounts"] = _demo_accounts(session)

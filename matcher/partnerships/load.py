@@ -6,6 +6,7 @@ from __future__ import annotations
 import numpy as np
 from scipy import sparse
 
+from matcher.geo import EARTH_RADIUS_KM
 from matcher.partnerships.graph import TieGraph, Universe
 
 __all__ = ["RADIUS_KM", "capital_codes", "load_graph"]
@@ -119,7 +120,7 @@ def _add_bridges(session, u: Universe, places) -> None:
     located = [(i, a) for i, a in enumerate(homes) if a.home_lat is not None and a.home_lon is not None]
     if located:
         tree = BallTree(place_xy, metric="haversine")
-        hits = tree.query_radius(np.radians([(a.home_lat, a.home_lon) for _, a in located]), r=RADIUS_KM / 6371.0)
+        hits = tree.query_radius(np.radians([(a.home_lat, a.home_lon) for _, a in located]), r=RADIUS_KM / EARTH_RADIUS_KM)
         for (i, _), near in zip(located, hits):
             rows.extend(near.tolist())
             cols.extend([i] * len(near))

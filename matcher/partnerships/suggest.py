@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from matcher.geo import haversine_km
 from matcher.partnerships.features import pair_features
 from matcher.partnerships.graph import TieGraph
 from matcher.partnerships.load import RADIUS_KM, load_graph
@@ -91,14 +92,8 @@ def champions(session, graph: TieGraph, us: int, jp: int, limit: int = 5) -> lis
     else:
         place = session.get(USPlace, int(us_key[6:]))
         near = [a for a in session.scalars(q.distinct()) if a.home_lat is not None
-                and _km(a.home_lat, a.home_lon, place.lat, place.lon) <= RADIUS_KM][:limit]
+                and haversine_km(a.home_lat, a.home_lon, place.lat, place.lon) <= RADIUS_KM][:limit]
     return [{"alumnus_id": a.id, "name": a.display_name} for a in near]
-
-
-def _km(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
-    p1, p2, dlat, dlon = map(np.radians, (lat1, lat2, lat2 - lat1, lon2 - lon1))
-    h = np.sin(dlat / 2) ** 2 + np.cos(p1) * np.cos(p2) * np.sin(dlon / 2) ** 2
-    return float(2 * 6371.0 * np.arcsin(np.sqrt(h)))
 
 
 LEVELS = {"any": "any level", "city": "city ↔ municipality", "state": "state ↔ prefecture"}

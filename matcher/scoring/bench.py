@@ -40,16 +40,13 @@ _THEMES = len(INTERESTS)  # programme themes and interests share the synthetic t
 def reference_database(folder: Path, n_alumni: int = DB_ALUMNI, seed: int = 1) -> str:
     """Build a SQLite database in ``folder``: schema, reference data, ``n_alumni`` synthetic alumni, scored."""
     from matcher import db
-    from matcher.refdata import load_reference_data
     from matcher.scoring.suggestions import score_all
     from matcher.synth import add_demo_alumni
 
     url = f"sqlite:///{folder / 'bench.sqlite'}"
     engine = db.make_engine(url)
-    db.upgrade(engine)
+    db.prepare(engine)
     sessions = db.make_sessionmaker(engine)
-    with db.session_scope(sessions) as session:
-        load_reference_data(session)
     with db.session_scope(sessions) as session:
         add_demo_alumni(session, n_alumni, seed=seed)
     with db.session_scope(sessions) as session:

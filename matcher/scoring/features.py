@@ -19,6 +19,7 @@ from typing import Any
 import numpy as np
 import scipy.sparse as sp
 
+from matcher.geo import EARTH_RADIUS_KM, haversine_km
 from matcher.scoring.comparisons import validate_settings
 
 __all__ = [
@@ -35,7 +36,6 @@ __all__ = [
     "haversine_km",
 ]
 
-EARTH_RADIUS_KM = 6371.0088
 N_PREF = 47  # prefecture index = int(JIS code) - 1; index 47 = no prefecture
 DIST_KM = (25.0, 80.0, 200.0)
 
@@ -216,13 +216,3 @@ def alumnus_codes(japanese_level, jet_years, role, last_year, hours, this_year: 
         "recency": np.select([since <= 5, since <= 15], [0, 1], 2).astype(np.uint8),
         "availability": np.select([hrs >= 8, hrs >= 2], [0, 1], 2).astype(np.uint8),
     }
-
-def haversine_km(lat1, lon1, lat2, lon2) -> np.ndarray:
-    """Return great-circle distances in km (float64, NaN where a coordinate is unknown).
-
-    >>> round(float(haversine_km(34.50, 133.37, 34.66, 133.92)), 1)
-    53.4
-    """
-    p1, l1, p2, l2 = (np.radians(np.asarray(x, float)) for x in (lat1, lon1, lat2, lon2))
-    a = np.sin((p2 - p1) / 2) ** 2 + np.cos(p1) * np.cos(p2) * np.sin((l2 - l1) / 2) ** 2
-    return 2 * EARTH_RADIUS_KM * np.arcsin(np.sqrt(np.minimum(1.0, a)))

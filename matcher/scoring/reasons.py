@@ -19,7 +19,8 @@ from typing import Any
 import numpy as np
 
 from matcher.scoring.comparisons import ALUMNUS_FACTORS
-from matcher.scoring.features import decode_pair, haversine_km
+from matcher.geo import haversine_km
+from matcher.scoring.features import decode_pair
 
 __all__ = ["ReasonWriter"]
 

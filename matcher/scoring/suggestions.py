@@ -15,7 +15,8 @@ from typing import Any
 import numpy as np
 
 from matcher.scoring.comparisons import comparisons
-from matcher.scoring.features import haversine_km, pair_codes
+from matcher.geo import haversine_km
+from matcher.scoring.features import pair_codes
 from matcher.scoring.pool import Pool, active_model, load_pool
 from matcher.scoring.reasons import ReasonWriter
 from matcher.scoring.scorer import Scorer, TopK, score_pool
