@@ -29,6 +29,7 @@ __all__ = [
     "create_user",
     "authenticate",
     "accept_invite",
+    "invited_user",
     "new_invite",
     "new_api_token",
     "revoke_api_token",
@@ -167,13 +168,20 @@ def new_invite(session: Session, user: User, *, days: int = INVITE_DAYS) -> str:
     return token
 
 
+def invited_user(session: Session, token: str) -> User | None:
+    """Return the user an unspent invite ``token`` was issued to (expired or not), else None."""
+    if not token or len(token) > 200:
+        return None
+    return session.scalar(select(User).where(User.invite_token_hash == _digest(token)))
+
+
 def accept_invite(session: Session, token: str, password: str) -> User | None:
     """Set the password of the user invited with ``token``; the token is then spent.
 
     Returns None for a token that was never issued or is spent; raises
     :class:`AccountError` for an expired one, so the person is told to ask again.
     """
-    user = session.scalar(select(User).where(User.invite_token_hash == _digest(token)))
+    user = invited_user(session, token)
     if user is None:
         return None
     expires = _utc(user.invite_expires_at)

@@ -164,8 +164,10 @@ def invite(token: str):
     """Choose a password with an invite link."""
     form = InviteForm()
     error = None
+    db = get_session()
+    if request.method == "POST" and accounts.invited_user(db, token) is None:
+        abort(404)
     if form.validate_on_submit():
-        db = get_session()
         try:
             user = accounts.accept_invite(db, token, form.password.data)
         except accounts.AccountError as exc:

@@ -16,7 +16,7 @@ from matcher.ingest.importer import import_csv as run_import
 from matcher.models import Chapter, MatchRequest, User
 from web.auth import invite_url, role_required
 from web.database import gazetteer, get_session, transport
-from web.forms import MAX_ID, ActionForm, BulkForm, DecideForm, ImportForm, UserForm
+from web.forms import MAX_ID, ActionForm, BulkForm, DecideForm, ImportForm, UserForm, chapter_choices
 from web.present import reasons
 from web.security import MAX_PAGE, int_arg
 
@@ -167,8 +167,7 @@ def import_csv():
 
 def _user_form(db) -> UserForm:
     form = UserForm()
-    form.chapter.choices = [("", "—")] + [(c.slug, c.name) for c in
-                                          db.scalars(select(Chapter).order_by(Chapter.name))]
+    form.chapter.choices = chapter_choices(db.scalars(select(Chapter).order_by(Chapter.name)))
     return form
 
 

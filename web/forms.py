@@ -11,13 +11,14 @@ import datetime as dt
 
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, FileRequired
-from wtforms import BooleanField, HiddenField, IntegerField, PasswordField, SelectField, StringField, TextAreaField
+from wtforms import (BooleanField, HiddenField, IntegerField, PasswordField, SelectChoice, SelectField, StringField,
+                     TextAreaField)
 from wtforms.validators import DataRequired, EqualTo, InputRequired, Length, NumberRange, Optional, ValidationError
 
 from matcher.accounts import MAX_PASSWORD, MIN_PASSWORD
 from matcher.models import DECISION_STATUSES, FIRST_JET_YEAR, ROLES, USER_ROLES
 
-__all__ = ["LoginForm", "InviteForm", "ActionForm", "ProfileForm", "PlacementForm", "DecideForm",
+__all__ = ["chapter_choices", "LoginForm", "InviteForm", "ActionForm", "ProfileForm", "PlacementForm", "DecideForm",
            "BulkForm", "ImportForm", "UserForm", "MAX_ID", "NOTE_MAX"]
 
 MAX_ID = 2**31 - 1  # the databases' INTEGER: a larger id names nothing
@@ -30,7 +31,8 @@ def _no_nul(_form, field) -> None:
 
 
 def _text(label: str, max_len: int, *validators, **kw) -> StringField:
-    return StringField(label, [*validators, Length(max=max_len), _no_nul], render_kw={"maxlength": max_len}, **kw)
+    return StringField(label, [*validators, Length(max=max_len), _no_nul], render_kw={"maxlength": max_len},
+                       default="", **kw)
 
 
 def _number(label: str, low: int, high: int, *validators, **kw) -> IntegerField:
@@ -63,7 +65,8 @@ class ActionForm(FlaskForm):
 
 class ProfileForm(FlaskForm):
     home = _text("Home (US city and state, or ZIP code)", 200)
-    interests = TextAreaField("Interests", [Length(max=2000), _no_nul], render_kw={"maxlength": 2000, "rows": 3})
+    interests = TextAreaField("Interests", [Length(max=2000), _no_nul], render_kw={"maxlength": 2000, "rows": 3},
+                              default="")
     japanese_level = _number("Japanese (0–5)", 0, 5, InputRequired())
     availability_hours = _number("Hours a month", 0, 168, InputRequired())
     max_matches = _number("Committees at once", 0, 50, InputRequired())
@@ -105,6 +108,11 @@ class BulkForm(FlaskForm):
     note = _text("Note for all ticked", NOTE_MAX)
 
 
+def chapter_choices(chapters) -> list[SelectChoice]:
+    """The chapter select's options: none (for roles other than chapter lead), then each chapter."""
+    return [SelectChoice("", "—"), *(SelectChoice(c.slug, c.name) for c in chapters)]
+
+
 class ImportForm(FlaskForm):
     kind = SelectField("The file holds", choices=["alumni", "placements", "relationships", "chapters"])
     file = FileField("CSV file (UTF-8)", [FileRequired("Choose a CSV file.")],
@@ -115,7 +123,7 @@ class ImportForm(FlaskForm):
 class UserForm(FlaskForm):
     login = _text("Login (e-mail)", 254, DataRequired())
     role = SelectField("Role", choices=list(USER_ROLES))
-    chapter = SelectField("Chapter (leads)", choices=[("", "—")], validate_choice=False)
+    chapter = SelectField("Chapter (leads)", choices=[SelectChoice("", "—")], default="")
     relationship_id = IntegerField("Relationship id (committees)", [Optional(), NumberRange(1, MAX_ID)],
                                    render_kw={"inputmode": "numeric", "size": 6})
     alum = _text("Alum external id (alumni)", 64)
