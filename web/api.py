@@ -222,7 +222,7 @@ _SCHEMAS = {
         "properties": {"id": {"type": "integer"}, "label": {"type": "string"}, "us": {"type": "string"},
                        "jp": {"type": "string"}, "jp_name_at_signing": _nullable("string"),
                        "signed": _nullable("string"), "status": {"type": "string"},
-                       "dormant_since": _nullable("string"), "themes": {"type": "array", "items": {"type": "string"}},
+                       "dormant_since": _nullable("integer", description="the year it went quiet"), "themes": {"type": "array", "items": {"type": "string"}},
                        "volunteers_wanted": _nullable("integer")}},
     "Volunteer": {
         "type": "object", "required": ["name", "score", "band", "reasons"],
