@@ -22,6 +22,8 @@ __all__ = ["serve", "users", "demo"]
 DEMO_PASSWORD = "jetmatch-demo"
 _BASE_URL = click.option("--base-url", default="http://127.0.0.1:5000", show_default=True, envvar="JETMATCH_BASE_URL",
                          help="Where the site is served, for invite links.")
+_INVITE_DAYS = click.option("--invite-days", type=click.IntRange(1, 365), default=7, show_default=True,
+                            envvar="JETMATCH_INVITE_DAYS", help="How long the invite link works.")
 
 
 @click.command()
@@ -57,9 +59,11 @@ def users() -> None:
 @click.option("--alum", help="The alum's external id (alumni).")
 @click.option("--password", help="Set a password now; without one, an invite link is printed.")
 @_BASE_URL
+@_INVITE_DAYS
 @click.option("--json", "as_json", is_flag=True)
 @pass_app
-def users_add(app: AppContext, login, role, chapter, relationship_id, alum, password, base_url, as_json) -> None:
+def users_add(app: AppContext, login, role, chapter, relationship_id, alum, password, base_url, invite_days,
+              as_json) -> None:
     """Add a user scoped to their chapter, relationship or own profile."""
     from matcher.accounts import AccountError, create_user, user_summary
 
@@ -67,7 +71,7 @@ def users_add(app: AppContext, login, role, chapter, relationship_id, alum, pass
     try:
         with db.session_scope(app.sessions) as session:
             user, invite = create_user(session, login, role, chapter=chapter, relationship_id=relationship_id,
-                                       alum=alum, password=password)
+                                       alum=alum, password=password, invite_days=invite_days)
             result = {"login": user.login, "role": user.role, "id": user.id,
                       "invite_url": f"{base_url.rstrip('/')}/invite/{invite}" if invite else None,
                       "invite_expires_at": user_summary(user)["invite_expires_at"]}
@@ -133,14 +137,16 @@ def users_enable(app: AppContext, login: str, as_json: bool) -> None:
 @click.option("--password", help="Set this password now; without one, the password is cleared and an invite "
                                  "link is printed.")
 @_BASE_URL
+@_INVITE_DAYS
 @click.option("--json", "as_json", is_flag=True)
 @pass_app
-def users_reset_password(app: AppContext, login: str, password: str | None, base_url: str, as_json: bool) -> None:
+def users_reset_password(app: AppContext, login: str, password: str | None, base_url: str, invite_days: int,
+                         as_json: bool) -> None:
     """Reset LOGIN's password: every session of theirs ends and their API token is revoked."""
     from matcher.accounts import reset_password
 
     def change(session, user):
-        token = reset_password(session, user, password)
+        token = reset_password(session, user, password, invite_days=invite_days)
         return {"invite_url": f"{base_url.rstrip('/')}/invite/{token}" if token else None}
 
     result = _change(app, login, change)

@@ -103,9 +103,9 @@ def test_export_holds_the_profile_and_deletion_keeps_an_anonymous_trace(session)
 def test_invites_expire_after_seven_days_by_default(session):
     import datetime as dt
 
-
     user, invite = create_user(session, "week@example.org", "coordinator")
-    left = user.invite_expires_at.replace(tzinfo=dt.timezone.utc) - dt.datetime.now(dt.timezone.utc)
+    session.expire(user)  # read back from the database: SQLite hands back naive UTC
+    left = accounts._utc(user.invite_expires_at) - dt.datetime.now(dt.timezone.utc)
     assert dt.timedelta(days=6, hours=23) < left <= dt.timedelta(days=7)
     user.invite_expires_at = dt.datetime.now(dt.timezone.utc) - dt.timedelta(seconds=1)
     with pytest.raises(AccountError, match="expired"):
