@@ -16,9 +16,9 @@ from matcher.ingest.importer import import_csv as run_import
 from matcher.models import Chapter, MatchRequest, User
 from web.auth import invite_url, role_required
 from web.database import gazetteer, get_session, transport
-from web.forms import MAX_ID, ActionForm, BulkForm, DecideForm, ImportForm, UserForm, chapter_choices
+from web.forms import ActionForm, BulkForm, DecideForm, ImportForm, UserForm, chapter_choices
 from web.present import reasons
-from web.security import MAX_PAGE, int_arg
+from web.security import MAX_ID, MAX_PAGE, int_arg
 
 bp = Blueprint("coordinator", __name__)
 
@@ -97,9 +97,7 @@ def bulk():
     done, errors = [], []
     for value in request.form.getlist("pick")[:MAX_PAGE]:
         rid, _, expected = value.partition(":")
-        if not rid.isdigit():
-            continue
-        if int(rid) > MAX_ID:
+        if not rid.isdigit() or int(rid) > MAX_ID:
             continue
         error = _decide(db, int(rid), "approved", form.note.data,
                         int(expected) if expected.isdigit() and int(expected) <= MAX_ID else None)

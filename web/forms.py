@@ -1,8 +1,9 @@
 """The app's forms as WTForms classes (Flask-WTF): every field bounded, errors shown beside it.
 
-One section per blueprint. Field names are the ones the pages and scripts already post,
-so a form keeps working without JavaScript and the JSON-free clients keep theirs. A value
-out of range is a field error ("Number must be between 0 and 5."), never clamped.
+One section per blueprint. Field names are the ones the pages already posted, so pages
+work without JavaScript and scripts that post the forms keep working. A value out of
+range is a field error shown beside the field ("Number must be between 0 and 5."),
+never clamped; every text field has a length cap.
 """
 
 from __future__ import annotations
@@ -17,11 +18,11 @@ from wtforms.validators import DataRequired, EqualTo, InputRequired, Length, Num
 
 from matcher.accounts import MAX_PASSWORD, MIN_PASSWORD
 from matcher.models import DECISION_STATUSES, FIRST_JET_YEAR, ROLES, USER_ROLES
+from web.security import MAX_ID
 
 __all__ = ["chapter_choices", "LoginForm", "InviteForm", "ActionForm", "ProfileForm", "PlacementForm", "DecideForm",
-           "BulkForm", "ImportForm", "UserForm", "MAX_ID", "NOTE_MAX"]
+           "BulkForm", "ImportForm", "UserForm", "NOTE_MAX"]
 
-MAX_ID = 2**31 - 1  # the databases' INTEGER: a larger id names nothing
 NOTE_MAX = 2000
 
 
