@@ -2,11 +2,15 @@
 
 No Flask here: the web app and the CLI both pass a session in. Passwords are hashed
 with argon2id; API and invite tokens are random and only their SHA-256 is stored,
-so a copy of the database holds nothing a client could present.
+so a copy of the database holds nothing a client could present. Invites expire after
+``INVITE_DAYS`` and API tokens after ``TOKEN_DAYS``; signing out, a new password and
+disabling an account bump the user's ``session_version``, which ends every session
+cookie issued before.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import secrets
 from typing import Any
@@ -25,9 +29,20 @@ __all__ = [
     "create_user",
     "authenticate",
     "accept_invite",
+    "invited_user",
     "new_invite",
     "new_api_token",
+    "revoke_api_token",
     "user_for_api_token",
+    "find_user",
+    "set_password",
+    "end_sessions",
+    "disable_user",
+    "enable_user",
+    "reset_password",
+    "user_summary",
+    "INVITE_DAYS",
+    "TOKEN_DAYS",
     "export_alumnus",
     "delete_alumnus",
 ]
@@ -36,6 +51,11 @@ _hasher = PasswordHasher()
 # Verified against when the login is unknown, so a miss costs as long as a wrong password.
 _DUMMY_HASH = _hasher.hash("not a real password")
 MIN_PASSWORD = 8
+MAX_PASSWORD = 1024  # argon2 would hash a megabyte happily; nobody types one
+INVITE_DAYS = 7
+TOKEN_DAYS = 90
+# A token's last use is written at most this often, so the API does not write on every call.
+LAST_USE_GRAIN = dt.timedelta(minutes=1)
 
 
 class AccountError(ValueError):
@@ -46,6 +66,8 @@ def hash_password(password: str) -> str:
     """Return an argon2id hash of ``password``."""
     if len(password) < MIN_PASSWORD:
         raise AccountError(f"a password needs at least {MIN_PASSWORD} characters")
+    if len(password) > MAX_PASSWORD:
+        raise AccountError(f"a password may have at most {MAX_PASSWORD} characters")
     return _hasher.hash(password)
 
 
@@ -61,6 +83,17 @@ def _digest(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
+def _now() -> dt.datetime:
+    return dt.datetime.now(dt.timezone.utc)
+
+
+def _utc(moment: dt.datetime | None) -> dt.datetime | None:
+    """SQLite hands back naive datetimes: they were stored in UTC."""
+    if moment is not None and moment.tzinfo is None:
+        return moment.replace(tzinfo=dt.timezone.utc)
+    return moment
+
+
 def create_user(
     session: Session,
     login: str,
@@ -71,6 +104,7 @@ def create_user(
     alum: str | None = None,
     password: str | None = None,
     name: str = "",
+    invite_days: int = INVITE_DAYS,
 ) -> tuple[User, str | None]:
     """Add a user scoped to what their role needs; return it and an invite token.
 
@@ -81,6 +115,8 @@ def create_user(
         external id (alumnus) the user may see.
     password
         Without one the user gets an invite token (returned once) to choose it.
+    invite_days
+        How long the invite token works.
     """
     login = login.strip().lower()
     if role not in USER_ROLES:
@@ -98,10 +134,9 @@ def create_user(
     invite = None
     if password:
         user.password_hash = hash_password(password)
-    else:
-        invite = secrets.token_urlsafe(24)
-        user.invite_token_hash = _digest(invite)
     session.add(user)
+    if not password:
+        invite = new_invite(session, user, days=invite_days)
     session.flush()
     return user, invite
 
@@ -117,44 +152,153 @@ def _required(session: Session, id_column, key_column, value, option: str) -> in
 
 def authenticate(session: Session, login: str, password: str) -> User | None:
     """Return the active user with this login and password, else None."""
+    if len(login) > 254 or len(password) > MAX_PASSWORD:
+        return None
     user = session.scalar(select(User).where(User.login == login.strip().lower()))
     ok = verify_password(user.password_hash if user else None, password)
     return user if ok and user is not None and user.active else None
 
 
-def new_invite(session: Session, user: User) -> str:
-    """Give ``user`` a fresh invite token (the old one stops working); return it."""
+def new_invite(session: Session, user: User, *, days: int = INVITE_DAYS) -> str:
+    """Give ``user`` a fresh invite token valid for ``days`` (the old one stops working); return it."""
     token = secrets.token_urlsafe(24)
     user.invite_token_hash = _digest(token)
+    user.invite_expires_at = _now() + dt.timedelta(days=days)
     session.flush()
     return token
+
+
+def invited_user(session: Session, token: str) -> User | None:
+    """Return the user an unspent invite ``token`` was issued to (expired or not), else None."""
+    if not token or len(token) > 200:
+        return None
+    return session.scalar(select(User).where(User.invite_token_hash == _digest(token)))
 
 
 def accept_invite(session: Session, token: str, password: str) -> User | None:
-    """Set the password of the user invited with ``token``; the token is then spent."""
-    user = session.scalar(select(User).where(User.invite_token_hash == _digest(token)))
+    """Set the password of the user invited with ``token``; the token is then spent.
+
+    Returns None for a token that was never issued or is spent; raises
+    :class:`AccountError` for an expired one, so the person is told to ask again.
+    """
+    user = invited_user(session, token)
     if user is None:
         return None
-    user.password_hash = hash_password(password)
-    user.invite_token_hash = None
-    session.flush()
+    expires = _utc(user.invite_expires_at)
+    if expires is not None and expires <= _now():
+        raise AccountError(f"this invite link expired on {expires:%Y-%m-%d}; ask a coordinator for a new one")
+    set_password(session, user, password)
     return user
 
 
-def new_api_token(session: Session, user: User) -> str:
-    """Issue ``user`` an API token, replacing any earlier one; return it (shown once)."""
+def set_password(session: Session, user: User, password: str) -> None:
+    """Give ``user`` a new password; any invite is spent and every existing session ends."""
+    user.password_hash = hash_password(password)
+    user.invite_token_hash = None
+    user.invite_expires_at = None
+    end_sessions(user)
+    session.flush()
+
+
+def end_sessions(user: User) -> None:
+    """End every session ``user`` has open, on every device (their cookies stop working)."""
+    user.session_version = (user.session_version or 1) + 1
+
+
+def find_user(session: Session, login: str) -> User:
+    """Return the user with ``login``; raise :class:`AccountError` when there is none."""
+    user = session.scalar(select(User).where(User.login == login.strip().lower()))
+    if user is None:
+        raise AccountError(f"no user {login.strip().lower()!r}")
+    return user
+
+
+def disable_user(session: Session, user: User) -> None:
+    """Stop ``user`` signing in or using the API; their open sessions end now."""
+    user.active = False
+    end_sessions(user)
+    session.flush()
+
+
+def enable_user(session: Session, user: User) -> None:
+    """Let a disabled ``user`` sign in again (with the password they had)."""
+    user.active = True
+    session.flush()
+
+
+def reset_password(session: Session, user: User, password: str | None = None, *,
+                   invite_days: int = INVITE_DAYS) -> str | None:
+    """Reset ``user``'s password: set ``password``, or clear it and return a new invite token.
+
+    Either way every session the user has open ends and any API token is revoked,
+    since whoever knew the old password may have issued it.
+    """
+    revoke_api_token(user)
+    if password:
+        set_password(session, user, password)
+        return None
+    user.password_hash = None
+    end_sessions(user)
+    return new_invite(session, user, days=invite_days)
+
+
+def new_api_token(session: Session, user: User, *, days: int = TOKEN_DAYS) -> str:
+    """Issue ``user`` an API token valid for ``days``, replacing any earlier one; return it (shown once)."""
     token = "jm_" + secrets.token_urlsafe(32)
     user.api_token_hash = _digest(token)
+    user.api_token_created_at = _now()
+    user.api_token_expires_at = user.api_token_created_at + dt.timedelta(days=days)
+    user.api_token_last_used_at = None
     session.flush()
     return token
 
 
+def revoke_api_token(user: User) -> bool:
+    """Revoke ``user``'s API token at once; return whether there was one."""
+    had = user.api_token_hash is not None
+    user.api_token_hash = None
+    user.api_token_created_at = user.api_token_expires_at = user.api_token_last_used_at = None
+    return had
+
+
 def user_for_api_token(session: Session, token: str) -> User | None:
-    """Return the active user holding ``token``, else None."""
-    if not token:
+    """Return the active user holding the unexpired ``token``, else None; note the token's use.
+
+    The last use is recorded (and flushed, not committed) at most once a minute.
+    """
+    if not token or len(token) > 200:
         return None
     user = session.scalar(select(User).where(User.api_token_hash == _digest(token)))
-    return user if user is not None and user.active else None
+    if user is None or not user.active:
+        return None
+    now = _now()
+    expires = _utc(user.api_token_expires_at)
+    if expires is not None and expires <= now:
+        return None
+    last = _utc(user.api_token_last_used_at)
+    if last is None or now - last >= LAST_USE_GRAIN:
+        user.api_token_last_used_at = now
+        session.flush()
+    return user
+
+
+def _stamp(moment: dt.datetime | None) -> str | None:
+    return _utc(moment).isoformat(timespec="seconds") if moment is not None else None
+
+
+def user_summary(user: User) -> dict[str, Any]:
+    """What a coordinator may list about an account: state, invite and API token (never the secrets)."""
+    if not user.active:
+        state = "disabled"
+    elif user.password_hash is None:
+        state = "invited"
+    else:
+        state = "active"
+    return {"login": user.login, "role": user.role, "state": state,
+            "invite_expires_at": _stamp(user.invite_expires_at) if user.invite_token_hash else None,
+            "api_token": None if user.api_token_hash is None else {
+                "created_at": _stamp(user.api_token_created_at), "expires_at": _stamp(user.api_token_expires_at),
+                "last_used_at": _stamp(user.api_token_last_used_at)}}
 
 
 def export_alumnus(session: Session, alumnus: Alumnus) -> dict[str, Any]:

@@ -15,6 +15,7 @@ from pathlib import Path
 from alembic import command
 from alembic.config import Config
 from sqlalchemy import Engine, create_engine, event, inspect
+from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
 from matcher.refdata import load_reference_data
@@ -38,7 +39,7 @@ MIGRATIONS = Path(__file__).with_name("migrations")
 def instance_path() -> Path:
     """Return the instance folder (created if missing) for the SQLite file and secrets."""
     path = Path(os.environ.get("JETMATCH_INSTANCE_PATH", "instance")).resolve()
-    path.mkdir(parents=True, exist_ok=True)
+    path.mkdir(mode=0o700, parents=True, exist_ok=True)
     return path
 
 
@@ -66,9 +67,29 @@ def _sqlite_pragmas(dbapi_connection, _record) -> None:
     cursor.close()
 
 
+def _private_sqlite_file(url: str) -> None:
+    """Create a missing SQLite file readable by its owner only; SQLite gives its journals the same mode."""
+    parsed = make_url(url)
+    name = parsed.database
+    if parsed.get_backend_name() != "sqlite" or not name or name == ":memory:" or name.startswith("file:"):
+        return
+    path = Path(name)
+    if path.parent.is_dir():
+        try:
+            os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+        except FileExistsError:
+            pass
+
+
 def make_engine(url: str | None = None, **kwargs) -> Engine:
-    """Create an engine for ``url`` with foreign keys enforced on SQLite too."""
-    engine = create_engine(database_url(url), **kwargs)
+    """Create an engine for ``url`` with foreign keys enforced on SQLite too.
+
+    A new SQLite file is created readable and writable by its owner only: it holds
+    alumni's contact details and password hashes.
+    """
+    url = database_url(url)
+    _private_sqlite_file(url)
+    engine = create_engine(url, **kwargs)
     if engine.dialect.name == "sqlite":
         event.listen(engine, "connect", _sqlite_pragmas)
     return engine

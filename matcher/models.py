@@ -45,6 +45,7 @@ __all__ = [
     "MatchRequest",
     "Decision",
     "User",
+    "LoginFailure",
     "ScoringModel",
     "Seeker",
     "REGIONS",
@@ -513,10 +514,32 @@ class User(Base):
     invite_token_hash: Mapped[str | None] = mapped_column(String(128), unique=True)
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=_now)
+    # Bumped by sign-out, a password change and disabling: every session cookie that
+    # carries an older number stops working, wherever it was copied to.
+    session_version: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
+    invite_expires_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    api_token_created_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    api_token_expires_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    api_token_last_used_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
 
     chapter: Mapped[Chapter | None] = relationship()
     relationship_: Mapped[Relationship | None] = relationship()
     alumnus: Mapped[Alumnus | None] = relationship()
+
+
+class LoginFailure(Base):
+    """One wrong password: the login tried, the address it came from and when.
+
+    Sign-in throttling counts these rows, so every worker process sees the same counts.
+    """
+
+    __tablename__ = "login_failures"
+    __table_args__ = (Index("ix_login_failures_login_at", "login", "at"), Index("ix_login_failures_ip_at", "ip", "at"))
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    login: Mapped[str] = mapped_column(String(254))
+    ip: Mapped[str] = mapped_column(String(64))
+    at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=_now)
 
 
 class Seeker(Base):

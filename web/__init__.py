@@ -13,8 +13,6 @@ import secrets
 from pathlib import Path
 
 from flask import Flask
-from flask_limiter import Limiter
-from flask_limiter.util import get_remote_address
 from flask_wtf.csrf import CSRFProtect
 
 from matcher import db as mdb
@@ -32,9 +30,15 @@ def create_app(test_config: dict | None = None) -> Flask:
         SESSION_COOKIE_HTTPONLY=True,
         SESSION_COOKIE_SAMESITE="Lax",
         PERMANENT_SESSION_LIFETIME=8 * 3600,
+        SESSION_IDLE_TIMEOUT=3600,  # seconds without a request before a session ends
+        SESSION_ABSOLUTE_LIFETIME=8 * 3600,  # seconds after sign-in, however busy
         MAX_CONTENT_LENGTH=8 * 1024 * 1024,
-        LOGIN_RATE_LIMIT="10 per minute",
-        RATELIMIT_STORAGE_URI="memory://",
+        LOGIN_ACCOUNT_LIMIT=10,  # wrong passwords per account per window, shared by all workers
+        LOGIN_IP_LIMIT=100,  # wrong passwords per address per window
+        LOGIN_WINDOW_MINUTES=15,
+        BASE_URL="http://127.0.0.1:5000",  # where the site is served: invite links start here
+        INVITE_DAYS=7,
+        API_TOKEN_DAYS=90,
         MAIL_SERVER=None,
         MAIL_PORT=25,
         MAIL_USERNAME=None,
@@ -57,8 +61,6 @@ def create_app(test_config: dict | None = None) -> Flask:
     database.init_app(app)
     security.init_app(app)
     CSRFProtect(app)
-    app.extensions["jetmatch_limiter"] = Limiter(
-        get_remote_address, app=app, storage_uri=app.config["RATELIMIT_STORAGE_URI"], default_limits=[])
 
     from web import alumnus, api, auth, chapter, committee, coordinator, home, partnerships, relationships
 
@@ -74,9 +76,11 @@ def _instance_secret(folder: Path) -> str:
     if not path.exists():
         folder.mkdir(parents=True, exist_ok=True)
         # Written aside, then linked into place: gunicorn workers starting together agree.
+        # Created readable by the owner only: the key signs every session cookie.
         temp = folder / f".secret_key.{os.getpid()}.{secrets.token_hex(4)}"
-        temp.write_text(secrets.token_hex(32))
-        temp.chmod(0o600)
+        handle = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(handle, "w") as out:
+            out.write(secrets.token_hex(32))
         try:
             os.link(temp, path)
         except FileExistsError:

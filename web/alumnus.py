@@ -9,10 +9,11 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from matcher import accounts, decisions
-from matcher.models import ROLES, Alumnus, MatchRequest, Placement, Suggestion
+from matcher.models import Alumnus, MatchRequest, Placement, Suggestion
 from matcher.scoring import rescore_alumnus
 from web.auth import login_required, role_required
 from web.database import gazetteer, get_session
+from web.forms import ActionForm, PlacementForm, ProfileForm
 from web.places import PlaceError, chapter_for_state, resolve_jp, resolve_us
 from web.present import place_suggestions, reasons
 
@@ -23,11 +24,6 @@ def _me(db) -> Alumnus:
     return db.get(Alumnus, g.user.alumnus_id)
 
 
-def _int(form, name: str, low: int, high: int, default: int) -> int:
-    value = form.get(name, type=int)
-    return default if value is None else max(low, min(high, value))
-
-
 def _rescore(db, alum: Alumnus) -> None:
     """Refresh the alum's suggestions (an incremental re-score of one alum takes milliseconds)."""
     try:
@@ -36,40 +32,44 @@ def _rescore(db, alum: Alumnus) -> None:
         current_app.logger.exception("re-scoring alum %s failed", alum.id)
 
 
+def _profile_page(alum: Alumnus, profile_form: ProfileForm | None = None,
+                  placement_form: PlacementForm | None = None, status: int = 200):
+    return render_template("alumnus/profile.html", alum=alum, form=profile_form or ProfileForm(obj=alum, formdata=None),
+                           placement_form=placement_form or PlacementForm(formdata=None),
+                           action_form=ActionForm(formdata=None)), status
+
+
 @bp.route("/me", methods=["GET", "POST"])
 @role_required("alumnus")
 def profile():
     """Show and edit the alum's own profile."""
     db = get_session()
     alum = _me(db)
-    status = 200
-    if request.method == "POST":
-        form = request.form
-        home = form.get("home", "").strip()
-        if home and home != alum.home:
-            try:
-                where = resolve_us(db, home, gazetteer())
-            except PlaceError as exc:
-                flash(str(exc) + ".", "error")
-                status = 400
-            else:
-                alum.home, alum.home_place_id, alum.home_state_abbr = home, where.place_id, where.state
-                alum.home_lat, alum.home_lon = where.lat, where.lon
-                alum.chapter_id = chapter_for_state(db, where) or alum.chapter_id
-        alum.interests = form.get("interests", "")[:2000]
-        alum.japanese_level = _int(form, "japanese_level", 0, 5, alum.japanese_level)
-        alum.availability_hours = _int(form, "availability_hours", 0, 168, alum.availability_hours)
-        alum.max_matches = _int(form, "max_matches", 0, 50, alum.max_matches)
-        alum.consent = bool(form.get("consent"))
-        alum.consent_contact = bool(form.get("consent_contact"))
-        if status == 200:
-            _rescore(db, alum)
-            db.commit()
-            flash("Profile saved.", "info")
-            return redirect(url_for("alumnus.profile")), 303
-        db.rollback()
-        alum = _me(db)
-    return render_template("alumnus/profile.html", alum=alum, roles=ROLES), status
+    if request.method == "GET":
+        return _profile_page(alum)
+    form = ProfileForm()
+    if not form.validate():
+        return _profile_page(alum, form, status=400)
+    home = form.home.data.strip()
+    if home and home != alum.home:
+        try:
+            where = resolve_us(db, home, gazetteer())
+        except PlaceError as exc:
+            form.home.errors.append(str(exc) + ".")
+            return _profile_page(alum, form, status=400)
+        alum.home, alum.home_place_id, alum.home_state_abbr = home, where.place_id, where.state
+        alum.home_lat, alum.home_lon = where.lat, where.lon
+        alum.chapter_id = chapter_for_state(db, where) or alum.chapter_id
+    alum.interests = form.interests.data
+    alum.japanese_level = form.japanese_level.data
+    alum.availability_hours = form.availability_hours.data
+    alum.max_matches = form.max_matches.data
+    alum.consent = form.consent.data
+    alum.consent_contact = form.consent_contact.data
+    _rescore(db, alum)
+    db.commit()
+    flash("Profile saved.", "info")
+    return redirect(url_for("alumnus.profile")), 303
 
 
 @bp.post("/me/placements")
@@ -78,25 +78,23 @@ def add_placement():
     """Add a placement by place name; old merged names are accepted."""
     db = get_session()
     alum = _me(db)
-    form = request.form
+    form = PlacementForm()
+    if not form.validate():
+        return _profile_page(alum, placement_form=form, status=400)
     try:
-        place = resolve_jp(db, form.get("place", ""), gazetteer())
-        start, end = form.get("start_year", type=int), form.get("end_year", type=int)
-        role = form.get("role", "ALT").upper()
-        if role not in ROLES or start is None or end is None:
-            raise PlaceError("give the role and both years")
-        db.add(Placement(alumnus_id=alum.id, place=form.get("place", "").strip()[:200],
-                         municipality_code=place.municipality_code, prefecture_code=place.prefecture_code,
-                         alias_id=place.alias_id, role=role, start_year=start, end_year=end,
-                         employer=form.get("employer", "").strip()[:200]))
-        db.flush()
+        place = resolve_jp(db, form.place.data, gazetteer())
     except PlaceError as exc:
-        db.rollback()
-        flash(str(exc).capitalize() + ".", "error")
+        form.place.errors.append(str(exc).capitalize() + ".")
+        return _profile_page(alum, placement_form=form, status=400)
+    try:
+        db.add(Placement(alumnus_id=alum.id, place=form.place.data.strip(),
+                         municipality_code=place.municipality_code, prefecture_code=place.prefecture_code,
+                         alias_id=place.alias_id, role=form.role.data, start_year=form.start_year.data,
+                         end_year=form.end_year.data, employer=form.employer.data.strip()))
+        db.flush()
     except IntegrityError:
         db.rollback()
-        flash("Those years are not possible (JET began in 1987; a placement lasts at most ten years), "
-              "or you added this placement already.", "error")
+        flash("You added this placement already.", "error")
     else:
         _rescore(db, alum)
         db.commit()
@@ -166,4 +164,7 @@ def delete():
 @login_required
 def suggest_places():
     """Autocomplete Japanese places (JSON): old names come as "Ishidoriya (now Hanamaki)"."""
-    return jsonify(place_suggestions(get_session(), request.args.get("q", ""), gazetteer()))
+    q = request.args.get("q", "")
+    if len(q) > 200:  # no place name is that long: nothing to look up
+        return jsonify([])
+    return jsonify(place_suggestions(get_session(), q, gazetteer()))

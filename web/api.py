@@ -12,12 +12,15 @@ from flask import Blueprint, current_app, g, jsonify, request
 from sqlalchemy import select
 
 from matcher import accounts, decisions
-from matcher.models import Alumnus, Chapter, MatchRequest, Relationship
+from matcher.models import DECISION_STATUSES, Alumnus, Chapter, MatchRequest, Relationship
 from web.auth import can_see_chapter, can_see_relationship
-from web.committee import volunteer_rows
 from web.chapter import partner_rows
+from web.committee import MAX_THEME, volunteer_rows
 from web.database import gazetteer, get_session, transport
+from web.forms import NOTE_MAX
 from web.present import relationship_json, search_relationships
+from web.relationships import MAX_QUERY
+from web.security import MAX_ID, int_arg, text_arg
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 
@@ -37,9 +40,11 @@ def token_required(*roles: str, scope: Callable[..., bool] | None = None) -> Cal
         def wrapped(**kwargs):
             header = request.headers.get("Authorization", "")
             token = header[7:].strip() if header.lower().startswith("bearer ") else ""
-            user = accounts.user_for_api_token(get_session(), token)
+            db = get_session()
+            user = accounts.user_for_api_token(db, token)
             if user is None:
                 return _error("a valid bearer token is required", 401)
+            db.commit()  # the token's last use
             if user.role not in roles or (scope is not None and user.role != "coordinator"
                                           and not scope(user, **kwargs)):
                 return _error("this token does not give access to that resource", 403)
@@ -69,7 +74,7 @@ def _req_json(db, r: MatchRequest) -> dict:
 def relationships():
     """List relationships, optionally those named by ?q=."""
     db = get_session()
-    q = request.args.get("q", "").strip()
+    q = text_arg("q", MAX_QUERY)
     rows = db.scalars(search_relationships(db, q, gazetteer() if q else None).limit(500)).all()
     return jsonify([relationship_json(r) for r in rows])
 
@@ -90,8 +95,7 @@ def volunteers(relationship_id: int):
     rel = db.get(Relationship, relationship_id)
     if rel is None:
         return _error("no such relationship", 404)
-    rows = volunteer_rows(db, rel, min_level=request.args.get("level", 0, type=int),
-                          theme=request.args.get("theme", "").strip()[:60])
+    rows = volunteer_rows(db, rel, min_level=int_arg("level", 0, 0, 5), theme=text_arg("theme", MAX_THEME))
     return jsonify([{k: v for k, v in row.items()} for row in rows])
 
 
@@ -121,10 +125,13 @@ def requests_():
 def decide(request_id: int):
     """Decide a request: {"status": "approved"|"rejected"|"on_hold", "note": "...", "expected_count": n}."""
     db = get_session()
-    body = request.get_json(silent=True) or {}
+    body = request.get_json(silent=True)
+    problem = _decision_problem(body)
+    if problem:
+        return _error(problem, 400)
     try:
-        decision = decisions.decide(db, request_id, str(body.get("status", "")), g.api_user.login,
-                                    str(body.get("note", "")), expected_count=body.get("expected_count"))
+        decision = decisions.decide(db, request_id, body["status"], g.api_user.login,
+                                    body.get("note") or "", expected_count=body.get("expected_count"))
     except decisions.AlreadyDecided as exc:
         db.rollback()
         return jsonify(error=str(exc), decided_by=exc.decided_by), 409
@@ -143,6 +150,21 @@ def decide(request_id: int):
                     "request": _req_json(db, req)}), 201
 
 
+def _decision_problem(body) -> str | None:
+    """Say what is wrong with a decision's JSON body, or None when it is right."""
+    if not isinstance(body, dict):
+        return 'the body must be a JSON object such as {"status": "approved"}'
+    if body.get("status") not in DECISION_STATUSES:
+        return f"status must be one of {', '.join(DECISION_STATUSES)}"
+    note = body.get("note")
+    if note is not None and (not isinstance(note, str) or len(note) > NOTE_MAX or "\x00" in note):
+        return f"note must be text of at most {NOTE_MAX} characters, without NUL characters"
+    expected = body.get("expected_count")
+    if expected is not None and (type(expected) is not int or not 0 <= expected <= MAX_ID):
+        return f"expected_count must be a whole number from 0 to {MAX_ID}, or null"
+    return None
+
+
 @bp.get("/me")
 @token_required("alumnus")
 def me():
@@ -151,50 +173,125 @@ def me():
     return jsonify(accounts.export_alumnus(db, db.get(Alumnus, g.api_user.alumnus_id)))
 
 
-def _op(summary: str, *, params=(), body=None, auth=True, code="200") -> dict:
-    op: dict = {"summary": summary, "responses": {code: {"description": "OK"}}}
+_JSON = "application/json"
+
+
+def _ref(name: str) -> dict:
+    return {"$ref": f"#/components/schemas/{name}"}
+
+
+def _answer(description: str, schema: dict | None = None) -> dict:
+    return {"description": description, "content": {_JSON: {"schema": schema or _ref("Error")}}}
+
+
+def _op(summary: str, ok: dict, *, params=(), query=(), body=None, auth=True, code="200", missing=None,
+        conflict=None) -> dict:
+    """One operation: its parameters, its body and every answer it gives (400 for any bad input)."""
+    op: dict = {"summary": summary, "responses": {code: _answer("OK", ok)}}
+    op["responses"]["400"] = _answer("a malformed request: a NUL character, an over-long value, a number out of "
+                                     "range or a body that is not the documented object; the message says which")
     if auth:
         op["security"] = [{"bearer": []}]
-        op["responses"]["401"] = {"description": "missing or invalid token",
-                                  "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}
-        op["responses"]["403"] = {"description": "the token's role or scope does not cover this"}
-    if params:
-        op["parameters"] = [{"name": n, "in": "path", "required": True, "schema": {"type": t}} for n, t in params]
+        op["responses"]["401"] = _answer("missing, expired or revoked token")
+        op["responses"]["403"] = _answer("the token's role or scope does not cover this")
+    if params or missing:
+        op["responses"]["404"] = _answer(missing or "nothing at this address (ids above 2147483647 name nothing)")
+    if conflict:
+        op["responses"]["409"] = _answer(conflict, _ref("Conflict"))
+    parameters = [{"name": n, "in": "path", "required": True, "schema": schema} for n, schema in params]
+    parameters += [{"name": n, "in": "query", "required": False, "schema": schema} for n, schema in query]
+    if parameters:
+        op["parameters"] = parameters
     if body:
-        op["requestBody"] = {"required": True, "content": {"application/json": {"schema": body}}}
+        op["requestBody"] = {"required": True, "content": {_JSON: {"schema": body}}}
     return op
 
 
+def _nullable(kind: str, **extra) -> dict:
+    return {"type": [kind, "null"], **extra}
+
+
+_SCHEMAS = {
+    "Error": {"type": "object", "properties": {"error": {"type": "string"}}, "required": ["error"]},
+    "Conflict": {"type": "object", "required": ["error", "decided_by"],
+                 "properties": {"error": {"type": "string"}, "decided_by": _nullable("string")}},
+    "Reason": {"type": "object", "properties": {"sentence": {"type": "string"}, "weight": {"type": "number"},
+                                                "factor": {"type": "string"}}},
+    "Relationship": {
+        "type": "object", "required": ["id", "label", "us", "jp", "status", "themes"],
+        "properties": {"id": {"type": "integer"}, "label": {"type": "string"}, "us": {"type": "string"},
+                       "jp": {"type": "string"}, "jp_name_at_signing": _nullable("string"),
+                       "signed": _nullable("string"), "status": {"type": "string"},
+                       "dormant_since": _nullable("integer", description="the year it went quiet"), "themes": {"type": "array", "items": {"type": "string"}},
+                       "volunteers_wanted": _nullable("integer")}},
+    "Volunteer": {
+        "type": "object", "required": ["name", "score", "band", "reasons"],
+        "properties": {"name": {"type": "string"}, "score": {"type": "number"}, "band": {"type": "string"},
+                       "tie": {"type": "string"}, "japanese_level": {"type": "integer"},
+                       "reasons": {"type": "array", "items": _ref("Reason")}}},
+    "Partner": {
+        "type": "object", "required": ["relationship", "score", "reasons"],
+        "properties": {"relationship": _ref("Relationship"), "score": {"type": "number"},
+                       "members_partner": {"type": "integer"}, "members_prefecture": {"type": "integer"},
+                       "dormant": {"type": "boolean"}, "reasons": {"type": "array", "items": _ref("Reason")}}},
+    "Request": {
+        "type": "object", "required": ["id", "kind", "status", "decision_count", "requested_at"],
+        "properties": {"id": {"type": "integer"}, "kind": {"type": "string"},
+                       "status": {"enum": ["pending", *DECISION_STATUSES]}, "decision_count": {"type": "integer"},
+                       "relationship": {"oneOf": [_ref("Relationship"), {"type": "null"}]},
+                       "volunteer": _nullable("string"), "chapter": _nullable("string"),
+                       "score": _nullable("number"), "requested_at": {"type": "string"},
+                       "contacts": {"type": "object"}}},
+    "DecisionBody": {
+        "type": "object", "required": ["status"],
+        "properties": {"status": {"enum": list(DECISION_STATUSES)},
+                       "note": {"type": "string", "maxLength": NOTE_MAX},
+                       "expected_count": {"type": ["integer", "null"], "minimum": 0, "maximum": MAX_ID,
+                                          "description": "the decision count you saw: 409 if someone decided since"}}},
+    "Decided": {
+        "type": "object", "required": ["decision", "request"],
+        "properties": {"decision": {"type": "object", "required": ["sequence", "status", "decided_by"],
+                                    "properties": {"sequence": {"type": "integer"}, "status": {"type": "string"},
+                                                   "decided_by": {"type": "string"}, "note": {"type": "string"}}},
+                       "request": _ref("Request")}},
+    "Profile": {"type": "object", "required": ["external_id", "placements"],
+                "properties": {"external_id": {"type": "string"}, "placements": {"type": "array"}}},
+}
+
+
+def _list(name: str) -> dict:
+    return {"type": "array", "items": _ref(name)}
+
+
 def openapi_document() -> dict:
-    """The OpenAPI 3.1 description of this blueprint's routes."""
-    rid = [("relationship_id", "integer")]
+    """The OpenAPI 3.1 description of this blueprint's routes, every answer included."""
+    rid = [("relationship_id", {"type": "integer"})]
     return {
         "openapi": "3.1.0",
         "info": {"title": "jetmatch API", "version": "1"},
         "servers": [{"url": "/api/v1"}],
-        "components": {
-            "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
-            "schemas": {"Error": {"type": "object", "properties": {"error": {"type": "string"}},
-                                  "required": ["error"]}},
-        },
+        "components": {"securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}}, "schemas": _SCHEMAS},
         "paths": {
-            "/relationships": {"get": _op("List relationships (?q= searches either side's name)")},
-            "/relationships/{relationship_id}": {"get": _op("One relationship", params=rid)},
-            "/relationships/{relationship_id}/volunteers": {
-                "get": _op("Suggested volunteers with reasons (committee of this relationship, coordinators)",
-                           params=rid)},
-            "/chapters/{slug}/partners": {
-                "get": _op("Partner suggestions with evidence (lead of this chapter, coordinators)",
-                           params=[("slug", "string")])},
-            "/requests": {"get": _op("Open requests, oldest first (coordinators)")},
+            "/relationships": {"get": _op(
+                "List relationships (?q= searches either side's name, any spelling)", _list("Relationship"),
+                query=[("q", {"type": "string", "maxLength": MAX_QUERY})])},
+            "/relationships/{relationship_id}": {"get": _op(
+                "One relationship", _ref("Relationship"), params=rid, missing="no such relationship")},
+            "/relationships/{relationship_id}/volunteers": {"get": _op(
+                "Suggested volunteers with reasons (committee of this relationship, coordinators)", _list("Volunteer"),
+                params=rid, missing="no such relationship",
+                query=[("level", {"type": "integer", "minimum": 0, "maximum": 5}),
+                       ("theme", {"type": "string", "maxLength": MAX_THEME})])},
+            "/chapters/{slug}/partners": {"get": _op(
+                "Partner suggestions with evidence (lead of this chapter, coordinators)", _list("Partner"),
+                params=[("slug", {"type": "string"})], missing="no such chapter")},
+            "/requests": {"get": _op("Open requests, oldest first (coordinators)", _list("Request"))},
             "/requests/{request_id}/decisions": {"post": _op(
-                "Decide a request (coordinators); 409 when someone decided it first",
-                params=[("request_id", "integer")], code="201",
-                body={"type": "object", "required": ["status"], "properties": {
-                    "status": {"enum": ["approved", "rejected", "on_hold"]}, "note": {"type": "string"},
-                    "expected_count": {"type": "integer"}}})},
-            "/me": {"get": _op("The alum's own profile (alumni)")},
-            "/openapi.json": {"get": _op("This document", auth=False)},
+                "Decide a request (coordinators)", _ref("Decided"), params=[("request_id", {"type": "integer"})],
+                code="201", body=_ref("DecisionBody"), missing="no such request",
+                conflict="someone decided the request since the count you sent; decided_by names them")},
+            "/me": {"get": _op("The alum's own profile (alumni)", _ref("Profile"))},
+            "/openapi.json": {"get": _op("This document", {"type": "object"}, auth=False)},
         },
     }
 

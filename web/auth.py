@@ -1,31 +1,72 @@
-"""Signing in and out, invites, API tokens, and the role checks every other view uses."""
+"""Signing in and out, invites, API tokens, and the role checks every other view uses.
+
+A session cookie holds the user's id, their ``session_version`` when it was issued, the
+sign-in time and the last request's time. It stops working when the version moved on
+(sign-out anywhere, a new password, a disabled account), after ``SESSION_IDLE_TIMEOUT``
+seconds without a request, and ``SESSION_ABSOLUTE_LIFETIME`` seconds after sign-in.
+Wrong passwords are counted in the database (:mod:`matcher.throttle`), so every worker
+holds the same line.
+"""
 
 from __future__ import annotations
 
+import datetime as dt
 import functools
+import time
 from collections.abc import Callable
 from urllib.parse import urlsplit
 
 from flask import Blueprint, abort, current_app, flash, g, redirect, render_template, request, session, url_for
 
-from matcher import accounts
+from matcher import accounts, throttle
 from matcher.models import User
 from web.database import get_session
+from web.forms import ActionForm, InviteForm, LoginForm
+from web.security import QUIET_ENDPOINTS
 
-__all__ = ["bp", "login_required", "role_required", "can_see_relationship", "can_see_chapter"]
+__all__ = ["bp", "login_required", "role_required", "can_see_relationship", "can_see_chapter", "invite_url"]
 
 bp = Blueprint("auth", __name__)
+
+# The last-request time is rewritten at most this often (seconds): fewer fresh cookies.
+SEEN_GRAIN = 60
+
+
+def _session_alive(user: User | None, now: float) -> bool:
+    cfg = current_app.config
+    return (user is not None and user.active and session.get("sv") == user.session_version
+            and now - session.get("at", 0) <= cfg["SESSION_ABSOLUTE_LIFETIME"]
+            and now - session.get("seen", 0) <= cfg["SESSION_IDLE_TIMEOUT"])
 
 
 @bp.before_app_request
 def load_user() -> None:
-    """Put the signed-in user (or None) on ``g.user``."""
+    """Put the signed-in user (or None) on ``g.user``; end a session that is over."""
     uid = session.get("uid")
     g.user = None
-    if uid is not None:
-        user = get_session().get(User, uid)
-        if user is not None and user.active:
-            g.user = user
+    if uid is None:
+        return
+    user = get_session().get(User, uid) if isinstance(uid, int) else None
+    now = time.time()
+    if not _session_alive(user, now):
+        session.clear()
+        flash("Your session has ended: please sign in again.", "info")
+        return
+    if now - session["seen"] >= SEEN_GRAIN and request.endpoint not in QUIET_ENDPOINTS:
+        session["seen"] = int(now)
+    g.user = user
+
+
+def _start_session(user: User) -> None:
+    now = int(time.time())
+    session.clear()
+    session.update(uid=user.id, sv=user.session_version, at=now, seen=now)
+    session.permanent = True
+
+
+def invite_url(token: str) -> str:
+    """The invite link, on the site's configured address (``JETMATCH_BASE_URL``), never the request's Host."""
+    return current_app.config["BASE_URL"].rstrip("/") + url_for("auth.invite", token=token)
 
 
 def login_required(view: Callable) -> Callable:
@@ -80,26 +121,39 @@ def _safe_next(target: str | None) -> str:
 @bp.route("/login", methods=["GET", "POST"])
 def login():
     """Sign in with a login and password."""
-    if request.method == "POST":
-        with current_app.extensions["jetmatch_limiter"].limit(current_app.config["LOGIN_RATE_LIMIT"],
-                                                              scope="login"):
-            user = accounts.authenticate(get_session(), request.form.get("login", ""),
-                                         request.form.get("password", ""))
-        if user is not None:
-            session.clear()
-            session["uid"] = user.id
-            session.permanent = True
-            return redirect(_safe_next(request.form.get("next")))
-        flash("That login and password do not match an account.", "error")
-        return render_template("auth/login.html", next=request.form.get("next", "")), 401
-    if g.user is not None:
-        return redirect(url_for("home.index"))
-    return render_template("auth/login.html", next=request.args.get("next", ""))
+    form = LoginForm()
+    if request.method == "GET":
+        if g.user is not None:
+            return redirect(url_for("home.index"))
+        form.next.data = request.args.get("next", "")[:2000]
+        return render_template("auth/login.html", form=form)
+    if not form.validate_on_submit():
+        return render_template("auth/login.html", form=form), 400
+    db, cfg = get_session(), current_app.config
+    ip = request.remote_addr or ""
+    wait = throttle.wait_for(db, form.login.data, ip, account_limit=cfg["LOGIN_ACCOUNT_LIMIT"],
+                             ip_limit=cfg["LOGIN_IP_LIMIT"], window=dt.timedelta(minutes=cfg["LOGIN_WINDOW_MINUTES"]))
+    if wait:
+        n = throttle.minutes(wait)
+        flash(f"Too many wrong passwords: try again in {n} minute{'s' if n != 1 else ''}.", "error")
+        return render_template("auth/login.html", form=form), 429, {"Retry-After": str(int(wait) + 1)}
+    user = accounts.authenticate(db, form.login.data, form.password.data)
+    if user is not None:
+        _start_session(user)
+        return redirect(_safe_next(form.next.data))
+    throttle.record_failure(db, form.login.data, ip)
+    db.commit()
+    flash("That login and password do not match an account.", "error")
+    return render_template("auth/login.html", form=form), 401
 
 
 @bp.post("/logout")
 def logout():
-    """Sign out."""
+    """Sign out here and on every other device."""
+    if g.user is not None:
+        db = get_session()
+        accounts.end_sessions(db.get(User, g.user.id))
+        db.commit()
     session.clear()
     flash("You are signed out.", "info")
     return redirect(url_for("auth.login"))
@@ -108,36 +162,40 @@ def logout():
 @bp.route("/invite/<token>", methods=["GET", "POST"])
 def invite(token: str):
     """Choose a password with an invite link."""
+    form = InviteForm()
     error = None
-    if request.method == "POST":
-        password = request.form.get("password", "")
-        if password != request.form.get("confirm", ""):
-            error = "The two passwords differ."
+    db = get_session()
+    if request.method == "POST" and accounts.invited_user(db, token) is None:
+        abort(404)
+    if form.validate_on_submit():
+        try:
+            user = accounts.accept_invite(db, token, form.password.data)
+        except accounts.AccountError as exc:
+            error = str(exc).capitalize() + "."
         else:
-            db = get_session()
-            try:
-                user = accounts.accept_invite(db, token, password)
-            except accounts.AccountError as exc:
-                error = str(exc).capitalize() + "."
-            else:
-                if user is None:
-                    abort(404)
-                db.commit()
-                session.clear()
-                session["uid"] = user.id
-                flash("Welcome to jetmatch: your password is set.", "info")
-                return redirect(url_for("home.index"))
-    return render_template("auth/invite.html", error=error), 400 if error else 200
+            if user is None:
+                abort(404)
+            db.commit()
+            _start_session(user)
+            flash("Welcome to jetmatch: your password is set.", "info")
+            return redirect(url_for("home.index"))
+    failed = error or form.errors
+    return render_template("auth/invite.html", form=form, error=error), 400 if failed else 200
 
 
 @bp.route("/account/token", methods=["GET", "POST"])
 @login_required
 def api_token():
-    """Issue a personal API token (shown once)."""
+    """Issue a personal API token (shown once), or revoke the one there is."""
+    form = ActionForm()
     token = None
-    if request.method == "POST":
-        db = get_session()
-        user = db.get(User, g.user.id)
-        token = accounts.new_api_token(db, user)
+    db = get_session()
+    user = db.get(User, g.user.id)
+    if form.validate_on_submit():
+        if request.form.get("action") == "revoke":
+            accounts.revoke_api_token(user)
+            flash("Your API token is revoked.", "info")
+        else:
+            token = accounts.new_api_token(db, user, days=current_app.config["API_TOKEN_DAYS"])
         db.commit()
-    return render_template("auth/token.html", token=token)
+    return render_template("auth/token.html", form=form, token=token, summary=accounts.user_summary(user))

@@ -11,11 +11,13 @@ from matcher import decisions
 from matcher.models import Alumnus, MatchRequest, Relationship, Suggestion
 from web.auth import can_see_relationship, role_required
 from web.database import get_session
+from web.security import MAX_PAGE, int_arg, text_arg
 from web.present import distance_band, placement_rows, reasons, relationship_sides, tie_sentence, us_point
 
 bp = Blueprint("committee", __name__)
 
 RADII = {"25": 25, "80": 80, "200": 200}
+MAX_THEME = 60
 
 # Built once per process, with the relationship and the page as parameters: a Select is
 # immutable, and building one (and its cache key) per request costs more than running it.
@@ -89,9 +91,9 @@ def volunteers(relationship_id: int):
     if rel is None:
         abort(404)
     radius = RADII.get(request.args.get("radius", ""))
-    theme = request.args.get("theme", "").strip()[:60]
-    min_level = request.args.get("level", 0, type=int)
-    page = max(1, request.args.get("page", 1, type=int))
+    theme = text_arg("theme", MAX_THEME)
+    min_level = int_arg("level", 0, 0, 5)
+    page = int_arg("page", 1, 1, MAX_PAGE)
     size = current_app.config["VOLUNTEER_PAGE_SIZE"]
     rows = volunteer_rows(db, rel, radius=radius, theme=theme, min_level=min_level, page=page, size=size)
     shown = [row["alum_id"] for row in rows]

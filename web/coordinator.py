@@ -7,20 +7,20 @@ import io
 import tempfile
 from pathlib import Path
 
-from flask import Blueprint, Response, current_app, flash, g, redirect, render_template, request, url_for
+from flask import Blueprint, Response, abort, current_app, flash, g, redirect, render_template, request, url_for
 from sqlalchemy import func, select
 
 from matcher import accounts, decisions
 from matcher.ingest import import_csv as run_import
 from matcher.partnerships import proposal_labels
-from matcher.models import USER_ROLES, Chapter, MatchRequest, User
-from web.auth import role_required
+from matcher.models import Chapter, MatchRequest, User
+from web.auth import invite_url, role_required
 from web.database import gazetteer, get_session, transport
+from web.forms import ActionForm, BulkForm, DecideForm, ImportForm, UserForm, chapter_choices
 from web.present import reasons
+from web.security import MAX_ID, MAX_PAGE, int_arg
 
 bp = Blueprint("coordinator", __name__)
-
-IMPORT_KINDS = ("alumni", "placements", "relationships", "chapters")
 
 
 def _decide(db, request_id: int, status: str, note: str, expected: int | None) -> str | None:
@@ -53,12 +53,12 @@ def _after_commit(db, request_ids: list[int]) -> None:
 def queue():
     """Show the open requests, oldest first."""
     db = get_session()
-    page = max(1, request.args.get("page", 1, type=int))
+    page = int_arg("page", 1, 1, MAX_PAGE)
     size = current_app.config["PAGE_SIZE"]
     total = db.scalar(select(func.count()).select_from(decisions.queue().subquery()))
     items = db.scalars(decisions.queue().offset((page - 1) * size).limit(size)).all()
     return render_template("coordinator/queue.html", items=items, total=total, page=page, size=size,
-                           reasons=reasons, labels=proposal_labels(db, items))
+                           reasons=reasons, labels=proposal_labels(db, items), form=DecideForm(formdata=None))
 
 
 @bp.post("/queue/<int:request_id>/decide")
@@ -66,9 +66,13 @@ def queue():
 def decide(request_id: int):
     """Approve, reject or hold one request, with a note."""
     db = get_session()
-    status = request.form.get("status", "")
-    expected = request.form.get("expected", type=int)
-    error = _decide(db, request_id, status, request.form.get("note", ""), expected)
+    form = DecideForm()
+    if not form.validate():
+        flash(f"Request #{request_id}: " + "; ".join(f"{name}: {' '.join(errors)}" for name, errors
+                                                     in form.errors.items()), "error")
+        return redirect(url_for("coordinator.queue")), 303
+    status = form.status.data
+    error = _decide(db, request_id, status, form.note.data, form.expected.data)
     if error:
         db.rollback()
         flash(error, "error")
@@ -86,13 +90,17 @@ def decide(request_id: int):
 def bulk():
     """Approve every ticked request; report the ones someone else decided first."""
     db = get_session()
+    form = BulkForm()
+    if not form.validate():
+        flash("Note: " + " ".join(form.note.errors or ["the form has expired; reload the page"]), "error")
+        return redirect(url_for("coordinator.queue")), 303
     done, errors = [], []
-    for value in request.form.getlist("pick"):
+    for value in request.form.getlist("pick")[:MAX_PAGE]:
         rid, _, expected = value.partition(":")
-        if not rid.isdigit():
+        if not rid.isdigit() or int(rid) > MAX_ID:
             continue
-        error = _decide(db, int(rid), "approved", request.form.get("note", ""),
-                        int(expected) if expected.isdigit() else None)
+        error = _decide(db, int(rid), "approved", form.note.data,
+                        int(expected) if expected.isdigit() and int(expected) <= MAX_ID else None)
         (errors.append(error) if error else done.append(int(rid)))
     db.commit()
     _after_commit(db, done)
@@ -107,7 +115,7 @@ def bulk():
 def history():
     """Show every decision, newest first: who, when, what and why."""
     db = get_session()
-    page = max(1, request.args.get("page", 1, type=int))
+    page = int_arg("page", 1, 1, MAX_PAGE)
     size = current_app.config["PAGE_SIZE"]
     rows = db.execute(decisions.history().offset((page - 1) * size).limit(size)).all()
     return render_template("coordinator/history.html", rows=rows, page=page, size=size,
@@ -140,21 +148,32 @@ def export():
 @role_required("coordinator")
 def import_csv():
     """Check a CSV against the import rules and, unless it is a dry run, import it."""
+    form = ImportForm()
     report, status = None, 200
     if request.method == "POST":
-        kind = request.form.get("kind", "")
-        upload = request.files.get("file")
-        if kind not in IMPORT_KINDS or upload is None or not upload.filename:
-            flash("Choose what the file holds and a CSV file.", "error")
-            return render_template("coordinator/import.html", kinds=IMPORT_KINDS, report=None), 400
+        if not form.validate():
+            return render_template("coordinator/import.html", form=form, report=None), 400
         db = get_session()
         with tempfile.TemporaryDirectory() as folder:
-            path = Path(folder) / f"{kind}.csv"
-            upload.save(path)
-            report = run_import(db, kind, path, gazetteer=gazetteer(), dry_run=bool(request.form.get("dry_run")))
+            path = Path(folder) / f"{form.kind.data}.csv"
+            form.file.data.save(path)
+            report = run_import(db, form.kind.data, path, gazetteer=gazetteer(), dry_run=form.dry_run.data)
         db.commit()
         status = 200 if report.ok else 422
-    return render_template("coordinator/import.html", kinds=IMPORT_KINDS, report=report), status
+    return render_template("coordinator/import.html", form=form, report=report), status
+
+
+def _user_form(db) -> UserForm:
+    form = UserForm()
+    form.chapter.choices = chapter_choices(db.scalars(select(Chapter).order_by(Chapter.name)))
+    return form
+
+
+def _users_page(db, form: UserForm, status: int = 200, invite_link: str | None = None):
+    rows = db.scalars(select(User).order_by(User.role, User.login)).all()
+    return render_template("coordinator/users.html", rows=rows, form=form, action_form=ActionForm(formdata=None),
+                           summaries={u.id: accounts.user_summary(u) for u in rows},
+                           invite_link=invite_link), status
 
 
 @bp.route("/users", methods=["GET", "POST"])
@@ -162,22 +181,58 @@ def import_csv():
 def users():
     """List accounts and invite a new one (the invite link is shown once)."""
     db = get_session()
-    invite_link, status = None, 200
-    if request.method == "POST":
-        form = request.form
-        try:
-            user, token = accounts.create_user(
-                db, form.get("login", ""), form.get("role", ""), chapter=form.get("chapter") or None,
-                relationship_id=form.get("relationship_id", type=int), alum=form.get("alum") or None)
-        except accounts.AccountError as exc:
-            db.rollback()
-            flash(str(exc).capitalize() + ".", "error")
-            status = 400
-        else:
-            db.commit()
-            invite_link = url_for("auth.invite", token=token, _external=True)
-            flash(f"Invited {user.login}. Send them the link below; it works once.", "info")
-    rows = db.scalars(select(User).order_by(User.role, User.login)).all()
-    chapters = db.scalars(select(Chapter).order_by(Chapter.name)).all()
-    return render_template("coordinator/users.html", rows=rows, roles=USER_ROLES, chapters=chapters,
-                           invite_link=invite_link), status
+    form = _user_form(db)
+    if request.method == "GET":
+        return _users_page(db, form)
+    if not form.validate():
+        return _users_page(db, form, 400)
+    try:
+        user, token = accounts.create_user(
+            db, form.login.data, form.role.data, chapter=form.chapter.data or None,
+            relationship_id=form.relationship_id.data, alum=form.alum.data or None,
+            invite_days=current_app.config["INVITE_DAYS"])
+    except accounts.AccountError as exc:
+        db.rollback()
+        flash(str(exc).capitalize() + ".", "error")
+        return _users_page(db, form, 400)
+    db.commit()
+    days = current_app.config["INVITE_DAYS"]
+    flash(f"Invited {user.login}. Send them the link below; it works once, for {days} days.", "info")
+    return _users_page(db, _user_form(db), invite_link=invite_url(token))
+
+
+USER_ACTIONS = ("disable", "enable", "reset-password", "revoke-token")
+
+
+@bp.post("/users/<int:user_id>/<action>")
+@role_required("coordinator")
+def user_action(user_id: int, action: str):
+    """Disable, enable, reset the password of, or revoke the API token of one account."""
+    db = get_session()
+    user = db.get(User, user_id)
+    if user is None or action not in USER_ACTIONS:
+        abort(404)
+    if not ActionForm().validate():
+        abort(400)
+    if user.id == g.user.id and action in ("disable", "reset-password"):
+        flash("You cannot disable or reset your own account here; ask another coordinator.", "error")
+        return redirect(url_for("coordinator.users")), 303
+    link = None
+    if action == "disable":
+        accounts.disable_user(db, user)
+        done = f"Disabled {user.login}: their sessions and API token no longer work."
+    elif action == "enable":
+        accounts.enable_user(db, user)
+        done = f"Enabled {user.login}."
+    elif action == "revoke-token":
+        done = f"Revoked the API token of {user.login}." if accounts.revoke_api_token(user) else \
+            f"{user.login} had no API token."
+    else:
+        link = invite_url(accounts.reset_password(db, user, invite_days=current_app.config["INVITE_DAYS"]))
+        done = (f"Reset the password of {user.login}: their sessions ended. Send them the link below to choose "
+                f"a new one; it works once, for {current_app.config['INVITE_DAYS']} days.")
+    db.commit()
+    flash(done, "info")
+    if link:
+        return _users_page(db, _user_form(db), invite_link=link)
+    return redirect(url_for("coordinator.users")), 303

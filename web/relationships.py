@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, current_app, render_template, request
+from flask import Blueprint, abort, current_app, render_template
 from sqlalchemy import func, select
 
 from matcher.models import Relationship, Suggestion
 from web.auth import login_required
 from web.database import gazetteer, get_session
 from web.present import search_relationships
+from web.security import MAX_PAGE, int_arg, text_arg
+
+MAX_QUERY = 200  # characters in a search: no place name is longer
 
 bp = Blueprint("relationships", __name__)
 
@@ -18,8 +21,8 @@ bp = Blueprint("relationships", __name__)
 def index():
     """List relationships, or those whose US or Japanese side is named by ?q=."""
     db = get_session()
-    q = request.args.get("q", "").strip()
-    page = max(1, request.args.get("page", 1, type=int))
+    q = text_arg("q", MAX_QUERY)
+    page = int_arg("page", 1, 1, MAX_PAGE)
     size = current_app.config["PAGE_SIZE"]
     query = search_relationships(db, q, gazetteer() if q else None)
     total = db.scalar(select(func.count()).select_from(query.subquery()))

@@ -1,4 +1,4 @@
-"""`jetmatch serve`, `jetmatch users add` and `jetmatch demo`: the web app, accounts, a demo site.
+"""`jetmatch serve`, `jetmatch users …` and `jetmatch demo`: the web app, accounts, a demo site.
 
 Registered in :mod:`matcher.cli`. No Flask import here: `demo` hands over to
 `jetmatch serve`, which starts gunicorn.
@@ -20,6 +20,10 @@ from matcher.console import status
 __all__ = ["serve", "users", "demo"]
 
 DEMO_PASSWORD = "jetmatch-demo"
+_BASE_URL = click.option("--base-url", default="http://127.0.0.1:5000", show_default=True, envvar="JETMATCH_BASE_URL",
+                         help="Where the site is served, for invite links.")
+_INVITE_DAYS = click.option("--invite-days", type=click.IntRange(1, 365), default=7, show_default=True,
+                            envvar="JETMATCH_INVITE_DAYS", help="How long the invite link works.")
 
 
 @click.command()
@@ -54,21 +58,23 @@ def users() -> None:
 @click.option("--relationship", "relationship_id", type=int, help="Relationship id (committee members).")
 @click.option("--alum", help="The alum's external id (alumni).")
 @click.option("--password", help="Set a password now; without one, an invite link is printed.")
-@click.option("--base-url", default="http://127.0.0.1:5000", show_default=True, envvar="JETMATCH_BASE_URL",
-              help="Where the site is served, for the invite link.")
+@_BASE_URL
+@_INVITE_DAYS
 @click.option("--json", "as_json", is_flag=True)
 @pass_app
-def users_add(app: AppContext, login, role, chapter, relationship_id, alum, password, base_url, as_json) -> None:
+def users_add(app: AppContext, login, role, chapter, relationship_id, alum, password, base_url, invite_days,
+              as_json) -> None:
     """Add a user scoped to their chapter, relationship or own profile."""
-    from matcher.accounts import AccountError, create_user
+    from matcher.accounts import AccountError, create_user, user_summary
 
     app.ensure_schema()
     try:
         with db.session_scope(app.sessions) as session:
             user, invite = create_user(session, login, role, chapter=chapter, relationship_id=relationship_id,
-                                       alum=alum, password=password)
+                                       alum=alum, password=password, invite_days=invite_days)
             result = {"login": user.login, "role": user.role, "id": user.id,
-                      "invite_url": f"{base_url.rstrip('/')}/invite/{invite}" if invite else None}
+                      "invite_url": f"{base_url.rstrip('/')}/invite/{invite}" if invite else None,
+                      "invite_expires_at": user_summary(user)["invite_expires_at"]}
     except AccountError as exc:
         raise click.ClickException(str(exc)) from exc
     if as_json:
@@ -76,7 +82,109 @@ def users_add(app: AppContext, login, role, chapter, relationship_id, alum, pass
         return
     click.echo(f"added {result['login']} ({role})")
     if result["invite_url"]:
-        click.echo(f"invite link (works once): {result['invite_url']}")
+        click.echo(f"invite link (works once, until {result['invite_expires_at'][:10]}): {result['invite_url']}")
+
+
+def _change(app: AppContext, login: str, change) -> dict:
+    """Apply ``change(session, user)`` to the user with ``login`` in one transaction; return their summary."""
+    from matcher.accounts import AccountError, find_user, user_summary
+
+    app.ensure_schema()
+    try:
+        with db.session_scope(app.sessions) as session:
+            user = find_user(session, login)
+            extra = change(session, user) or {}
+            return {**user_summary(user), **extra}
+    except AccountError as exc:
+        raise click.ClickException(str(exc)) from exc
+
+
+def _report(result: dict, as_json: bool, sentence: str) -> None:
+    if as_json:
+        emit_json(result)
+        return
+    click.echo(sentence)
+    if result.get("invite_url"):
+        click.echo(f"invite link (works once, until {result['invite_expires_at'][:10]}): {result['invite_url']}")
+
+
+@users.command("disable")
+@click.argument("login")
+@click.option("--json", "as_json", is_flag=True)
+@pass_app
+def users_disable(app: AppContext, login: str, as_json: bool) -> None:
+    """Stop LOGIN signing in; their open sessions and API token stop working at once."""
+    from matcher.accounts import disable_user
+
+    result = _change(app, login, disable_user)
+    _report(result, as_json, f"disabled {result['login']}: sessions ended, sign-in and API refused")
+
+
+@users.command("enable")
+@click.argument("login")
+@click.option("--json", "as_json", is_flag=True)
+@pass_app
+def users_enable(app: AppContext, login: str, as_json: bool) -> None:
+    """Let a disabled LOGIN sign in again."""
+    from matcher.accounts import enable_user
+
+    result = _change(app, login, enable_user)
+    _report(result, as_json, f"enabled {result['login']}")
+
+
+@users.command("reset-password")
+@click.argument("login")
+@click.option("--password", help="Set this password now; without one, the password is cleared and an invite "
+                                 "link is printed.")
+@_BASE_URL
+@_INVITE_DAYS
+@click.option("--json", "as_json", is_flag=True)
+@pass_app
+def users_reset_password(app: AppContext, login: str, password: str | None, base_url: str, invite_days: int,
+                         as_json: bool) -> None:
+    """Reset LOGIN's password: every session of theirs ends and their API token is revoked."""
+    from matcher.accounts import reset_password
+
+    def change(session, user):
+        token = reset_password(session, user, password, invite_days=invite_days)
+        return {"invite_url": f"{base_url.rstrip('/')}/invite/{token}" if token else None}
+
+    result = _change(app, login, change)
+    _report(result, as_json, f"reset the password of {result['login']}: sessions ended, API token revoked")
+
+
+@users.command("revoke-token")
+@click.argument("login")
+@click.option("--json", "as_json", is_flag=True)
+@pass_app
+def users_revoke_token(app: AppContext, login: str, as_json: bool) -> None:
+    """Revoke LOGIN's API token at once."""
+    from matcher.accounts import revoke_api_token
+
+    result = _change(app, login, lambda _session, user: {"revoked": revoke_api_token(user)})
+    _report(result, as_json, f"revoked the API token of {result['login']}" if result["revoked"]
+            else f"{result['login']} had no API token")
+
+
+@users.command("list")
+@click.option("--json", "as_json", is_flag=True)
+@pass_app
+def users_list(app: AppContext, as_json: bool) -> None:
+    """List logins: role, state, invite expiry, API token expiry and last use."""
+    from matcher.accounts import user_summary
+    from matcher.models import User
+
+    app.ensure_schema()
+    with db.session_scope(app.sessions) as session:
+        rows = [user_summary(u) for u in session.scalars(select(User).order_by(User.role, User.login))]
+    if as_json:
+        emit_json(rows)
+        return
+    for row in rows:
+        token = row["api_token"]
+        token_text = (f"token until {token['expires_at'][:10]}, last used {token['last_used_at'] or 'never'}"
+                      if token else "no token")
+        click.echo(f"{row['login']:<32} {row['role']:<12} {row['state']:<9} {token_text}")
 
 
 def _demo_accounts(session) -> list[dict[str, str]]:

@@ -27,6 +27,7 @@ class _Row:
     def __init__(self, number: int, cells: dict[str, str], raw: list[str]):
         self.number, self.cells, self.raw = number, cells, raw
         self.errors: list[RowError] = []
+        self.unreadable = False  # the CSV reader could not read it: no cell checks run
 
     def get(self, column: str) -> str:
         return (self.cells.get(column) or "").strip()

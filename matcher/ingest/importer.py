@@ -93,20 +93,56 @@ def _read(path: Path, report: ImportReport) -> tuple[list[str], list[_Row], bool
         report.errors.append(RowError(1, "", "", f"the file is not UTF-8 text (byte {exc.start}); "
                                                   "save it as CSV UTF-8"))
         return [], [], bom
-    records = list(csv.reader(io.StringIO(text, newline="")))
+    records = _records(text)
     if not records:
         report.errors.append(RowError(1, "", "", "the file is empty; expected a header row"))
         return [], [], bom
-    header = [h.strip().lower() for h in records[0]]
+    number, first, problem = records[0]
+    if problem:
+        report.errors.append(RowError(1, "", "", f"the header row {problem}"))
+        return [], [], bom
+    header = [h.strip().lower() for h in first]
     rows = []
-    for number, raw in enumerate(records[1:], start=2):
-        if not any(cell.strip() for cell in raw):
+    for number, raw, problem in records[1:]:
+        if not problem and not any(cell.strip() for cell in raw):
             continue
         row = _Row(number, dict(zip(header, raw)), raw)
-        if len(raw) > len(header):
+        if problem:
+            row.unreadable = True
+            row.error("", problem)
+        elif len(raw) > len(header):
             row.error("", f"has {len(raw)} cells but the header has {len(header)} columns")
         rows.append(row)
     return header, rows, bom
+
+
+def _records(text: str) -> list[tuple[int, list[str], str | None]]:
+    r"""Split CSV text into (record number, cells, problem) triples; a record that cannot be read is a problem.
+
+    A cell over the csv module's limit (``csv.field_size_limit()``, 128 KB) or a NUL
+    character makes its record a problem, never an exception: the report names the row.
+
+    >>> _records('a,b\n1,2\n3,"x\x00"\n')
+    [(1, ['a', 'b'], None), (2, ['1', '2'], None), (3, [], 'contains a NUL character')]
+    """
+    reader = csv.reader(io.StringIO(text, newline=""))
+    records: list[tuple[int, list[str], str | None]] = []
+    while True:
+        number = len(records) + 1
+        try:
+            raw = next(reader)
+        except StopIteration:
+            return records
+        except csv.Error as exc:
+            limit = csv.field_size_limit()
+            what = (f"has a cell longer than {limit // 1024} KB" if "field larger" in str(exc)
+                    else f"is not valid CSV ({exc})")
+            records.append((number, [], what))
+            continue
+        if any("\x00" in cell for cell in raw):
+            records.append((number, [], "contains a NUL character"))
+            continue
+        records.append((number, raw, None))
 
 
 def _check_header(kind: str, header: list[str], report: ImportReport) -> None:
@@ -193,7 +229,7 @@ def import_csv(session: Session, kind: str, path: Path | str, *, gazetteer, dry_
     if report.errors:  # the header is unusable: no row can be read reliably
         return report
     ctx = _Context(session, gazetteer, path, report.warnings)
-    plan = _CHECKS[kind](rows, ctx)
+    plan = _CHECKS[kind]([row for row in rows if not row.unreadable], ctx)
     bad = [row for row in rows if row.errors]
     report.errors = [e for row in bad for e in row.errors]
     report.rejected = len(bad) if skip_invalid else 0

@@ -98,3 +98,52 @@ def test_export_holds_the_profile_and_deletion_keeps_an_anonymous_trace(session)
     session.refresh(kept)
     assert kept.alumnus_id is None and kept.status == "approved"
     assert session.scalar(select(Decision.note).where(Decision.request_id == req.id)) == "good fit"
+
+
+def test_invites_expire_after_seven_days_by_default(session):
+    import datetime as dt
+
+    user, invite = create_user(session, "week@example.org", "coordinator")
+    session.expire(user)  # read back from the database: SQLite hands back naive UTC
+    left = accounts._utc(user.invite_expires_at) - dt.datetime.now(dt.timezone.utc)
+    assert dt.timedelta(days=6, hours=23) < left <= dt.timedelta(days=7)
+    user.invite_expires_at = dt.datetime.now(dt.timezone.utc) - dt.timedelta(seconds=1)
+    with pytest.raises(AccountError, match="expired"):
+        accept_invite(session, invite, "chosen password")
+    assert user.password_hash is None
+
+
+def test_api_tokens_expire_after_ninety_days_record_their_last_use_and_can_be_revoked(session):
+    import datetime as dt
+
+    from matcher.accounts import revoke_api_token, user_summary
+
+    user, _ = create_user(session, "tok@example.org", "coordinator", password="long enough pw")
+    token = new_api_token(session, user)
+    assert user_summary(user)["api_token"]["last_used_at"] is None
+    assert (user.api_token_expires_at - user.api_token_created_at) == dt.timedelta(days=90)
+    assert user_for_api_token(session, token) is user
+    assert user_summary(user)["api_token"]["last_used_at"] is not None
+    user.api_token_expires_at = dt.datetime.now(dt.timezone.utc) - dt.timedelta(seconds=1)
+    assert user_for_api_token(session, token) is None
+    fresh = new_api_token(session, user)
+    assert revoke_api_token(user) and user_for_api_token(session, fresh) is None
+    assert user_summary(user)["api_token"] is None
+
+
+def test_disable_reset_and_sign_out_move_the_session_version(session):
+    from matcher.accounts import disable_user, enable_user, end_sessions, reset_password
+
+    user, _ = create_user(session, "dis@example.org", "coordinator", password="long enough pw")
+    versions = [user.session_version]
+    end_sessions(user)
+    versions.append(user.session_version)
+    disable_user(session, user)
+    versions.append(user.session_version)
+    assert authenticate(session, "dis@example.org", "long enough pw") is None
+    enable_user(session, user)
+    assert authenticate(session, "dis@example.org", "long enough pw") is user
+    invite = reset_password(session, user)
+    versions.append(user.session_version)
+    assert invite and authenticate(session, "dis@example.org", "long enough pw") is None
+    assert versions == sorted(set(versions)) and len(versions) == 4

@@ -14,6 +14,17 @@ def test_secret_key_is_generated_once_in_the_instance_folder(tmp_path, monkeypat
     assert first.config["SECRET_KEY"] == second.config["SECRET_KEY"]
     assert len(first.config["SECRET_KEY"]) == 64
     assert (tmp_path / "secret_key").read_text() == first.config["SECRET_KEY"]
+    assert (tmp_path / "secret_key").stat().st_mode & 0o777 == 0o600
+
+
+def test_a_new_sqlite_file_is_readable_by_its_owner_only(tmp_path):
+    from matcher import db
+
+    path = tmp_path / "fresh.sqlite"
+    engine = db.make_engine(f"sqlite:///{path}")
+    db.upgrade(engine)
+    engine.dispose()
+    assert path.stat().st_mode & 0o777 == 0o600
 
 
 def test_config_comes_from_prefixed_environment(tmp_path, monkeypatch):
@@ -59,7 +70,7 @@ def test_login_with_wrong_password_is_refused_and_logout_works(client, world):
     assert client.get("/").status_code == 302
 
 
-def test_login_is_rate_limited(client, world):
+def test_login_is_rate_limited_per_account(client, world):
     codes = [login(client, world.logins["coordinator"], "wrong password").status_code for _ in range(11)]
     assert codes[:10] == [401] * 10
     assert codes[10] == 429

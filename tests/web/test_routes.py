@@ -54,9 +54,10 @@ EXPECTED = {
     ("POST", "/import"): _page(("coordinator",)) | {"coordinator": "400"},
     ("GET", "/users"): _page(("coordinator",)),
     ("POST", "/users"): _page(("coordinator",)) | {"coordinator": "400"},
+    ("POST", "/users/<int:user_id>/<action>"): _page(("coordinator",)),
     ("GET", "/me"): _page(("alumnus",)),
-    ("POST", "/me"): _page(("alumnus",)),
-    ("POST", "/me/placements"): _page(("alumnus",)),
+    ("POST", "/me"): _page(("alumnus",)) | {"alumnus": "400"},  # an empty form: field errors
+    ("POST", "/me/placements"): _page(("alumnus",)) | {"alumnus": "400"},
     ("POST", "/me/placements/<int:placement_id>/delete"): _page(("alumnus",)),
     ("GET", "/me/suggestions"): _page(("alumnus",)),
     ("GET", "/me/data.json"): _page(("alumnus",)),
@@ -110,7 +111,9 @@ def test_route_matrix(role, app, client, world, db_session):
     req = decisions.request_introduction(db_session, world.hot_springs.id, world.daniel.id, None)
     placement = db_session.scalar(select(Placement.id).where(Placement.alumnus_id == world.hana.id))
     values = {"relationship_id": world.hot_springs.id, "alumnus_id": world.hana.id, "slug": world.chapter.slug,
-              "request_id": req.id, "placement_id": placement, "token": "not-an-invite", "filename": "style.css"}
+              "request_id": req.id, "placement_id": placement, "token": "not-an-invite", "filename": "style.css",
+              "user_id": db_session.scalar(select(User.id).where(User.login == world.logins["committee_rutland"])),
+              "action": "revoke-token"}
     headers = {}
     if role != "anon":
         assert login(client, world.logins[role]).status_code == 302

@@ -41,3 +41,23 @@ def test_demo_builds_a_fresh_database_with_one_login_per_role(runner, tmp_path):
     again = runner.invoke(cli, ["demo", "--no-serve", "--alumni", "60"])  # deletes and rebuilds
     assert again.exit_code == 0, again.output
     assert "committee@demo.jetmatch" in again.output and "password jetmatch-demo" in again.output
+
+
+def test_users_disable_enable_reset_password_and_list(runner, scratch_db_url, monkeypatch):
+    monkeypatch.setenv("JETMATCH_BASE_URL", "https://jetmatch.example.org")
+    url = ["--database-url", scratch_db_url]
+    assert runner.invoke(cli, [*url, "users", "add", "--login", "dana@example.org", "--role", "coordinator",
+                               "--password", "long enough pw"]).exit_code == 0
+    disabled = json.loads(runner.invoke(cli, [*url, "users", "disable", "Dana@Example.org", "--json"]).output)
+    assert disabled["state"] == "disabled"
+    assert json.loads(runner.invoke(cli, [*url, "users", "enable", "dana@example.org", "--json"]).output)["state"] \
+        == "active"
+    reset = json.loads(runner.invoke(cli, [*url, "users", "reset-password", "dana@example.org", "--json"]).output)
+    assert reset["state"] == "invited" and reset["invite_url"].startswith("https://jetmatch.example.org/invite/")
+    text = runner.invoke(cli, [*url, "users", "reset-password", "dana@example.org", "--password", "another long pw"])
+    assert text.exit_code == 0 and "sessions ended" in text.output
+    listed = json.loads(runner.invoke(cli, [*url, "users", "list", "--json"]).output)
+    assert {"login": "dana@example.org", "role": "coordinator", "state": "active", "invite_expires_at": None,
+            "api_token": None} in listed
+    missing = runner.invoke(cli, [*url, "users", "disable", "nobody@example.org"])
+    assert missing.exit_code == 1 and "no user 'nobody@example.org'" in missing.output

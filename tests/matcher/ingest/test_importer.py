@@ -325,3 +325,18 @@ def test_skip_invalid_still_fails_on_a_bad_header(scratch_db_url, runner, tmp_pa
     assert result.exit_code == 1
     assert "row 1, column email: required column 'email' is missing" in result.output
     assert not (tmp_path / "headless.rejects.csv").exists()
+
+
+@pytest.mark.parametrize("cell, message", [("x" * 200_000, "has a cell longer than 128 KB"),
+                                           ("Rutland\x00, VT", "contains a NUL character")])
+def test_huge_cells_and_nul_bytes_are_row_errors_not_tracebacks(cell, message, runner, scratch_db_url, tmp_path):
+    path = write(tmp_path, "alumni.csv", [ALUMNI_HEADER, f'X-1,Ann Example,ann@example.org,"{cell}",3,,4,1,yes',
+                                          'X-2,Ben Example,ben@example.org,"Rutland, VT",3,,4,1,yes'])
+    result = runner.invoke(cli, ["--database-url", scratch_db_url, "import", "alumni", str(path), "--json"])
+    assert result.exit_code == 1 and (result.exception is None or isinstance(result.exception, SystemExit))
+    report = json.loads(result.output)
+    assert [(e["row"], e["message"]) for e in report["errors"]] == [(2, message)]
+    engine = db.make_engine(scratch_db_url)
+    with engine.connect() as conn:
+        assert conn.scalar(select(func.count()).select_from(Alumnus).where(Alumnus.external_id.in_(["X-1", "X-2"]))) == 0
+    engine.dispose()
