@@ -56,7 +56,9 @@ def build_graph(session, alumnus_ids: list[int] | None = None) -> nx.MultiDiGrap
     _add_relationships(G, ex)
     for cid, slug, name, states in ex(select(m.Chapter.id, m.Chapter.slug, m.Chapter.name, m.Chapter.states)):
         G.add_node(("chapter", cid), kind="chapter", name=name, slug=slug)
-        G.add_edges_from((("chapter", cid), ("state", s), {"kind": "covers"}) for s in states.split(";") if s)
+        # a chapter may name a state the table lacks: no edge to a node that is not a state
+        G.add_edges_from((("chapter", cid), ("state", s), {"kind": "covers"}) for s in states.split(";")
+                         if ("state", s) in G)
     _add_alumni(G, ex, alumnus_ids)
     return G
 

@@ -1,12 +1,14 @@
 """Maps: the coordinator's overview at /map, and the map partials the chapter and committee
-pages include (``chapter_map(chapter)``, ``partner_map(rel)`` in every template)."""
+pages include (``chapter_map(chapter)``, ``partner_map(rel)`` in every template), and
+``tie_path(alum_id, relationship_id)``: the graph's explanation path for a suggestion."""
 
 from __future__ import annotations
 
-from flask import Blueprint, render_template, request
+from flask import Blueprint, g, render_template, request
 from sqlalchemy import select
 
 from matcher import maps
+from matcher.graph import cached_graph, explanation_path
 from matcher.models import RELATIONSHIP_STATUSES, Chapter
 from web.auth import role_required
 from web.database import get_session
@@ -34,4 +36,12 @@ def overview():
 def _map_helpers() -> dict:
     """Give every template the two map builders its partials call."""
     return {"chapter_map": lambda chapter: maps.chapter_region(get_session(), chapter),
-            "partner_map": lambda rel: maps.partner_surroundings(get_session(), rel)}
+            "partner_map": lambda rel: maps.partner_surroundings(get_session(), rel),
+            "tie_path": _tie_path}
+
+
+def _tie_path(alum_id: int, relationship_id: int) -> list[str]:
+    """The steps from an alum's placement to a relationship, from the cached place graph."""
+    if "place_graph" not in g:  # one fingerprint check per request, however many rows
+        g.place_graph = cached_graph(get_session())
+    return explanation_path(g.place_graph, ("alum", alum_id), ("rel", relationship_id))

@@ -77,12 +77,13 @@ def shade_bins(top: int) -> list[int]:
 
 
 def _shade(n: int, bins: list[int]) -> int:
-    return 0 if n <= 0 else 1 + next(i for i, b in enumerate(bins) if n <= b)
+    """Shades are aligned at the top: the largest count is always the darkest (4)."""
+    return 0 if n <= 0 else 5 - len(bins) + next(i for i, b in enumerate(bins) if n <= b)
 
 
 def _legend(bins: list[int]) -> list[tuple[int, str]]:
     out, low = [(0, "none")], 1
-    for i, high in enumerate(bins, 1):
+    for i, high in enumerate(bins, 5 - len(bins)):
         out.append((i, f"{low}" if low == high else f"{low}–{high}"))
         low = high + 1
     return out
