@@ -53,6 +53,9 @@ EXPECTED = {
     ("GET", "/import"): _page(("coordinator",)),
     ("POST", "/import"): _page(("coordinator",)) | {"coordinator": "400"},
     ("GET", "/users"): _page(("coordinator",)),
+    ("GET", "/map"): _page(("coordinator",)),
+    ("GET", "/reports"): _page(("coordinator",)),
+    ("GET", "/reports/<section>/<table>.csv"): _page(("coordinator",)),
     ("POST", "/users"): _page(("coordinator",)) | {"coordinator": "400"},
     ("GET", "/me"): _page(("alumnus",)),
     ("POST", "/me"): _page(("alumnus",)),
@@ -110,7 +113,8 @@ def test_route_matrix(role, app, client, world, db_session):
     req = decisions.request_introduction(db_session, world.hot_springs.id, world.daniel.id, None)
     placement = db_session.scalar(select(Placement.id).where(Placement.alumnus_id == world.hana.id))
     values = {"relationship_id": world.hot_springs.id, "alumnus_id": world.hana.id, "slug": world.chapter.slug,
-              "request_id": req.id, "placement_id": placement, "token": "not-an-invite", "filename": "style.css"}
+              "request_id": req.id, "placement_id": placement, "token": "not-an-invite", "filename": "style.css",
+              "section": "coverage", "table": "relationships"}
     headers = {}
     if role != "anon":
         assert login(client, world.logins[role]).status_code == 302
