@@ -170,6 +170,20 @@ def _names(session) -> tuple[dict[str, str], dict[str, str]]:
             dict(session.execute(select(Prefecture.code, Prefecture.name)).all()))
 
 
+def _spread(ends: list[End], shapes: Shapes) -> list[End]:
+    """Ends at one place (Hanamaki has two partners) go round it in a small ring, so that
+    each can be seen, pointed at and lit."""
+    at: dict[tuple[float, float], list[End]] = {}
+    for e in ends:
+        at.setdefault((e.x, e.y), []).append(e)
+    step = shapes.width / 150
+    for group in (g for g in at.values() if len(g) > 1):
+        for i, e in enumerate(group):
+            angle = 2 * math.pi * i / len(group)
+            e.x, e.y = round(e.x + step * math.cos(angle), 1), round(e.y + step * math.sin(angle), 1)
+    return ends
+
+
 def _ends(rows: list[dict], us: Shapes, jp: Shapes) -> tuple[list[End], list[End]]:
     us_ends, jp_ends = [], []
     for r in rows:
@@ -178,7 +192,7 @@ def _ends(rows: list[dict], us: Shapes, jp: Shapes) -> tuple[list[End], list[End
             us_ends.append(End(r["id"], round(x, 1), round(y, 1), r["us_label"], r["jp_label"], r["status"]))
         x, y = project(jp, r["jp_lon"], r["jp_lat"], r["prefecture"])
         jp_ends.append(End(r["id"], round(x, 1), round(y, 1), r["jp_label"], r["us_label"], r["status"]))
-    return us_ends, jp_ends
+    return _spread(us_ends, us), _spread(jp_ends, jp)
 
 
 # --- the three views ---------------------------------------------------------------------------

@@ -81,3 +81,10 @@ def test_the_partner_map_counts_willing_alumni_by_municipality_never_a_person(sm
     assert [(d.count, d.label) for d in view.dots] == [(1, "Hanamaki: 1 willing alumnus")]
     assert [(a.key, a.count) for a in view.areas] == [("03", 2)]
     assert view.marker is not None and view.marker_label == "Hanamaki"
+
+
+def test_two_partners_of_one_town_get_two_distinct_marks(small_world):
+    session, w = small_world
+    jp = overview(session)["views"][1]
+    hanamaki = [(e.x, e.y) for e in jp.ends if e.pair in (w.r1, w.r2)]
+    assert len(set(hanamaki)) == 2
