@@ -44,6 +44,7 @@ def create_app(test_config: dict | None = None) -> Flask:
         MAIL_TRANSPORT=None,  # an object with .send(EmailMessage); tests pass a ListTransport
         PAGE_SIZE=50,
         VOLUNTEER_PAGE_SIZE=20,  # committees want a handful; the next page is a click away
+        GRAPH_CHECK_SECONDS=5.0,  # how often pages re-check the place graph's data fingerprint
     )
     app.config.from_prefixed_env("JETMATCH")
     if test_config is not None:

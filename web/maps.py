@@ -4,7 +4,7 @@ pages include (``chapter_map(chapter)``, ``partner_map(rel)`` in every template)
 
 from __future__ import annotations
 
-from flask import Blueprint, g, render_template, request
+from flask import Blueprint, current_app, g, render_template, request
 from sqlalchemy import select
 
 from matcher import maps
@@ -43,5 +43,5 @@ def _map_helpers() -> dict:
 def _tie_path(alum_id: int, relationship_id: int) -> list[str]:
     """The steps from an alum's placement to a relationship, from the cached place graph."""
     if "place_graph" not in g:  # one fingerprint check per request, however many rows
-        g.place_graph = cached_graph(get_session())
+        g.place_graph = cached_graph(get_session(), current_app.config.get("GRAPH_CHECK_SECONDS", 5.0))
     return explanation_path(g.place_graph, ("alum", alum_id), ("rel", relationship_id))

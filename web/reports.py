@@ -3,7 +3,7 @@ each table downloadable as CSV, charts drawn on the server as SVG."""
 
 from __future__ import annotations
 
-from flask import Blueprint, Response, abort, render_template, request
+from flask import Blueprint, Response, abort, current_app, render_template, request
 
 from matcher.reports import SECTIONS, TABLES, build_report, table_csv
 from web.auth import role_required
@@ -14,7 +14,8 @@ bp = Blueprint("reports", __name__)
 
 def _report() -> dict:
     years = min(50, max(1, request.args.get("years", 5, type=int)))
-    return build_report(get_session(), dormant_years=years)
+    return build_report(get_session(), dormant_years=years,
+                        graph_check_seconds=current_app.config.get("GRAPH_CHECK_SECONDS", 5.0))
 
 
 @bp.get("/reports")

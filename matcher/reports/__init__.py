@@ -24,14 +24,15 @@ TABLES = {"coverage": ("relationships", "chapters"), "decisions": ("per_week", "
           "exposure": ("reasons", "never_suggested"), "dormant": ("relationships",), "graph": ("bridges",)}
 
 
-def build_report(session, *, dormant_years: int = 5, now: dt.datetime | None = None) -> dict:
+def build_report(session, *, dormant_years: int = 5, now: dt.datetime | None = None,
+                 graph_check_seconds: float = 5.0) -> dict:
     """Compute every section of the report from the database."""
     from matcher.graph import cached_graph, graph_summary
 
     pool = load_pool(session)
     return {"coverage": coverage(session, pool), "decisions": decisions_report(session),
             "exposure": exposure_report(session), "dormant": dormant_report(session, pool, dormant_years, now),
-            "graph": graph_summary(cached_graph(session))}
+            "graph": graph_summary(cached_graph(session, graph_check_seconds))}
 
 
 def table_csv(rows: list[dict]) -> str:

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 from sqlalchemy import select
 
-from matcher.geo import haversine_km
+from matcher.geo import PointIndex
 from matcher.models import Alumnus, Municipality, Placement, Relationship, USPlace, USState
 
 __all__ = ["Pool", "load_pool", "RADIUS_KM"]
@@ -26,13 +26,27 @@ class Pool:
     lon: np.ndarray
     relationships: list[dict]     # id, label, status, state, lat, lon, signed_year, dormant_since
     tied: dict[int, set[int]]     # relationship id → alumnus ids placed in its partner
+    _near: dict[float, dict[int, np.ndarray]] = field(default_factory=dict, repr=False)
 
     def near(self, rel: dict, radius_km: float = RADIUS_KM) -> np.ndarray:
-        """Ids of the consenting alumni living within ``radius_km`` of the relationship's US side."""
-        if rel["lat"] is None or not len(self.alumni):
-            return self.alumni[:0]
-        km = haversine_km(self.lat, self.lon, rel["lat"], rel["lon"])
-        return self.alumni[np.nan_to_num(km, nan=np.inf) <= radius_km]
+        """Ids of the consenting alumni living within ``radius_km`` of the relationship's US side.
+
+        All relationships are asked of one BallTree at once, the first time, and kept.
+        """
+        key = radius_km
+        if key not in self._near:
+            self._near[key] = self._all_near(radius_km)
+        return self._near[key].get(rel["id"], self.alumni[:0])
+
+    def _all_near(self, radius_km: float) -> dict[int, np.ndarray]:
+        homes = ~np.isnan(self.lat)
+        rels = [r for r in self.relationships if r["lat"] is not None]
+        if not homes.any() or not rels:
+            return {}
+        ids = self.alumni[homes]
+        found = PointIndex(np.column_stack([self.lat[homes], self.lon[homes]])).within(
+            [[r["lat"], r["lon"]] for r in rels], radius_km)
+        return {r["id"]: np.sort(ids[i]) for r, i in zip(rels, found)}
 
 
 def load_pool(session) -> Pool:

@@ -65,9 +65,10 @@ def test_the_cached_graph_is_rebuilt_only_when_the_data_changes(small_world):
     from matcher.models import Alumnus
 
     session, w = small_world
-    first = cached_graph(session)
-    assert cached_graph(session) is first
+    first = cached_graph(session, check_every=0)
+    assert cached_graph(session, check_every=0) is first
     session.add(Alumnus(external_id="W-NEW", name="New Person", email="n@example.org", consent=True))
     session.commit()
-    again = cached_graph(session)
+    assert cached_graph(session, check_every=60) is first  # not checked again so soon
+    again = cached_graph(session, check_every=0)
     assert again is not first and again.number_of_nodes() == first.number_of_nodes() + 1

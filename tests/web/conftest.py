@@ -55,7 +55,9 @@ def outbox() -> ListTransport:
 
 def app_config(url: str, **extra) -> dict:
     return {"TESTING": True, "DATABASE_URL": url, "SECRET_KEY": "test-secret", "SESSION_COOKIE_SECURE": False,
-            "MAIL_SENDER": "jetmatch <no-reply@jetmatch.test>", **extra}
+            "MAIL_SENDER": "jetmatch <no-reply@jetmatch.test>",
+            "GRAPH_CHECK_SECONDS": 0,  # each test builds its own world: check the graph's fingerprint every time
+            **extra}
 
 
 @pytest.fixture
