@@ -196,6 +196,7 @@ def explanation_path(G: nx.MultiDiGraph, alum, rel) -> list[str]:
     partner = _partner(G, rel)
     partner_pref = _up(G, partner, "located_in") if partner[0] == "muni" else partner
     best: list | None = None
+    placed = None
     for _, place, d in G.out_edges(alum, data=True):
         if d["kind"] != "placed_in":
             continue
@@ -210,10 +211,11 @@ def explanation_path(G: nx.MultiDiGraph, alum, rel) -> list[str]:
                 continue
             nodes.append(partner)  # the partner is a town in the prefecture the alum lived in
         if best is None or len(nodes) < len(best):
-            best = nodes
+            best, placed = nodes, d
     if best is None:
         return []
-    return [_phrase(G, u, v) for u, v in zip(best, best[1:])] + [_sister_phrase(G, rel)]
+    first = f"placed in {_name(G, best[1])} ({placed['start']}–{placed['end']})"
+    return [first] + [_phrase(G, u, v) for u, v in zip(best[1:], best[2:])] + [_sister_phrase(G, rel)]
 
 
 def _up(G: nx.MultiDiGraph, node, kind: str):
@@ -225,15 +227,9 @@ def _name(G, node) -> str:
 
 
 def _phrase(G: nx.MultiDiGraph, u, v) -> str:
-    data = G.get_edge_data(u, v) or {}
-    if not data:  # walked against the edge's direction
-        data = G.get_edge_data(v, u)
-    d = next(iter(data.values()))
-    if d["kind"] == "placed_in":
-        return f"placed in {_name(G, v)} ({d['start']}–{d['end']})"
-    if d["kind"] == "merged_into":
-        year = G.nodes[v].get("year") if v[0] == "alias" else G.nodes[u].get("year")
-        return f"merged into {_name(G, v)} ({year})" if u[0] == "alias" else f"once {_name(G, v)}"
+    """One upward step of a path: merged into a town, in a prefecture, or (down again) its town."""
+    if u[0] == "alias":
+        return f"merged into {_name(G, v)} ({G.nodes[u].get('year')})"
     if u[0] == "pref":
         return f"home of {_name(G, v)}"
     return f"in {_name(G, v)} Prefecture"
