@@ -48,6 +48,7 @@ def create_app(test_config: dict | None = None) -> Flask:
         MAIL_TRANSPORT=None,  # an object with .send(EmailMessage); tests pass a ListTransport
         PAGE_SIZE=50,
         VOLUNTEER_PAGE_SIZE=20,  # committees want a handful; the next page is a click away
+        GRAPH_CHECK_SECONDS=5.0,  # how often pages re-check the place graph's data fingerprint
     )
     app.config.from_prefixed_env("JETMATCH")
     if test_config is not None:
@@ -62,9 +63,11 @@ def create_app(test_config: dict | None = None) -> Flask:
     security.init_app(app)
     CSRFProtect(app)
 
-    from web import alumnus, api, auth, chapter, committee, coordinator, home, partnerships, relationships
+    from web import (alumnus, api, auth, chapter, committee, coordinator, home, maps, partnerships, relationships,
+                     reports)
 
-    for module in (auth, home, relationships, committee, chapter, coordinator, partnerships, alumnus, api):
+    for module in (auth, home, relationships, committee, chapter, coordinator, partnerships, alumnus, api, maps,
+                   reports):
         app.register_blueprint(module.bp)
     app.extensions["csrf"].exempt(api.bp)  # token-authenticated, never cookie-authenticated
     return app

@@ -55,7 +55,9 @@ def outbox() -> ListTransport:
 
 def app_config(url: str, **extra) -> dict:
     return {"TESTING": True, "DATABASE_URL": url, "SECRET_KEY": "test-secret", "SESSION_COOKIE_SECURE": False,
-            "MAIL_SENDER": "jetmatch <no-reply@jetmatch.test>", **extra}
+            "MAIL_SENDER": "jetmatch <no-reply@jetmatch.test>",
+            "GRAPH_CHECK_SECONDS": 0,  # each test builds its own world: check the graph's fingerprint every time
+            **extra}
 
 
 @pytest.fixture
@@ -142,3 +144,38 @@ def live_server(live_world):
         server.app = app
         yield server
     app.extensions["jetmatch_engine"].dispose()
+
+
+AXE_VERSION = "4.14.1"
+
+
+@pytest.fixture(scope="session")
+def axe_source() -> str:
+    """axe-core's script, fetched once from the npm registry (`npm pack`) into a cache folder.
+
+    Cached under $JETMATCH_CACHE (default ~/.cache/jetmatch); without npm and without a cached
+    copy the accessibility checks skip, except under CI, where that is a failure.
+    """
+    import os
+    import shutil
+    import subprocess
+    import tarfile
+    import tempfile
+    from pathlib import Path
+
+    cache = Path(os.environ.get("JETMATCH_CACHE", Path.home() / ".cache" / "jetmatch")) / f"axe-core-{AXE_VERSION}"
+    script = cache / "axe.min.js"
+    if not script.exists():
+        if shutil.which("npm") is None:
+            message = "no npm to fetch axe-core with, and no cached copy"
+            pytest.fail(message) if os.environ.get("CI") else pytest.skip(message)
+        cache.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryDirectory() as folder:
+            done = subprocess.run(["npm", "pack", f"axe-core@{AXE_VERSION}", "--silent"], cwd=folder,
+                                  capture_output=True, text=True, check=True, timeout=300)
+            with tarfile.open(Path(folder) / done.stdout.strip().splitlines()[-1]) as tar:
+                member = tar.extractfile("package/axe.min.js")
+                partial = cache / f".axe.min.js.{os.getpid()}"
+                partial.write_bytes(member.read())
+                partial.replace(script)
+    return script.read_text(encoding="utf-8")

@@ -53,6 +53,9 @@ EXPECTED = {
     ("GET", "/import"): _page(("coordinator",)),
     ("POST", "/import"): _page(("coordinator",)) | {"coordinator": "400"},
     ("GET", "/users"): _page(("coordinator",)),
+    ("GET", "/map"): _page(("coordinator",)),
+    ("GET", "/reports"): _page(("coordinator",)),
+    ("GET", "/reports/<section>/<table>.csv"): _page(("coordinator",)),
     ("POST", "/users"): _page(("coordinator",)) | {"coordinator": "400"},
     ("POST", "/users/<int:user_id>/<action>"): _page(("coordinator",)),
     ("GET", "/me"): _page(("alumnus",)),
@@ -113,7 +116,8 @@ def test_route_matrix(role, app, client, world, db_session):
     values = {"relationship_id": world.hot_springs.id, "alumnus_id": world.hana.id, "slug": world.chapter.slug,
               "request_id": req.id, "placement_id": placement, "token": "not-an-invite", "filename": "style.css",
               "user_id": db_session.scalar(select(User.id).where(User.login == world.logins["committee_rutland"])),
-              "action": "revoke-token"}
+              "action": "revoke-token",
+              "section": "coverage", "table": "relationships"}
     headers = {}
     if role != "anon":
         assert login(client, world.logins[role]).status_code == 302

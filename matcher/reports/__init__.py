@@ -1,0 +1,50 @@
+"""Reports a coordinator can act on: coverage, decisions, exposure, dormant ties, the tie graph.
+
+:func:`build_report` returns one dict with the top-level keys ``coverage``, ``decisions``,
+``exposure``, ``dormant`` and ``graph`` (what ``jetmatch report --json`` prints and ``/reports``
+shows); each section's lists of rows are its tables (:data:`TABLES`), downloadable as CSV.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+
+from matcher.reports.activity import decisions_report, dormant_report, score_deciles
+from matcher.reports.coverage import NEEDED, coverage
+from matcher.reports.exposure import exposure_report, gini
+from matcher.reports.pool import RADIUS_KM, Pool, load_pool
+
+__all__ = ["build_report", "table_csv", "TABLES", "SECTIONS", "coverage", "decisions_report", "dormant_report",
+           "exposure_report", "gini", "score_deciles", "load_pool", "Pool", "NEEDED", "RADIUS_KM"]
+
+SECTIONS = ("coverage", "decisions", "exposure", "dormant", "graph")
+TABLES = {"coverage": ("relationships", "chapters"), "decisions": ("per_week", "by_decile", "per_coordinator"),
+          "exposure": ("reasons", "never_suggested"), "dormant": ("relationships",), "graph": ("bridges",)}
+
+
+def build_report(session, *, dormant_years: int = 5, now: dt.datetime | None = None,
+                 graph_check_seconds: float = 5.0) -> dict:
+    """Compute every section of the report from the database."""
+    from matcher.graph import cached_graph, graph_summary
+
+    pool = load_pool(session)
+    return {"coverage": coverage(session, pool), "decisions": decisions_report(session),
+            "exposure": exposure_report(session), "dormant": dormant_report(session, pool, dormant_years, now),
+            "graph": graph_summary(cached_graph(session, graph_check_seconds))}
+
+
+def table_csv(rows: list[dict]) -> str:
+    """One table as CSV text, columns in the rows' key order.
+
+    >>> print(table_csv([{"week": "2026-W01", "requests": 3}]).strip())
+    week,requests
+    2026-W01,3
+    """
+    out = io.StringIO()
+    if rows:
+        writer = csv.DictWriter(out, fieldnames=list(rows[0]), lineterminator="\n")
+        writer.writeheader()
+        writer.writerows(rows)
+    return out.getvalue()

@@ -1,0 +1,39 @@
+"""Coverage: which relationships have enough willing alumni near them or tied to their partner."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+
+from matcher.models import Chapter
+from matcher.reports.pool import RADIUS_KM, Pool
+
+__all__ = ["coverage", "NEEDED"]
+
+NEEDED = 3
+
+
+def coverage(session, pool: Pool, needed: int = NEEDED, radius_km: float = RADIUS_KM) -> dict:
+    """Relationships with at least ``needed`` consenting volunteers within ``radius_km`` of the US
+    side or placed in the partner; those with none first ("recruit here"), then the fewest.
+
+    Chapters are scored by the share of the relationships in their states that are covered.
+    """
+    rows = []
+    for rel in pool.relationships:
+        near = set(pool.near(rel, radius_km).tolist())
+        tied = pool.tied[rel["id"]]
+        n = len(near | tied)
+        rows.append({"relationship_id": rel["id"], "relationship": rel["label"], "status": rel["status"],
+                     "state": rel["state"], "volunteers": n, "near": len(near), "tied": len(tied),
+                     "covered": n >= needed})
+    rows.sort(key=lambda r: (r["volunteers"] > 0, r["volunteers"], r["relationship"]))
+    chapters = []
+    for ch in session.scalars(select(Chapter).order_by(Chapter.name)):
+        mine = [r for r in rows if r["state"] in ch.state_list]
+        covered = sum(r["covered"] for r in mine)
+        chapters.append({"chapter": ch.name, "slug": ch.slug, "relationships": len(mine), "covered": covered,
+                         "share": round(covered / len(mine), 3) if mine else None})
+    chapters.sort(key=lambda c: (c["share"] is None, -(c["share"] or 0), c["chapter"]))
+    return {"needed": needed, "radius_km": radius_km, "relationships_total": len(rows),
+            "covered": sum(r["covered"] for r in rows), "with_none": sum(r["volunteers"] == 0 for r in rows),
+            "relationships": rows, "chapters": chapters}

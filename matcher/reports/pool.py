@@ -1,0 +1,90 @@
+"""The alumni and relationships the reports look at, as arrays: who could serve which tie."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+from sqlalchemy import select
+
+from matcher.geo import PointIndex
+from matcher.models import Alumnus, Municipality, Placement, Relationship, USPlace, USState
+
+__all__ = ["Pool", "load_pool", "RADIUS_KM"]
+
+RADIUS_KM = 100.0
+
+
+@dataclass
+class Pool:
+    """Consenting alumni (ids, display names, home coordinates) and every relationship's US point
+    and Japanese side, with the alumni placed in each partner."""
+
+    alumni: np.ndarray            # ids, sorted
+    names: list[str]
+    lat: np.ndarray               # NaN where no home is known
+    lon: np.ndarray
+    relationships: list[dict]     # id, label, status, state, lat, lon, signed_year, dormant_since
+    tied: dict[int, set[int]]     # relationship id → alumnus ids placed in its partner
+    _near: dict[float, dict[int, np.ndarray]] = field(default_factory=dict, repr=False)
+
+    def near(self, rel: dict, radius_km: float = RADIUS_KM) -> np.ndarray:
+        """Ids of the consenting alumni living within ``radius_km`` of the relationship's US side.
+
+        All relationships are asked of one BallTree at once, the first time, and kept.
+        """
+        key = radius_km
+        if key not in self._near:
+            self._near[key] = self._all_near(radius_km)
+        return self._near[key].get(rel["id"], self.alumni[:0])
+
+    def _all_near(self, radius_km: float) -> dict[int, np.ndarray]:
+        homes = ~np.isnan(self.lat)
+        rels = [r for r in self.relationships if r["lat"] is not None]
+        if not homes.any() or not rels:
+            return {}
+        ids = self.alumni[homes]
+        found = PointIndex(np.column_stack([self.lat[homes], self.lon[homes]])).within(
+            [[r["lat"], r["lon"]] for r in rels], radius_km)
+        return {r["id"]: np.sort(ids[i]) for r, i in zip(rels, found)}
+
+
+def load_pool(session) -> Pool:
+    """Read the pool with one query per table (no ORM objects)."""
+    rows = session.execute(select(Alumnus.id, Alumnus.name, Alumnus.home_lat, Alumnus.home_lon)
+                           .where(Alumnus.consent.is_(True)).order_by(Alumnus.id)).all()
+    ids = np.array([r[0] for r in rows], dtype=np.int64)
+    names = [Alumnus.display_name.fget(r) for r in rows]
+    lat = np.array([np.nan if r[2] is None else r[2] for r in rows], dtype=float)
+    lon = np.array([np.nan if r[3] is None else r[3] for r in rows], dtype=float)
+    R = Relationship
+    rels = []
+    for rid, us_kind, st, jp_kind, muni, pref, status, year, since, pname, plat, plon, sname, slat, slon, mname \
+            in session.execute(select(R.id, R.us_kind, R.us_state_abbr, R.jp_kind, R.jp_municipality_code,
+                                      R.jp_prefecture_code, R.status, R.signed_year, R.dormant_since,
+                                      USPlace.name, USPlace.lat, USPlace.lon, USState.name, USState.lat, USState.lon,
+                                      Municipality.name_romaji)
+                               .outerjoin(USPlace, R.us_place_id == USPlace.id)
+                               .join(USState, R.us_state_abbr == USState.abbr)
+                               .outerjoin(Municipality, R.jp_municipality_code == Municipality.code)
+                               .order_by(R.id)):
+        us = f"{pname}, {st}" if pname else sname
+        rels.append({"id": rid, "label": f"{us} ↔ {mname or pref}", "status": status, "state": st,
+                     "lat": plat if pname else slat, "lon": plon if pname else slon, "signed_year": year,
+                     "dormant_since": since, "muni": muni if jp_kind == "municipality" else None, "pref": pref})
+    return Pool(ids, names, lat, lon, rels, _placement_ties(session, rels))
+
+
+def _placement_ties(session, rels: list[dict]) -> dict[int, set[int]]:
+    # Placement.municipality_code is the current municipality, so a town merged into the
+    # partner (Ishidoriya → Hanamaki) already counts as the partner.
+    by_muni: dict[str, set[int]] = {}
+    by_pref: dict[str, set[int]] = {}
+    for alum, muni, pref in session.execute(
+            select(Placement.alumnus_id, Placement.municipality_code, Placement.prefecture_code)
+            .join(Alumnus, Placement.alumnus_id == Alumnus.id).where(Alumnus.consent.is_(True))):
+        if muni:
+            by_muni.setdefault(muni, set()).add(alum)
+        by_pref.setdefault(pref, set()).add(alum)
+    return {r["id"]: set(by_muni.get(r["muni"], ())) if r["muni"] else set(by_pref.get(r["pref"], ()))
+            for r in rels}
