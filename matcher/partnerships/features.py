@@ -75,7 +75,7 @@ _UNKNOWN = {"jp_population": "the JP side's population is unknown (a typical one
             "us_population": "the US side's population is unknown (a typical one is assumed)",
             "population_gap": "one population is unknown (a typical gap is assumed)"}
 _BINARY = {"sister_state", "jp_capital", "level_match", "jp_city", "kind_match"}
-_CONTINUOUS = {"jp_population", "us_population", "population_gap", "area_pref_share"}  # measured from the average pair
+_CONTINUOUS = {"jp_population", "us_population", "population_gap"}  # measured from the average pair
 # Features whose direction is known before any data: more of them never makes a pair less
 # likely. The model keeps their weights ≥ 0, so a line saying "5 alumni…" never subtracts.
 SUPPORTING = frozenset({"sister_state", "state_pref_ties", "adamic_adar", "resource_allocation",

@@ -3,18 +3,15 @@ readable contribution per feature) and its stored versions as ScoringModel rows.
 
 from __future__ import annotations
 
-import datetime as dt
-
 import numpy as np
 from scipy.special import expit
 
 from matcher.partnerships.features import (_CONTINUOUS, FEATURES, SUPPORTING, _sentence, _transform,
                                            candidate_lists)
-from matcher.partnerships.learn import fit_listwise, fit_platt, fit_pointwise, group_starts
 from matcher.partnerships.graph import TieGraph
-from matcher.partnerships.load import load_graph
+from matcher.partnerships.learn import fit_listwise, fit_platt, fit_pointwise, group_starts
 
-__all__ = ["PartnershipModel", "fit_model", "MODEL_PREFIX", "train", "stored_model", "model_for"]
+__all__ = ["PartnershipModel", "fit_model", "MODEL_PREFIX", "DEFAULT_FEATURES", "stored_model", "model_for"]
 
 
 class PartnershipModel:
@@ -63,6 +60,8 @@ class PartnershipModel:
             self.intercepts_ = np.array([b, b])
             self.platt_ = (1.0, [b, b])
             return self
+        if groups is None:
+            raise ValueError("a listwise model learns from candidate lists: pass groups (see candidate_lists)")
         levels = np.zeros(len(y), dtype=int) if levels is None else np.asarray(levels, dtype=int)
         oof = self._out_of_fold(z, y, groups, nonneg)
         a, b = fit_platt(oof, y, levels)
@@ -193,32 +192,6 @@ def fit_model(graph: TieGraph, seed: int = 0, features: tuple[str, ...] | None =
 
 
 MODEL_PREFIX = "partnerships-"
-
-
-def train(session, seed: int = 0, now: dt.datetime | None = None):
-    """Fit on every known pair and store the model as ScoringModel ``partnerships-YYYYmmddHHMMSS``.
-
-    The row is never ``active`` (that flag belongs to the volunteer scoring model); its
-    settings say ``{"kind": "partnerships", "current": true, ...}`` and older partnership
-    rows lose ``current``. Returns the new row (flushed, not committed).
-    """
-    from sqlalchemy import select
-
-    from matcher.models import ScoringModel
-
-    now = now or dt.datetime.now(dt.timezone.utc)
-    graph = load_graph(session)
-    model = fit_model(graph, seed=seed)
-    for older in session.scalars(select(ScoringModel).where(ScoringModel.version.like(MODEL_PREFIX + "%"))):
-        older.settings = {**older.settings, "current": False}
-    version = MODEL_PREFIX + now.strftime("%Y%m%d%H%M%S")
-    row = session.get(ScoringModel, version) or ScoringModel(version=version, active=False)
-    row.settings = {"kind": "partnerships", "current": True, "seed": seed, **model.to_settings()}
-    row.metrics = {"pairs": int(len(graph.us)), "examples": int(len(model.oof_)),
-                   "positives": int(len(graph.us)), "trained_at": now.isoformat(timespec="seconds")}
-    session.add(row)
-    session.flush()
-    return row
 
 
 def stored_model(session) -> tuple[PartnershipModel, str] | None:
