@@ -11,6 +11,7 @@ from __future__ import annotations
 import numpy as np
 from scipy.optimize import minimize
 from scipy.special import expit
+from threadpoolctl import threadpool_limits
 
 __all__ = ["fit_listwise", "fit_pointwise", "fit_platt", "group_starts"]
 
@@ -103,12 +104,15 @@ def fit_platt(scores: np.ndarray, y: np.ndarray, levels: np.ndarray) -> tuple[fl
 
     bounds = [(1e-6, None)] + [(None, None)] * n_levels
     start = np.r_[1.0, np.full(n_levels, np.log(max(y.mean(), 1e-9)))]
-    res = minimize(loss, start, jac=True, method="L-BFGS-B", bounds=bounds)
+    with threadpool_limits(1, user_api="blas"):
+        res = minimize(loss, start, jac=True, method="L-BFGS-B", bounds=bounds)
     return float(res.x[0]), np.asarray(res.x[1:])
 
 
 def _minimise(loss, n: int, nonneg: np.ndarray | None) -> np.ndarray:
     bounds = None if nonneg is None else [(0.0, None) if b else (None, None) for b in nonneg]
-    res = minimize(loss, np.zeros(n), jac=True, method="L-BFGS-B", bounds=bounds,
-                   options={"maxiter": 1000})
+    # One BLAS thread: these products are small, and a thread pool on a busy machine made
+    # each step ten times slower.
+    with threadpool_limits(1, user_api="blas"):
+        res = minimize(loss, np.zeros(n), jac=True, method="L-BFGS-B", bounds=bounds, options={"maxiter": 1000})
     return np.asarray(res.x)

@@ -31,7 +31,7 @@ class PartnershipModel:
     """
 
     def __init__(self, C: float = 1.0, features: tuple[str, ...] | None = None, objective: str = "listwise",
-                 folds: int = 5, negatives: int = 300, seed: int = 0):
+                 folds: int = 4, negatives: int = 100, seed: int = 0):
         self.C = C
         self.features = features
         self.objective = objective
