@@ -35,7 +35,8 @@ from matcher.partnerships.features import (FEATURES, SIGNALS, SUPPORTING, candid
                                            training_examples)
 from matcher.partnerships.graph import TieGraph, Universe, projected_similarity
 from matcher.partnerships.load import RADIUS_KM, capital_codes, load_graph
-from matcher.partnerships.model import MODEL_PREFIX, PartnershipModel, fit_model, model_for, stored_model
+from matcher.partnerships.model import (DEFAULT_FEATURES, MODEL_PREFIX, PartnershipModel, fit_model, model_for,
+                                        stored_model)
 from matcher.partnerships.store import STORED_TOP, store_suggestions, stored_suggestions, train
 from matcher.partnerships.proposals import open_proposals, proposal_labels, propose_partnership
 from matcher.partnerships.suggest import (LEVELS, champions, data_fingerprint, default_us_pool, describe_pair,
@@ -43,6 +44,7 @@ from matcher.partnerships.suggest import (LEVELS, champions, data_fingerprint, d
 
 __all__ = [
     "FEATURES",
+    "DEFAULT_FEATURES",
     "SIGNALS",
     "SUPPORTING",
     "candidate_lists",

@@ -186,7 +186,7 @@ def evaluate_seed(graph: TieGraph, seed: int, holdout: float = 0.2, negatives: i
                      "candidates": int(np.sum(~graph.universe.jp_is_pref))}
     out["_test"] = {"p": p, "y": test["y"]}
     if ablation:
-        out["ablation"] = _ablation(graph, train, lists, test, seed, feats)
+        out["ablation"] = _ablation(lists, test, seed)
     return out
 
 
@@ -199,13 +199,13 @@ def _top_mask(scores: np.ndarray, groups: np.ndarray, k: int) -> np.ndarray:
     return mask
 
 
-def _ablation(graph, train, lists, test, seed: int, feats) -> dict:
-    """The model without each signal group in turn: inner (cross-fitted, training lists) and
-    test figures at the municipality level."""
-    names = list(feats or FEATURES)
+def _ablation(lists, test, seed: int) -> dict:
+    """The model on every feature ("all"), then without each signal group in turn: inner
+    (cross-fitted on the training lists: what DEFAULT_FEATURES was chosen on) and test
+    figures at the municipality level."""
     out = {}
     for signal, cols in {"none": (), **SIGNALS}.items():
-        keep = tuple(f for f in names if f not in cols)
+        keep = tuple(f for f in FEATURES if f not in cols)
         model = PartnershipModel(features=keep, seed=seed).fit(lists["raw"], lists["y"], lists["group"],
                                                              lists["level"])
         rows = test["level"] == 0

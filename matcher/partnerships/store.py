@@ -8,7 +8,7 @@ import datetime as dt
 from matcher.partnerships.graph import TieGraph
 from matcher.partnerships.load import load_graph
 from matcher.partnerships.model import MODEL_PREFIX, PartnershipModel, fit_model
-from matcher.partnerships.suggest import LEVELS, data_fingerprint, suggest_partnerships
+from matcher.partnerships.suggest import LEVELS, suggest_partnerships
 
 __all__ = ["STORED_TOP", "train", "store_suggestions", "stored_suggestions"]
 
@@ -63,7 +63,7 @@ def store_suggestions(session, row, graph: TieGraph, model: PartnershipModel, to
         reasons=r["reasons"], champion_ids=[c["alumnus_id"] for c in r["champions"]][:_CHAMPION_IDS])
         for level in LEVELS for rank, r in enumerate(ranked[level], 1)]
     session.add_all(rows)
-    row.metrics = {**row.metrics, "suggestions": len(rows), "fingerprint": repr(data_fingerprint(session)[:3])}
+    row.metrics = {**row.metrics, "suggestions": len(rows), "fingerprint": _relationships_fingerprint(session)}
     session.flush()
     return len(rows)
 
@@ -72,8 +72,9 @@ def stored_suggestions(session, level: str = "any", champions: int = 5) -> dict 
     """The stored suggestions of the newest partnerships model at ``level``, or None when that
     model stored none. Returns ``{"version", "trained_at", "stale", "pairs", "rows"}``:
     ``rows`` as ``suggest_partnerships`` gives them (champions filtered by consent now,
-    pairs that have become partnerships since left out); ``stale`` when relationships,
-    alumni or placements changed after they were ranked."""
+    pairs that have become partnerships since left out); ``stale`` when relationships
+    changed after they were ranked (checked on every read, so cheaply: alumni and
+    placements count for less, and retraining after imports is a job's work)."""
     from sqlalchemy import select
 
     from matcher.models import Alumnus, PartnershipSuggestion, Relationship, ScoringModel
@@ -97,5 +98,13 @@ def stored_suggestions(session, level: str = "any", champions: int = 5) -> dict 
             for s in stored if f"{s.us_key}|{s.jp_key}" not in existing]  # Relationship.pair_key
     return {"version": head.version, "trained_at": head.metrics.get("trained_at"), "rows": rows,
             "pairs": head.metrics.get("pairs"),
-            "stale": head.metrics.get("fingerprint") != repr(data_fingerprint(session)[:3])}
+            "stale": head.metrics.get("fingerprint") != _relationships_fingerprint(session)}
+
+
+def _relationships_fingerprint(session) -> str:
+    from sqlalchemy import func, select
+
+    from matcher.models import Relationship
+
+    return repr(tuple(session.execute(select(func.count(), func.max(Relationship.id))).one()))
 

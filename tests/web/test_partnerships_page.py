@@ -38,7 +38,7 @@ def test_a_stored_model_is_the_newest_partnerships_row_and_never_active(db_sessi
     assert trained.settings["kind"] == "partnerships" and trained.settings["current"] is True
     assert trained.active is False
     assert db_session.get(ScoringModel, version).metrics["pairs"] > 100
-    assert model.names_ == list(pt.FEATURES)
+    assert model.names_ == list(pt.DEFAULT_FEATURES)
 
 
 def test_proposing_puts_a_request_in_the_queue_and_approval_proposes_to_both_cities(
