@@ -7,10 +7,14 @@ They are computed instead on the graph *projected* onto states × prefectures, w
 "Michigan has nine city pairs with Shiga" becomes one weighted edge, with scipy.sparse.
 
 Every feature of a pair is computed from a graph that does not contain that pair:
-training positives are scored on the graph with their own edge removed (and their
-sampled negatives on that same graph), and evaluation scores hidden pairs on the
-training graph only. The classifier is a standardised logistic regression, so each
-score (log-odds) is the intercept plus one readable contribution per feature.
+each known pair's candidate list (its partner and every other municipality, or
+prefecture, its US side could have chosen) is scored on the graph with that edge removed,
+and evaluation scores hidden pairs on the training graph only. The model ranks those
+lists (a conditional logit with weights ≥ 0 on the features whose direction is known),
+and Platt scaling of cross-fitted scores, folded into the weights, makes the score a
+calibrated log-odds: the intercept plus one readable contribution per feature, and
+``σ(score)`` the chance that this is the partner, were the US side to sign one more.
+Suggestions are ranked when the model is trained and stored for the pages.
 
 This module is the entry point: it names what the rest of jetmatch uses, from
 

@@ -166,7 +166,7 @@ class PartnershipModel:
             lines = lines[:top]
         start = ("one prefecture among the 47" if level else "one municipality among all of Japan's")
         return [{"factor": "intercept", "value": None, "contribution": round(float(self.intercepts_[level]), 4),
-                 "sentence": f"starting point: {start}, with no ties, no alumni and average size",
+                 "sentence": f"starting point: {start}, with none of the ties below and average size",
                  "relative": ""}] + lines
 
 

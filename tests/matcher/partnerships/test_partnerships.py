@@ -280,12 +280,26 @@ def test_suggest_command_for_one_us_place(runner, db_url):
 
 
 @pytest.mark.slow
-def test_evaluate_command_prints_the_table(runner, db_url):
+def test_evaluate_command_ranks_per_level_with_calibration(runner, db_url):
     from matcher.cli import cli
+    from matcher.cli.partnerships import format_table
 
-    result = runner.invoke(cli, ["--database-url", db_url, "partnerships", "evaluate", "--seeds", "2"])
+    result = runner.invoke(cli, ["--database-url", db_url, "partnerships", "evaluate", "--seeds", "2", "--json"])
     assert result.exit_code == 0, result.output
-    assert "hits@50" in result.output and "resource_allocation" in result.output
+    out = json.loads(result.stdout)
+    # The keys the earlier --json had, and the new ones.
+    assert {"seeds", "holdout", "pairs", "summary", "model_beats_every_baseline_every_seed", "runs"} <= set(out)
+    for level in pt.LEVEL_NAMES:
+        for method in pt.METHODS:
+            assert set(pt.METRICS) <= set(out["by_level"][level][method])
+    model = out["summary"]["model"]
+    assert model["hits@50"]["mean"] >= model["hits@10"]["mean"] and model["median_rank"]["mean"] >= 1
+    assert out["summary"]["model"]["auc"]["mean"] > out["summary"]["random"]["auc"]["mean"]
+    cal = out["calibration"]
+    assert sum(row["n"] for row in cal["table"]) > 1000 and 0 <= cal["ece"]["mean"] < 0.05
+    assert sum(row["positives"] for row in cal["table"]) == sum(r["calibration"]["partners"] for r in out["runs"])
+    table = format_table(out)
+    assert "hits@50" in table and "resource_allocation" in table and "prefecture level" in table and "ECE" in table
 
 
 # --- reasons that read true, and a stored model -------------------------------------------------
