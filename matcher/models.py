@@ -47,6 +47,7 @@ __all__ = [
     "User",
     "LoginFailure",
     "ScoringModel",
+    "PartnershipSuggestion",
     "Seeker",
     "REGIONS",
     "ROLES",
@@ -399,6 +400,28 @@ class ScoringModel(Base):
     settings: Mapped[dict[str, Any]] = mapped_column(JSON)
     metrics: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     active: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=_now)
+
+
+class PartnershipSuggestion(Base):
+    """A likely new partnership, ranked when the partnership model was trained (so pages read
+    it instead of ranking every pair). Champions are alumni ids, filtered by consent on read."""
+
+    __tablename__ = "partnership_suggestions"
+    __table_args__ = (Index("ix_partnership_suggestions_version_level_rank", "model_version", "level", "rank"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    model_version: Mapped[str] = mapped_column(ForeignKey("scoring_models.version", ondelete="CASCADE"))
+    level: Mapped[str] = mapped_column(String(10))  # a key of partnerships.LEVELS
+    rank: Mapped[int] = mapped_column(Integer)
+    us_key: Mapped[str] = mapped_column(String(40))  # "place:12" or "state:MD"
+    jp_key: Mapped[str] = mapped_column(String(20))  # "muni:44201" or "pref:44"
+    us_label: Mapped[str] = mapped_column(String(200))
+    jp_label: Mapped[str] = mapped_column(String(200))
+    score: Mapped[float] = mapped_column(Float)
+    probability: Mapped[float] = mapped_column(Float)
+    reasons: Mapped[list[Any]] = mapped_column(JSON, default=list)
+    champion_ids: Mapped[list[Any]] = mapped_column(JSON, default=list)
     created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=_now)
 
 

@@ -44,6 +44,18 @@ def _ranked(db, level: str) -> tuple[dict, list[dict]]:
     return basis, cache[level]
 
 
+def _shown_pair(db, us: str, jp: str) -> dict | None:
+    """The stored suggestion for this pair (any level), if the newest model stored one."""
+    us_key = f"place:{us}" if us.isdigit() else f"state:{us}"
+    jp_key = f"muni:{jp}" if len(jp) == 5 else f"pref:{jp}"
+    for level in pt.LEVELS:
+        stored = pt.stored_suggestions(db, level) or {"rows": []}
+        for row in stored["rows"]:
+            if row["us_key"] == us_key and row["jp_key"] == jp_key:
+                return row
+    return None
+
+
 @bp.get("/partnerships")
 @role_required("coordinator")
 def index():
@@ -52,9 +64,14 @@ def index():
     level = request.args.get("level", "any")
     if level not in pt.LEVELS:
         abort(404)
-    basis, rows = _ranked(db, level)
-    return render_template("partnerships/index.html", rows=rows, version=basis["version"],
-                           pairs=len(basis["graph"].us), level=level, levels=pt.LEVELS,
+    stored = pt.stored_suggestions(db, level)  # ranked when the model was trained: no cold page
+    if stored is not None:
+        rows, version, pairs, stale = stored["rows"], stored["version"], stored["pairs"], stored["stale"]
+    else:
+        basis, rows = _ranked(db, level)
+        version, pairs, stale = basis["version"], len(basis["graph"].us), False
+    return render_template("partnerships/index.html", rows=rows, version=version, pairs=pairs, stale=stale,
+                           stored=stored is not None, level=level, levels=pt.LEVELS,
                            proposals=pt.open_proposals(db), summarise=pt.summarise_reasons)
 
 
@@ -69,10 +86,11 @@ def propose():
     if not us or not jp.isdigit() or len(jp) not in (2, 5):
         flash("Choose a suggested pair to propose.", "error")
         return redirect(back), 400
-    basis = _basis(db)  # the graph and model the page showed
+    shown = _shown_pair(db, us, jp)  # the score and reasons the page showed, when stored
+    basis = {"graph": None, "model": None} if shown else _basis(db)
     try:
         req = pt.propose_partnership(db, us, jp, by_login=g.user.login, note=request.form.get("note", ""),
-                                     graph=basis["graph"], model=basis["model"])
+                                     graph=basis["graph"], model=basis["model"], described=shown)
     except ValueError:
         db.rollback()
         flash("That pair cannot be proposed: it is already a partnership, or a side is unknown.", "error")

@@ -62,8 +62,15 @@ def _jp_key(res) -> str | None:
 
 
 def _reasons_line(row: dict, n: int = 3) -> str:
-    best = [r for r in row["reasons"][1:] if r["contribution"] > 0][:n]
-    return "; ".join(f"{r['sentence']} ({r['relative']}: {r['contribution']:+.2f})" for r in best)
+    """The ``n`` strongest reasons for the pair, strongest first."""
+    best = sorted((r for r in row["reasons"][1:] if r["contribution"] > 0), key=lambda r: -r["contribution"])[:n]
+    return "; ".join(f"{r['sentence']} ({r['relative'] + ': ' if r['relative'] else ''}{r['contribution']:+.2f})"
+                     for r in best)
+
+
+def _chance(row: dict) -> str:
+    p = row.get("probability")
+    return "   —  " if p is None else (f"{100 * p:5.1f}%" if p >= 0.001 else " <0.1%")
 
 
 def _model(session, graph: pt.TieGraph) -> pt.PartnershipModel:
@@ -86,12 +93,13 @@ def train(app, seed: int, as_json: bool) -> None:
     with app.session() as session:
         row = pt.train(session, seed=seed)
         session.commit()
-        result = {"version": row.version, **row.metrics}
+        result = {"version": row.version, **{k: v for k, v in row.metrics.items() if k != "fingerprint"}}
     if as_json:
         emit_json(result)
         return
     click.echo(f"stored {result['version']}: trained on {result['pairs']} pairs "
-               f"({result['examples']} examples, {result['positives']} positive)")
+               f"({result['examples']} examples, {result['positives']} positive); "
+               f"{result.get('suggestions', 0)} suggestions stored for the page")
 
 
 @partnerships.command()
@@ -122,7 +130,7 @@ def suggest(app, us_query: str | None, jp_query: str | None, seekers: bool, top:
                 if seeker.get("skipped"):
                     click.echo(f"  skipped: {seeker['skipped']}")
                 for row in seeker["candidates"]:
-                    click.echo(f"  {row['score']:+6.2f}  {row['us_label']}  — {_reasons_line(row)}")
+                    click.echo(f"  {_chance(row)} ({row['score']:+6.2f})  {row['us_label']}  — {_reasons_line(row)}")
             return
         graph = pt.load_graph(session)
         model = _model(session, graph)
@@ -137,7 +145,7 @@ def suggest(app, us_query: str | None, jp_query: str | None, seekers: bool, top:
         emit_json(rows)
         return
     for i, row in enumerate(rows, 1):
-        click.echo(f"{i:3d}. {row['score']:+6.2f}  {row['us_label']} ↔ {row['jp_label']}")
+        click.echo(f"{i:3d}. {_chance(row)} (score {row['score']:+6.2f})  {row['us_label']} ↔ {row['jp_label']}")
         click.echo(f"       {_reasons_line(row)}")
         if row["champions"]:
             click.echo("       could champion it: " + ", ".join(c["name"] for c in row["champions"]))
@@ -168,7 +176,8 @@ def score(app, file: Path, as_json: bool) -> None:
             click.echo(f"   —    {r['us_place']} ↔ {r['jp_place']}: {r['error']}")
         else:
             flag = "  [existing]" if r["existing"] else ""
-            click.echo(f"{r['score']:+6.2f}  {r['us_label']} ↔ {r['jp_label']}{flag} — {_reasons_line(r)}")
+            click.echo(f"{_chance(r)} ({r['score']:+6.2f})  {r['us_label']} ↔ {r['jp_label']}{flag} — "
+                       f"{_reasons_line(r)}")
 
 
 def _score_row(app, graph: pt.TieGraph, model: pt.PartnershipModel, row: dict) -> dict:
@@ -184,17 +193,19 @@ def _score_row(app, graph: pt.TieGraph, model: pt.PartnershipModel, row: dict) -
 @partnerships.command()
 @click.option("--seeds", type=click.IntRange(min=1), default=5, show_default=True)
 @click.option("--holdout", type=click.FloatRange(0.05, 0.5), default=0.2, show_default=True)
+@click.option("--ablation", is_flag=True, help="Also refit without each signal group (slower).")
 @click.option("--json", "as_json", is_flag=True, help="Print summary and per-seed results as JSON.")
 @pass_app
-def evaluate(app, seeds: int, holdout: float, as_json: bool) -> None:
-    """Hide a share of the known pairs per seed, train on the rest, and compare with baselines."""
+def evaluate(app, seeds: int, holdout: float, ablation: bool, as_json: bool) -> None:
+    """Hide a share of the known pairs per seed, train on the rest, and rank each hidden pair's
+    partner among every candidate at its level, against baselines; calibration and ablation."""
     app.ensure_schema()
     with app.session() as session:
         graph = pt.load_graph(session)
     if len(graph.us) < 20:
         raise click.ClickException(f"only {len(graph.us)} relationships in the database: nothing to learn from")
     status(f"evaluating on {len(graph.us)} pairs, {seeds} seeds…")
-    result = pt.evaluate(graph, seeds=seeds, holdout=holdout)
+    result = pt.evaluate(graph, seeds=seeds, holdout=holdout, ablation=ablation)
     if as_json:
         emit_json(result)
         return
@@ -202,17 +213,39 @@ def evaluate(app, seeds: int, holdout: float, as_json: bool) -> None:
 
 
 def format_table(result: dict) -> str:
-    """The evaluation summary as a fixed-width table: mean ± sd over the seeds."""
-    s = result["summary"]
+    """The evaluation as fixed-width tables: mean ± sd over the seeds, per level; the
+    reliability of the calibrated figure; the ablation when it was run."""
     lines = [f"{result['pairs']} known pairs; {result['holdout']:.0%} hidden per seed; {result['seeds']} seeds; "
-             "mean ± sd", f"{'method':<20}" + "".join(f"{m:>16}" for m in pt.METRICS)]
-    for method in pt.METHODS:
-        lines.append(f"{method:<20}" + "".join(
-            f"{s[method][m]['mean']:>9.3f} ± {s[method][m]['sd']:.3f}" for m in pt.METRICS))
+             "mean ± sd; each hidden partner ranked among every candidate at its level"]
+    for level, table in result["by_level"].items():
+        lines += ["", f"{level} level" + (" (summary)" if level == result.get("summary_level") else ""),
+                  f"{'method':<20}" + "".join(f"{m:>18}" for m in pt.METRICS)]
+        for method in pt.METHODS:
+            lines.append(f"{method:<20}" + "".join(_cell(table[method][m], m) for m in pt.METRICS))
     beats = result["model_beats_every_baseline_every_seed"]
-    lines.append("model beats every baseline on every seed: "
+    lines.append("model beats every baseline on every seed (summary level): "
                  + ", ".join(f"{k} {'yes' if v else 'no'}" for k, v in beats.items()))
+    cal = result["calibration"]
+    lines += ["", f"calibration over every candidate of the hidden lists: ECE {cal['ece']['mean']:.4f} ± "
+              f"{cal['ece']['sd']:.4f} (top 50 of each list: {cal['ece_top50']['mean']:.4f})",
+              f"{'figure':<16}{'pairs':>10}{'partners':>10}{'mean figure':>14}{'observed':>12}"]
+    for row in cal["table"]:
+        if row["n"]:
+            lines.append(f"{row['lo']:.3f}–{row['hi']:<10.3f}{row['n']:>10}{row['positives']:>10}"
+                         f"{row['mean_predicted']:>14.4f}{row['observed']:>12.4f}")
+    if "ablation" in result:
+        lines += ["", "ablation (municipality level): inner = cross-fitted on the training lists, test = hidden",
+                  f"{'model':<24}{'inner hits@50':>18}{'inner mrr':>18}{'test hits@50':>18}{'test mrr':>18}"]
+        for name, row in result["ablation"].items():
+            lines.append(f"{name:<24}" + "".join(_cell(row[part][m], m) for part in ("inner", "test")
+                                                 for m in ("hits@50", "mrr")))
     return "\n".join(lines)
+
+
+def _cell(v: dict, metric: str) -> str:
+    if metric == "median_rank":
+        return f"{v['mean']:>11.1f} ± {v['sd']:<4.0f}"
+    return f"{v['mean']:>11.3f} ± {v['sd']:.3f}"[-18:].rjust(18)
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -7,36 +7,57 @@ They are computed instead on the graph *projected* onto states × prefectures, w
 "Michigan has nine city pairs with Shiga" becomes one weighted edge, with scipy.sparse.
 
 Every feature of a pair is computed from a graph that does not contain that pair:
-training positives are scored on the graph with their own edge removed (and their
-sampled negatives on that same graph), and evaluation scores hidden pairs on the
-training graph only. The classifier is a standardised logistic regression, so each
-score (log-odds) is the intercept plus one readable contribution per feature.
+each known pair's candidate list (its partner and every other municipality, or
+prefecture, its US side could have chosen) is scored on the graph with that edge removed,
+and evaluation scores hidden pairs on the training graph only. The model ranks those
+lists (a conditional logit with weights ≥ 0 on the features whose direction is known),
+and Platt scaling of cross-fitted scores, folded into the weights, makes the score a
+calibrated log-odds: the intercept plus one readable contribution per feature, and
+``σ(score)`` the chance that this is the partner, were the US side to sign one more.
+Suggestions are ranked when the model is trained and stored for the pages.
 
 This module is the entry point: it names what the rest of jetmatch uses, from
 
-- ``linkgraph``: the Universe of candidate nodes, the TieGraph and its projected indices;
-- ``linkfeatures``: pair features, their sentences, leave-one-out training examples;
-- ``linkmodel``: the classifier, and training and storing it as a ScoringModel row;
-- ``linkload``: the Universe and the graph from the database;
-- ``linkeval``: evaluation against baselines;
-- ``linksuggest``: suggestions, their reasons and champions;
-- ``linkproposals``: coordinators' proposals.
+- ``graph``: the Universe of candidate nodes, the TieGraph, its projected indices and spatial
+  neighbourhoods;
+- ``features``: pair features, their sentences, leave-one-out candidate lists;
+- ``learn``: sign-constrained listwise and pointwise logistic learners, Platt calibration;
+- ``model``: the ranking model with additive explanations and a calibrated figure;
+- ``load``: the Universe and the graph from the database (merger history from the alias table);
+- ``evaluate``: ranking evaluation per level against baselines, reliability, ablation;
+- ``suggest``: suggestions, their reasons and champions;
+- ``store``: training, and the suggestions stored with each trained model;
+- ``proposals``: coordinators' proposals.
 """
 
 from __future__ import annotations
 
 # Re-exported: the names in __all__ (and ``_rank``, which the tests check directly).
-from matcher.partnerships.evaluate import METHODS, METRICS, _rank, evaluate, evaluate_seed  # noqa: F401
-from matcher.partnerships.features import FEATURES, pair_features, training_examples
+from matcher.partnerships.evaluate import (LEVEL_NAMES, METHODS, METRICS, _rank, evaluate,  # noqa: F401
+                                           evaluate_seed, list_metrics, reliability)
+from matcher.partnerships.features import (FEATURES, SIGNALS, SUPPORTING, candidate_lists, pair_features,
+                                           training_examples)
 from matcher.partnerships.graph import TieGraph, Universe, projected_similarity
 from matcher.partnerships.load import RADIUS_KM, capital_codes, load_graph
-from matcher.partnerships.model import MODEL_PREFIX, PartnershipModel, fit_model, model_for, stored_model, train
+from matcher.partnerships.model import (DEFAULT_FEATURES, MODEL_PREFIX, PartnershipModel, fit_model, model_for,
+                                        stored_model)
+from matcher.partnerships.store import STORED_TOP, store_suggestions, stored_suggestions, train
 from matcher.partnerships.proposals import open_proposals, proposal_labels, propose_partnership
 from matcher.partnerships.suggest import (LEVELS, champions, data_fingerprint, default_us_pool, describe_pair,
                                  seeker_suggestions, suggest_partnerships, summarise_reasons, top_new_pairs)
 
 __all__ = [
     "FEATURES",
+    "DEFAULT_FEATURES",
+    "SIGNALS",
+    "SUPPORTING",
+    "candidate_lists",
+    "LEVEL_NAMES",
+    "list_metrics",
+    "reliability",
+    "STORED_TOP",
+    "store_suggestions",
+    "stored_suggestions",
     "Universe",
     "TieGraph",
     "pair_features",

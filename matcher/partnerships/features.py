@@ -8,7 +8,8 @@ from scipy import sparse
 
 from matcher.partnerships.graph import TieGraph, Universe
 
-__all__ = ["FEATURES", "pair_features", "training_examples"]
+__all__ = ["FEATURES", "SIGNALS", "SUPPORTING", "pair_features", "training_examples", "candidate_lists",
+           "level_candidates"]
 
 # name → sentence for a non-zero raw value ({v}; {s}, {were} and {alumni} agree with it)…
 FEATURES: dict[str, str] = {
@@ -31,6 +32,16 @@ FEATURES: dict[str, str] = {
     "level_match": "same level on both sides (city–municipality or state–prefecture)",
     "alumni_bridges": "{v:g} JET {alumni} living near the US side {were} placed in the JP side",
     "alumni_pref_bridges": "{v:g} JET {alumni} living near the US side {were} placed in this prefecture",
+    "near_us_partners_in_pref": "US places within 150 km of the US side have {v:g} partnership{s} in this prefecture",
+    "near_us_partners_near_jp": "US places within 150 km of the US side have {v:g} partner{s} within 30 km of "
+                                "the JP side",
+    "jp_near_partners_in_state": "towns within 30 km of the JP side have {v:g} partner{s} in this state",
+    "jp_partners_near_us": "the JP side already partners {v:g} US place{s} within 150 km of the US side",
+    "us_partners_near_jp": "the US side already partners {v:g} town{s} within 30 km of the JP side",
+    "area_pref_share": "{v:.0%} of the partnerships of this part of the US are with this prefecture",
+    "jp_merged": "{v:g} former municipalit{ies} merged into the JP side, each with its own history of ties",
+    "jp_city": "the JP side is a city",
+    "kind_match": "sizes match: a small US place with a Japanese town or village, or a larger one with a city",
 }
 # …and for a raw value of zero, so that every sentence is true as written.
 _WHEN_ZERO: dict[str, str] = {
@@ -50,11 +61,38 @@ _WHEN_ZERO: dict[str, str] = {
     "level_match": "the two sides are at different levels (a city with a prefecture, or a state with a town)",
     "alumni_bridges": "no JET alum living near the US side was placed in the JP side yet",
     "alumni_pref_bridges": "no JET alum living near the US side was placed in this prefecture yet",
+    "near_us_partners_in_pref": "no US place within 150 km of the US side has a partnership in this prefecture",
+    "near_us_partners_near_jp": "no US place within 150 km of the US side has a partner within 30 km of the "
+                                "JP side",
+    "jp_near_partners_in_state": "no town within 30 km of the JP side has a partner in this state",
+    "jp_partners_near_us": "the JP side has no partner within 150 km of the US side",
+    "us_partners_near_jp": "the US side has no partner within 30 km of the JP side",
+    "jp_merged": "no former municipality merged into the JP side",
+    "jp_city": "the JP side is a town, village or prefecture, not a city",
+    "kind_match": "sizes differ in kind: a small US place with a Japanese city, or a larger one with a town",
 }
 _UNKNOWN = {"jp_population": "the JP side's population is unknown (a typical one is assumed)",
             "us_population": "the US side's population is unknown (a typical one is assumed)",
             "population_gap": "one population is unknown (a typical gap is assumed)"}
-_BINARY = {"sister_state", "jp_capital", "level_match"}
+_BINARY = {"sister_state", "jp_capital", "level_match", "jp_city", "kind_match"}
+_CONTINUOUS = {"jp_population", "us_population", "population_gap"}  # measured from the average pair
+# Features whose direction is known before any data: more of them never makes a pair less
+# likely. The model keeps their weights ≥ 0, so a line saying "5 alumni…" never subtracts.
+SUPPORTING = frozenset({"sister_state", "state_pref_ties", "adamic_adar", "resource_allocation",
+                        "common_neighbours", "pref_attachment", "neighbour_ties", "region_ties",
+                        "us_partners_in_pref", "jp_partners_in_state", "alumni_bridges", "alumni_pref_bridges",
+                        "near_us_partners_in_pref", "near_us_partners_near_jp", "jp_near_partners_in_state",
+                        "jp_partners_near_us", "us_partners_near_jp", "area_pref_share", "jp_capital", "kind_match", "level_match"})
+# The new signals, as groups that the evaluation's ablation switches off one at a time.
+SIGNALS: dict[str, tuple[str, ...]] = {
+    "spatial": ("near_us_partners_in_pref", "near_us_partners_near_jp", "jp_near_partners_in_state",
+                "jp_partners_near_us", "us_partners_near_jp", "area_pref_share"),
+    "mergers": ("jp_merged",),
+    "size_kind": ("jp_population", "us_population", "population_gap", "jp_capital", "jp_city", "kind_match"),
+    "alumni": ("alumni_bridges", "alumni_pref_bridges"),
+    "graph_indices": ("adamic_adar", "resource_allocation", "common_neighbours", "pref_attachment"),
+}
+SMALL_US_PLACE = 25_000  # below this a US place "is a town" for kind matching
 
 
 def pair_features(graph: TieGraph, us: np.ndarray, jp: np.ndarray) -> np.ndarray:
@@ -88,11 +126,47 @@ def pair_features(graph: TieGraph, us: np.ndarray, jp: np.ndarray) -> np.ndarray
         "level_match": (u.us_is_state[us] == u.jp_is_pref[jp]).astype(float),
         "alumni_bridges": _gather(u.bridges, us, jp),
         "alumni_pref_bridges": _gather(u.pref_bridges, us, p),
+        **_spatial(graph, us, jp, p, s),
+        "jp_merged": u.jp_merged[jp] if u.jp_merged is not None else np.zeros(len(jp)),
+        **_kind(u, us, jp, us_pop),
     }
     out = np.empty((len(us), len(FEATURES)), order="F")  # column-major: _transform works by column
     for i, name in enumerate(FEATURES):
         out[:, i] = cols[name]
     return out
+
+
+def _spatial(graph: TieGraph, us: np.ndarray, jp: np.ndarray, p: np.ndarray, s: np.ndarray) -> dict:
+    """Spatial smoothing: the partnerships of US places near the US side (by prefecture, and
+    with towns near the JP side), and those of towns near the JP side with the US side's state."""
+    uniq, inv = np.unique(us, return_inverse=True)
+    near = graph.near_us(uniq)  # len(uniq) × U
+    by_pref = np.asarray((near @ graph.us_by_pref).todense())
+    jp_near = graph.universe.jp_near
+    near_partners = (near @ graph.adjacency).tocsr()  # len(uniq) × J: partners of nearby US places
+    near_jp = near_partners @ (jp_near + sparse.identity(graph.universe.n_jp, format="csr"))
+    own_near = graph.adjacency[uniq] @ jp_near  # the US side's own partners near each JP node
+    b = graph.projected
+    share = (b[s, p] + by_pref[inv, p] + b.sum(axis=0)[p] / max(b.sum(), 1.0)) / (
+        b.sum(axis=1)[s] + by_pref.sum(axis=1)[inv] + 1.0)
+    return {"near_us_partners_in_pref": by_pref[inv, p],
+            "near_us_partners_near_jp": _gather(near_jp.tocsr(), inv, jp),
+            "jp_near_partners_in_state": graph.jp_near_by_state[jp, s],
+            "jp_partners_near_us": _gather(near_partners, inv, jp),
+            "us_partners_near_jp": _gather(own_near.tocsr(), inv, jp),
+            "area_pref_share": share}
+
+
+def _kind(u: Universe, us: np.ndarray, jp: np.ndarray, us_pop: np.ndarray) -> dict:
+    """Size and kind: is the JP side a city, and does that fit the size of the US side."""
+    if u.jp_kind is None:
+        return {"jp_city": np.zeros(len(jp)), "kind_match": np.zeros(len(jp))}
+    city = u.jp_kind[jp] == "city"
+    town = np.isin(u.jp_kind[jp], ("town", "village"))
+    small = np.nan_to_num(us_pop, nan=0.0) < SMALL_US_PLACE
+    place = ~u.us_is_state[us]
+    return {"jp_city": city.astype(float),
+            "kind_match": (place & ((small & town) | (~small & city))).astype(float)}
 
 
 def _gather(matrix: sparse.csr_matrix | None, rows: np.ndarray, cols: np.ndarray) -> np.ndarray:
@@ -106,7 +180,7 @@ def _transform(raw: np.ndarray) -> np.ndarray:
     x = np.array(raw, dtype=float, order="F")
     for i, name in enumerate(FEATURES):
         col = x[:, i]
-        if name in ("jp_population", "us_population", "population_gap"):
+        if name in _CONTINUOUS:
             col = np.log10(np.where(np.isfinite(col) & (col > 0), col, np.nan))
             x[:, i] = col
         elif name not in _BINARY:
@@ -138,6 +212,43 @@ def training_examples(graph: TieGraph, rng: np.random.Generator, negatives: int 
     return np.vstack(xs), np.concatenate(ys)
 
 
+def level_candidates(u: Universe, jp_node: int) -> np.ndarray:
+    """The JP nodes a partner at ``jp_node``'s level competes with: every municipality for a
+    municipality, every prefecture for a prefecture."""
+    return np.flatnonzero(u.jp_is_pref == u.jp_is_pref[jp_node])
+
+
+def candidate_lists(graph: TieGraph, edges: np.ndarray | None = None,
+                    exclude: set[tuple[int, int]] | None = None) -> dict[str, np.ndarray]:
+    """Every edge's full candidate list, each scored on the graph without that edge.
+
+    For edge ``(u, j)`` the list is ``j`` first, then every other node at ``j``'s level that
+    is not a known partner of ``u`` (in ``graph`` or in ``exclude``): the list a coordinator
+    ranks, and the one the listwise model and the calibration learn from.
+
+    Returns a dict of arrays: ``raw`` (rows × FEATURES), ``y`` (1 for the partner),
+    ``group`` (edge index), ``level`` (1 for a prefecture list), ``jp`` (the candidate node).
+    """
+    u = graph.universe
+    edges = np.arange(len(graph.us)) if edges is None else np.asarray(edges, dtype=int)
+    known = graph.pair_set | (exclude or set())
+    parts: dict[str, list] = {"raw": [], "y": [], "group": [], "level": [], "jp": []}
+    for i in edges.tolist():
+        us_node, jp_node = int(graph.us[i]), int(graph.jp[i])
+        cand = level_candidates(u, jp_node)
+        cand = cand[[(us_node, c) not in known for c in cand.tolist()]]
+        jp = np.r_[jp_node, cand]
+        parts["raw"].append(pair_features(graph.without(i), np.full(len(jp), us_node), jp))
+        parts["y"].append(np.r_[1.0, np.zeros(len(cand))])
+        parts["group"].append(np.full(len(jp), i))
+        parts["level"].append(np.full(len(jp), int(u.jp_is_pref[jp_node])))
+        parts["jp"].append(jp)
+    if not parts["raw"]:
+        return {"raw": np.zeros((0, len(FEATURES))), "y": np.zeros(0), "group": np.zeros(0, int),
+                "level": np.zeros(0, int), "jp": np.zeros(0, int)}
+    return {k: np.concatenate(v) if k != "raw" else np.vstack(v) for k, v in parts.items()}
+
+
 def _munis_by_pref(u: Universe) -> list[np.ndarray]:
     out = [np.flatnonzero((u.jp_pref == p) & ~u.jp_is_pref) for p in range(len(u.prefectures))]
     return [o if len(o) else np.flatnonzero(u.jp_pref == p) for p, o in enumerate(out)]
@@ -157,4 +268,5 @@ def _sentence(name: str, value: float) -> str:
         return _WHEN_ZERO[name]
     one = value == 1
     return FEATURES[name].format(v=value, s="" if one else "s", s_="s" if one else "",
-                                 were="was" if one else "were", alumni="alum" if one else "alumni")
+                                 were="was" if one else "were", alumni="alum" if one else "alumni",
+                                 ies="y" if one else "ies")

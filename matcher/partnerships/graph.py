@@ -17,6 +17,17 @@ __all__ = ["Universe", "TieGraph", "projected_similarity"]
 
 _INDEX_CACHE: dict[tuple, dict[str, np.ndarray]] = {}
 
+NEAR_US_KM = 150.0  # "US places near this one": a region's cities, across a state line too
+NEAR_JP_KM = 30.0  # "municipalities near this one": the neighbouring towns
+_EARTH_KM = 6371.0
+
+
+def _within(lat: np.ndarray | None, lon: np.ndarray | None, km: float, n: int) -> sparse.csr_matrix:
+    """n × n: 1 where two points are within ``km`` (itself excluded; nan coordinates: nobody's)."""
+    if lat is None or lon is None:
+        return sparse.csr_matrix((n, n))
+    return _near_from(lat, lon, np.arange(n), np.arange(n), km, n)
+
 
 @dataclass
 class Universe:
@@ -43,6 +54,17 @@ class Universe:
     pref_neighbours: sparse.csr_matrix  # P × P adjacency
     bridges: sparse.csr_matrix | None = None  # U × J alumni near u placed in j
     pref_bridges: sparse.csr_matrix | None = None  # U × P alumni near u placed in prefecture
+    us_lat: np.ndarray | None = None  # degrees; nan for states (they are not smoothed spatially)
+    us_lon: np.ndarray | None = None
+    jp_lat: np.ndarray | None = None  # degrees; nan for prefectures
+    jp_lon: np.ndarray | None = None
+    jp_kind: np.ndarray | None = None  # "city", "town", "village", "ward", "prefecture"
+    jp_merged: np.ndarray | None = None  # municipalities merged into this one (alias table)
+
+    @cached_property
+    def jp_near(self) -> sparse.csr_matrix:
+        """J × J: 1 where two municipalities are within NEAR_JP_KM of each other (not itself)."""
+        return _within(self.jp_lat, self.jp_lon, NEAR_JP_KM, self.n_jp)
 
     @cached_property
     def us_index(self) -> dict[str, int]:
@@ -136,11 +158,54 @@ class TieGraph:
         return np.asarray(sparse.csr_matrix(self.projected) @ self.universe.pref_neighbours.T.toarray())
 
     @cached_property
+    def adjacency(self) -> sparse.csr_matrix:
+        """U × J: 1 for each existing partnership."""
+        u = self.universe
+        a = sparse.csr_matrix((np.ones(len(self.us)), (self.us, self.jp)), shape=(u.n_us, u.n_jp))
+        a.sum_duplicates()
+        return a
+
+    @cached_property
+    def _tied_places(self) -> np.ndarray:
+        return np.unique(self.us[~self.universe.us_is_state[self.us]])
+
+    def near_us(self, us: np.ndarray) -> sparse.csr_matrix:
+        """len(us) × U: 1 for each US place with a partnership within NEAR_US_KM of ``us[i]``."""
+        u = self.universe
+        tied = self._tied_places
+        if u.us_lat is None or not len(tied):
+            return sparse.csr_matrix((len(us), u.n_us))
+        return _near_from(u.us_lat, u.us_lon, tied, np.asarray(us, dtype=int), NEAR_US_KM, u.n_us)
+
+    @cached_property
+    def jp_near_by_state(self) -> np.ndarray:
+        """J × S: partnerships that municipalities near each JP node have with each state."""
+        return np.asarray((self.universe.jp_near @ self.jp_by_state).todense())
+
+    @cached_property
     def region_ties(self) -> np.ndarray:
         region = self.universe.pref_region
         same = (region[:, None] == region[None, :]).astype(float)
         np.fill_diagonal(same, 0.0)
         return self.projected @ same
+
+
+def _near_from(lat: np.ndarray, lon: np.ndarray, points: np.ndarray, centres: np.ndarray, km: float,
+               n: int) -> sparse.csr_matrix:
+    """len(centres) × n: 1 where ``points[k]`` is within ``km`` of ``centres[i]`` (not itself)."""
+    from sklearn.neighbors import BallTree
+
+    ok = np.isfinite(lat[points]) & np.isfinite(lon[points])
+    points = points[ok]
+    asked = np.flatnonzero(np.isfinite(lat[centres]) & np.isfinite(lon[centres]))
+    if not len(points) or not len(asked):
+        return sparse.csr_matrix((len(centres), n))
+    tree = BallTree(np.radians(np.c_[lat[points], lon[points]]), metric="haversine")
+    hits = tree.query_radius(np.radians(np.c_[lat[centres[asked]], lon[centres[asked]]]), r=km / _EARTH_KM)
+    rows = np.repeat(asked, [len(h) for h in hits])
+    cols = points[np.concatenate(hits)] if len(hits) else np.zeros(0, dtype=int)
+    keep = cols != centres[rows]
+    return sparse.csr_matrix((np.ones(int(keep.sum())), (rows[keep], cols[keep])), shape=(len(centres), n))
 
 
 def projected_similarity(adj: sparse.csr_matrix, kind: str) -> np.ndarray:

@@ -46,7 +46,8 @@ def load_graph(session, alumni: bool = True) -> TieGraph:
     prefs = session.execute(select(Prefecture.code, Prefecture.name, Prefecture.region, Prefecture.neighbours)
                             .order_by(Prefecture.code)).all()
     munis = session.execute(select(Municipality.code, Municipality.prefecture_code, Municipality.name_romaji,
-                                   Municipality.population, Municipality.kind).order_by(Municipality.code)).all()
+                                   Municipality.population, Municipality.kind, Municipality.lat,
+                                   Municipality.lon).order_by(Municipality.code)).all()
     states = session.execute(select(USState.abbr, USState.name).order_by(USState.abbr)).all()
     places = session.execute(select(USPlace.id, USPlace.name, USPlace.state_abbr, USPlace.population, USPlace.kind,
                                     USPlace.lat, USPlace.lon).order_by(USPlace.id)).all()
@@ -80,6 +81,12 @@ def load_graph(session, alumni: bool = True) -> TieGraph:
         states=[s.abbr for s in states], prefectures=[p.code for p in prefs],
         pref_region=np.array([regions.index(p.region) for p in prefs]),
         pref_neighbours=neighbours,
+        us_lat=np.r_[[p.lat for p in places], np.full(len(states), np.nan)].astype(float),
+        us_lon=np.r_[[p.lon for p in places], np.full(len(states), np.nan)].astype(float),
+        jp_lat=np.r_[[m.lat for m in munis], np.full(len(prefs), np.nan)].astype(float),
+        jp_lon=np.r_[[m.lon for m in munis], np.full(len(prefs), np.nan)].astype(float),
+        jp_kind=np.array([m.kind for m in munis] + ["prefecture"] * len(prefs)),
+        jp_merged=np.r_[_merged_counts(session, [m.code for m in munis]), np.zeros(len(prefs))],
     )
     rels = session.execute(select(Relationship.us_kind, Relationship.us_place_id, Relationship.us_state_abbr,
                                   Relationship.jp_kind, Relationship.jp_municipality_code,
@@ -90,6 +97,19 @@ def load_graph(session, alumni: bool = True) -> TieGraph:
     if alumni:
         _add_bridges(session, u, places)
     return TieGraph(u, np.array(us, dtype=int), np.array(jp, dtype=int))
+
+
+def _merged_counts(session, codes: list[str]) -> np.ndarray:
+    """How many former municipalities merged into each one, from the alias table (so a fuller
+    merger table loaded into the database is picked up without a code change)."""
+    from sqlalchemy import func, select
+
+    from matcher.models import MunicipalityAlias
+
+    counts = dict(session.execute(select(MunicipalityAlias.municipality_code, func.count())
+                                  .where(MunicipalityAlias.reason == "merger")
+                                  .group_by(MunicipalityAlias.municipality_code)).all())
+    return np.array([counts.get(c, 0) for c in codes], dtype=float)
 
 
 def _impute_by_kind(pop: np.ndarray, kind: np.ndarray) -> np.ndarray:

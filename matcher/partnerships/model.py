@@ -3,62 +3,121 @@ readable contribution per feature) and its stored versions as ScoringModel rows.
 
 from __future__ import annotations
 
-import datetime as dt
-
 import numpy as np
-from sklearn.linear_model import LogisticRegression
+from scipy.special import expit
 
-from matcher.partnerships.features import FEATURES, _sentence, _transform, training_examples
+from matcher.partnerships.features import (_CONTINUOUS, FEATURES, SIGNALS, SUPPORTING, _sentence, _transform,
+                                           candidate_lists)
 from matcher.partnerships.graph import TieGraph
-from matcher.partnerships.load import load_graph
+from matcher.partnerships.learn import fit_listwise, fit_platt, fit_pointwise, group_starts
 
-__all__ = ["PartnershipModel", "fit_model", "MODEL_PREFIX", "train", "stored_model", "model_for"]
+__all__ = ["PartnershipModel", "fit_model", "MODEL_PREFIX", "DEFAULT_FEATURES", "stored_model", "model_for"]
 
 
 class PartnershipModel:
-    """Standardised logistic regression over FEATURES, with additive explanations.
+    """Ranking model over FEATURES with additive explanations and a calibrated figure.
 
-    ``decision_function(raw)`` is the log-odds; ``contributions(raw)`` splits it into
-    ``coef_i × standardised feature_i`` per feature, plus ``intercept_`` on its own line.
+    ``objective="listwise"`` (the default) learns weights from each known pair's full
+    candidate list (a conditional logit: the true partner against every other municipality,
+    or prefecture, the US side could have chosen), then Platt-scales cross-fitted scores
+    on those lists, folding the scale into the weights and one intercept per level into
+    the starting point. So ``decision_function`` is a calibrated log-odds:
+    ``σ(score)`` is the chance that this is the partner, were the US side to sign one more
+    at this level. ``"pointwise"`` is the earlier pair-vs-sampled-non-pair classifier.
+
+    Each feature enters as ``(value − reference) / scale``: the reference is 0 for counts
+    and flags (so "no alumni" adds nothing) and the average pair for sizes. Weights of
+    SUPPORTING features are kept ≥ 0, so those lines never subtract.
     """
 
-    def __init__(self, C: float = 1.0, features: tuple[str, ...] | None = None):
+    def __init__(self, C: float = 1.0, features: tuple[str, ...] | None = None, objective: str = "listwise",
+                 folds: int = 4, negatives: int = 400, seed: int = 0):
         self.C = C
         self.features = features
+        self.objective = objective
+        self.folds = folds
+        self.negatives = negatives
+        self.seed = seed
 
-    def fit(self, raw: np.ndarray, y: np.ndarray) -> PartnershipModel:
+    def fit(self, raw: np.ndarray, y: np.ndarray, groups: np.ndarray | None = None,
+            levels: np.ndarray | None = None) -> PartnershipModel:
+        """Learn from ``raw`` features and labels; listwise needs contiguous ``groups`` (one
+        positive each) and ``levels`` (0 municipality list, 1 prefecture list)."""
         names = list(FEATURES)
-        self.columns_ = np.array([names.index(f) for f in (self.features or names)])
+        self.names_ = list(self.features or names)
+        self.columns_ = np.array([names.index(f) for f in self.names_])
         x = _transform(raw)[:, self.columns_]
-        self.fill_ = np.nan_to_num(np.nanmedian(x, axis=0))
+        self.fill_ = np.nan_to_num(np.nanmedian(x, axis=0)) if len(x) else np.zeros(x.shape[1])
         x = np.where(np.isnan(x), self.fill_, x)
-        self.mean_ = x.mean(axis=0)
-        self.scale_ = np.where(x.std(axis=0) > 0, x.std(axis=0), 1.0)
-        clf = LogisticRegression(C=self.C, max_iter=2000)
-        clf.fit((x - self.mean_) / self.scale_, y)
-        self.coef_ = clf.coef_.ravel()
-        self.intercept_ = float(clf.intercept_[0])
-        self.names_ = [names[i] for i in self.columns_]
+        continuous = np.array([n in _CONTINUOUS for n in self.names_])
+        self.mean_ = np.where(continuous, x.mean(axis=0), 0.0)
+        sd = x.std(axis=0)
+        self.scale_ = np.where(sd > 0, sd, 1.0)
+        z = (x - self.mean_) / self.scale_
+        nonneg = np.array([n in SUPPORTING for n in self.names_])
+        if self.objective == "pointwise":
+            self.coef_, b = fit_pointwise(z, y, lam=1.0 / (self.C * len(y)), nonneg=nonneg)
+            self.intercepts_ = np.array([b, b])
+            self.platt_ = (1.0, [b, b])
+            return self
+        if groups is None:
+            raise ValueError("a listwise model learns from candidate lists: pass groups (see candidate_lists)")
+        levels = np.zeros(len(y), dtype=int) if levels is None else np.asarray(levels, dtype=int)
+        oof = self._out_of_fold(z, y, groups, nonneg)
+        a, b = fit_platt(oof, y, levels)
+        b = np.r_[b, np.full(2 - len(b), b[0])] if len(b) < 2 else b[:2]
+        self.coef_ = a * self._listwise(z, y, groups, nonneg)
+        self.intercepts_ = np.asarray(b, dtype=float)
+        self.platt_ = (a, b.tolist())
         return self
+
+    def _listwise(self, z: np.ndarray, y: np.ndarray, groups: np.ndarray, nonneg: np.ndarray) -> np.ndarray:
+        """Listwise weights from each list's positive and a uniform sample of its negatives
+        (a conditional logit stays consistent when alternatives are sampled uniformly)."""
+        rng = np.random.default_rng(self.seed)
+        sizes = np.diff(np.r_[group_starts(groups), len(y)])
+        rate = np.repeat(np.minimum(1.0, self.negatives / np.maximum(sizes - 1, 1)), sizes)
+        keep = (y == 1) | (rng.random(len(y)) < rate)
+        n_groups = len(sizes)
+        return fit_listwise(z[keep], y[keep], groups[keep], lam=1.0 / (self.C * max(n_groups, 1)), nonneg=nonneg)
+
+    def _out_of_fold(self, z: np.ndarray, y: np.ndarray, groups: np.ndarray, nonneg: np.ndarray) -> np.ndarray:
+        """Each list scored by weights fitted without it (``folds`` folds of lists)."""
+        ids = np.unique(groups)
+        fold_of = dict(zip(ids.tolist(), np.random.default_rng(self.seed).permutation(len(ids)) % self.folds))
+        fold = np.array([fold_of[g] for g in groups.tolist()]) if len(groups) else np.zeros(0, int)
+        out = np.zeros(len(y))
+        for k in range(min(self.folds, len(ids))):
+            test = fold == k
+            w = self._listwise(z[~test], y[~test], groups[~test], nonneg)
+            out[test] = z[test] @ w
+        self.oof_ = out
+        return out
 
     def to_settings(self) -> dict:
         """The learned values as plain JSON (for a ``ScoringModel`` row)."""
-        return {"C": self.C, "features": self.names_, "fill": self.fill_.tolist(), "mean": self.mean_.tolist(),
-                "scale": self.scale_.tolist(), "coef": self.coef_.tolist(), "intercept": self.intercept_}
+        return {"C": self.C, "objective": self.objective, "features": self.names_, "fill": self.fill_.tolist(),
+                "mean": self.mean_.tolist(), "scale": self.scale_.tolist(), "coef": self.coef_.tolist(),
+                "intercepts": self.intercepts_.tolist(), "platt": {"a": self.platt_[0], "b": list(self.platt_[1])}}
 
     @classmethod
     def from_settings(cls, settings: dict) -> PartnershipModel:
-        """Rebuild a fitted model from ``to_settings()``; ValueError if FEATURES changed since."""
+        """Rebuild a fitted model from ``to_settings()``; ValueError if FEATURES changed since
+        (or the row predates calibrated scores)."""
         names = list(FEATURES)
         unknown = [f for f in settings["features"] if f not in names]
         if unknown:
             raise ValueError(f"stored model uses features this code no longer has: {', '.join(unknown)}")
-        model = cls(C=settings.get("C", 1.0), features=tuple(settings["features"]))
+        if "intercepts" not in settings:
+            raise ValueError("stored model predates calibrated scores")
+        model = cls(C=settings.get("C", 1.0), features=tuple(settings["features"]),
+                    objective=settings.get("objective", "listwise"))
         model.names_ = list(settings["features"])
         model.columns_ = np.array([names.index(f) for f in model.names_])
-        model.fill_, model.mean_, model.scale_, model.coef_ = (
-            np.asarray(settings[k], dtype=float) for k in ("fill", "mean", "scale", "coef"))
-        model.intercept_ = float(settings["intercept"])
+        model.fill_, model.mean_, model.scale_, model.coef_, model.intercepts_ = (
+            np.asarray(settings[k], dtype=float) for k in ("fill", "mean", "scale", "coef", "intercepts"))
+        platt = settings.get("platt", {"a": 1.0, "b": settings["intercepts"]})
+        model.platt_ = (float(platt["a"]), list(platt["b"]))
         return model
 
     def _standardised(self, raw: np.ndarray) -> np.ndarray:
@@ -72,72 +131,72 @@ class PartnershipModel:
             col /= self.scale_[j]
         return x
 
+    def _intercept(self, levels, n: int) -> np.ndarray | float:
+        if levels is None:
+            return float(self.intercepts_[0])
+        return self.intercepts_[np.asarray(levels, dtype=int)]
+
     def contributions(self, raw: np.ndarray) -> np.ndarray:
-        """Per-pair, per-feature contributions to the log-odds (without the intercept)."""
+        """Per-pair, per-feature contributions to the score (without the intercept)."""
         return self._standardised(raw) * self.coef_
 
-    def decision_function(self, raw: np.ndarray) -> np.ndarray:
-        return self._standardised(raw) @ self.coef_ + self.intercept_
+    def decision_function(self, raw: np.ndarray, levels: np.ndarray | None = None) -> np.ndarray:
+        """The score (calibrated log-odds); ``levels`` 1 where the JP side is a prefecture."""
+        return self._standardised(raw) @ self.coef_ + self._intercept(levels, len(raw))
 
-    def explain(self, raw_row: np.ndarray, top: int | None = None) -> list[dict]:
-        """Return the intercept and each feature's contribution with a sentence, largest first.
+    def probability(self, raw: np.ndarray, levels: np.ndarray | None = None) -> np.ndarray:
+        """The calibrated figure: ``σ(score)``, rising with the score."""
+        return expit(self.decision_function(raw, levels))
 
-        A contribution is measured from the average training pair, so each line also says
-        whether this pair is ``above average`` or ``below average`` on that feature.
-        """
+    def explain(self, raw_row: np.ndarray, top: int | None = None, level: int = 0) -> list[dict]:
+        """Return the starting point and each feature's contribution with a sentence,
+        strongest first. Features the model gives no weight are left out (they add 0)."""
         z = self._standardised(raw_row[None, :])[0]
         contrib = z * self.coef_
         lines = []
         for j, name in enumerate(self.names_):
+            if self.coef_[j] == 0:
+                continue
             value = float(raw_row[self.columns_[j]])
             lines.append({"factor": name, "value": None if np.isnan(value) else value,
                           "contribution": round(float(contrib[j]), 4), "sentence": _sentence(name, value),
-                          "relative": _relative(float(z[j]))})
+                          "relative": _relative(name, float(z[j]))})
         lines.sort(key=lambda r: -abs(r["contribution"]))
         if top is not None:
             lines = lines[:top]
-        return [{"factor": "intercept", "value": None, "contribution": round(self.intercept_, 4),
-                 "sentence": "starting point: a pair that is average on every factor", "relative": ""}] + lines
+        start = ("one prefecture among the 47" if level else "one municipality among all of Japan's")
+        return [{"factor": "intercept", "value": None, "contribution": round(float(self.intercepts_[level]), 4),
+                 "sentence": f"starting point: {start}, with none of the ties below and average size",
+                 "relative": ""}] + lines
 
 
-def _relative(z: float) -> str:
-    """Where a standardised value sits against the training pairs (why a zero can still count)."""
+def _relative(name: str, z: float) -> str:
+    """Where a size sits against the training pairs (counts and flags are measured from none)."""
+    if name not in _CONTINUOUS:
+        return ""
     return "about average" if abs(z) < 0.05 else ("above average" if z > 0 else "below average")
 
 
-def fit_model(graph: TieGraph, seed: int = 0) -> PartnershipModel:
-    """Train on every existing pair (each scored without itself) against sampled non-pairs."""
-    return PartnershipModel().fit(*training_examples(graph, np.random.default_rng(seed)))
+# Chosen on inner validation only (cross-fitted on each seed's training lists, never on its
+# hidden pairs; `jetmatch partnerships evaluate --ablation`): the projected-graph indices and
+# the alumni bridges did not improve the ranking (on synthetic alumni, whose placements are
+# unrelated to partnerships), so the model leaves them out; champions still come from alumni.
+DEFAULT_FEATURES: tuple[str, ...] = tuple(
+    f for f in FEATURES if f not in SIGNALS["graph_indices"] + SIGNALS["alumni"])
+
+
+def fit_model(graph: TieGraph, seed: int = 0, features: tuple[str, ...] | None = None,
+              exclude: set[tuple[int, int]] | None = None) -> PartnershipModel:
+    """Train on every existing pair's candidate list, each scored on the graph without that pair.
+
+    ``exclude``: pairs known elsewhere (hidden in an evaluation) kept out of the candidate lists.
+    """
+    lists = candidate_lists(graph, exclude=exclude)
+    return PartnershipModel(features=features or DEFAULT_FEATURES, seed=seed).fit(
+        lists["raw"], lists["y"], lists["group"], lists["level"])
 
 
 MODEL_PREFIX = "partnerships-"
-
-
-def train(session, seed: int = 0, now: dt.datetime | None = None):
-    """Fit on every known pair and store the model as ScoringModel ``partnerships-YYYYmmddHHMMSS``.
-
-    The row is never ``active`` (that flag belongs to the volunteer scoring model); its
-    settings say ``{"kind": "partnerships", "current": true, ...}`` and older partnership
-    rows lose ``current``. Returns the new row (flushed, not committed).
-    """
-    from sqlalchemy import select
-
-    from matcher.models import ScoringModel
-
-    now = now or dt.datetime.now(dt.timezone.utc)
-    graph = load_graph(session)
-    raw, y = training_examples(graph, np.random.default_rng(seed))
-    model = PartnershipModel().fit(raw, y)
-    for older in session.scalars(select(ScoringModel).where(ScoringModel.version.like(MODEL_PREFIX + "%"))):
-        older.settings = {**older.settings, "current": False}
-    version = MODEL_PREFIX + now.strftime("%Y%m%d%H%M%S")
-    row = session.get(ScoringModel, version) or ScoringModel(version=version, active=False)
-    row.settings = {"kind": "partnerships", "current": True, "seed": seed, **model.to_settings()}
-    row.metrics = {"pairs": int(len(graph.us)), "examples": int(len(y)), "positives": int(y.sum()),
-                   "trained_at": now.isoformat(timespec="seconds")}
-    session.add(row)
-    session.flush()
-    return row
 
 
 def stored_model(session) -> tuple[PartnershipModel, str] | None:

@@ -11,14 +11,16 @@ __all__ = ["propose_partnership", "open_proposals", "proposal_labels"]
 
 
 def propose_partnership(session, us_place_id: int | str, jp_code: str, by_login: str, note: str = "",
-                        graph: TieGraph | None = None, model: PartnershipModel | None = None):
+                        graph: TieGraph | None = None, model: PartnershipModel | None = None,
+                        described: dict | None = None):
     """Record a coordinator's "proposed" new partnership as a pending MatchRequest.
 
     ``us_place_id`` is a US place id, or a state abbreviation ("MD") for a state-level
     side; ``jp_code`` a 5-digit municipality or 2-digit prefecture code. The score and
     reasons are snapshotted on the request, the note kept with it. Proposing the same pair
     twice returns the open request. Raises ValueError for a pair that already exists or a
-    side that is not in the reference data. ``graph`` and ``model`` as in suggest_partnerships.
+    side that is not in the reference data. ``graph`` and ``model`` as in suggest_partnerships;
+    ``described``: the pair's score and reasons as a page showed them (a stored suggestion).
     """
     from sqlalchemy import select
 
@@ -46,12 +48,8 @@ def propose_partnership(session, us_place_id: int | str, jp_code: str, by_login:
         *(getattr(MatchRequest, column) == value for column, value in sides.items()))).first()
     if open_ is not None:
         return open_
-    graph = graph if graph is not None else load_graph(session)  # with alumni, as the page shows it
-    model = model if model is not None else model_for(session, graph)[0]
-    u = graph.universe
-    us_node = f"state:{us_place_id}" if state_side else f"place:{int(us_place_id)}"
-    jp_node = f"pref:{jp_code}" if jp_kind == "prefecture" else f"muni:{jp_code}"
-    pair = describe_pair(graph, model, u.us_index[us_node], u.jp_index[jp_node])
+    pair = described if described is not None else _describe(session, state_side, us_place_id, jp_kind, jp_code,
+                                                             graph, model)
     user = session.scalar(select(User).where(User.login == by_login))
     # "weight" and "level" as in every other request's reasons, so the queue can show them.
     reasons = [r | {"weight": r["contribution"], "level": r["relative"] or None} for r in pair["reasons"]]
@@ -61,6 +59,15 @@ def propose_partnership(session, us_place_id: int | str, jp_code: str, by_login:
     session.add(request)
     session.flush()
     return request
+
+
+def _describe(session, state_side: bool, us_place_id, jp_kind: str, jp_code: str, graph, model) -> dict:
+    graph = graph if graph is not None else load_graph(session)  # with alumni, as the page shows it
+    model = model if model is not None else model_for(session, graph)[0]
+    u = graph.universe
+    us_node = f"state:{us_place_id}" if state_side else f"place:{int(us_place_id)}"
+    jp_node = f"pref:{jp_code}" if jp_kind == "prefecture" else f"muni:{jp_code}"
+    return describe_pair(graph, model, u.us_index[us_node], u.jp_index[jp_node])
 
 
 def open_proposals(session) -> dict[tuple[str, str], object]:

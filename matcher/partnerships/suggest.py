@@ -4,6 +4,7 @@ to each score, and the alumni who could champion them."""
 from __future__ import annotations
 
 import numpy as np
+from scipy.special import expit
 
 from matcher.geo import haversine_km
 from matcher.partnerships.features import pair_features
@@ -26,10 +27,12 @@ def describe_pair(graph: TieGraph, model: PartnershipModel, us: int, jp: int) ->
     u = graph.universe
     existing = (us, jp) in graph.pair_set
     raw = _loo_features(graph, us, jp) if existing else pair_features(graph, np.array([us]), np.array([jp]))
-    reasons = model.explain(raw[0])
+    level = int(u.jp_is_pref[jp])
+    reasons = model.explain(raw[0], level=level)
+    score = float(model.decision_function(raw, np.array([level]))[0])
     return {
         "us_key": u.us_keys[us], "us_label": u.us_labels[us], "jp_key": u.jp_keys[jp], "jp_label": u.jp_labels[jp],
-        "score": round(sum(r["contribution"] for r in reasons), 4), "existing": existing, "reasons": reasons,
+        "score": round(score, 4), "probability": float(expit(score)), "existing": existing, "reasons": reasons,
     }
 
 
@@ -45,11 +48,14 @@ def top_new_pairs(graph: TieGraph, model: PartnershipModel, top: int = 10, us: i
                   jp: int | None = None, us_pool: np.ndarray | None = None,
                   jp_pool: np.ndarray | None = None) -> list[tuple[int, int, float]]:
     """The ``top`` highest-scoring pairs that do not exist yet: for one US node, one JP node,
-    or (neither given) across ``us_pool`` × ``jp_pool`` (default every JP node), in chunks."""
+    or (neither given) across ``us_pool`` × ``jp_pool`` (default every JP node), in chunks.
+    Only pairs at the same level: a US place with a municipality, a state with a prefecture."""
     u = graph.universe
     if jp is not None:
-        cand = np.array(sorted(set(range(u.n_us)) - _partners(graph, "jp").get(jp, set())), dtype=int)
-        scores = model.decision_function(pair_features(graph, cand, np.full(len(cand), jp)))
+        same = np.flatnonzero(u.us_is_state == u.jp_is_pref[jp])
+        cand = np.array(sorted(set(same.tolist()) - _partners(graph, "jp").get(jp, set())), dtype=int)
+        scores = model.decision_function(pair_features(graph, cand, np.full(len(cand), jp)),
+                                         np.full(len(cand), int(u.jp_is_pref[jp])))
         order = np.argsort(-scores, kind="stable")[:top]
         return [(int(cand[i]), jp, float(scores[i])) for i in order]
     pool = np.array([us]) if us is not None else (us_pool if us_pool is not None else default_us_pool(graph))
@@ -57,9 +63,14 @@ def top_new_pairs(graph: TieGraph, model: PartnershipModel, top: int = 10, us: i
     jp_all = np.arange(u.n_jp) if jp_pool is None else np.asarray(jp_pool, dtype=int)
     for chunk in np.array_split(pool, max(1, len(pool) // 40)):
         us_arr, jp_arr = np.repeat(chunk, len(jp_all)), np.tile(jp_all, len(chunk))
-        fresh = ~np.isin(us_arr * u.n_jp + jp_arr, graph.us * u.n_jp + graph.jp)
+        # Same level only (a city with a municipality, a state with a prefecture): the lists the
+        # model learnt to rank and calibrate.
+        fresh = ~np.isin(us_arr * u.n_jp + jp_arr, graph.us * u.n_jp + graph.jp) & (
+            u.us_is_state[us_arr] == u.jp_is_pref[jp_arr])
         us_arr, jp_arr = us_arr[fresh], jp_arr[fresh]
-        scores = model.decision_function(pair_features(graph, us_arr, jp_arr))
+        if not len(us_arr):
+            continue
+        scores = model.decision_function(pair_features(graph, us_arr, jp_arr), u.jp_is_pref[jp_arr].astype(int))
         keep = np.argsort(-scores, kind="stable")[:top]
         best += [(int(us_arr[i]), int(jp_arr[i]), float(scores[i])) for i in keep]
     return sorted(best, key=lambda t: -t[2])[:top]

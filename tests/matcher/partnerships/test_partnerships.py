@@ -29,8 +29,19 @@ MUNIS = [  # code, prefecture, population
 ]
 
 
-def toy_graph(edges: list[tuple[str, str]] | None = None) -> pt.TieGraph:
-    """Michigan–Shiga (sister states, with city pairs), Washington–Hyogo, Hawaii–Okinawa."""
+# Rough real coordinates: Seattle and Bellevue are 10 km apart; Kobe (28100) and Ashiya-ish
+# 28201 (Himeji is really further, but here it is placed 20 km from Kobe) are neighbours.
+US_XY = {"Lansing": (42.73, -84.55), "Ann Arbor": (42.28, -83.74), "Marshall": (42.27, -84.96),
+         "Seattle": (47.61, -122.33), "Bellevue": (47.61, -122.20), "Honolulu": (21.31, -157.86)}
+JP_XY = {"25201": (35.00, 135.87), "25202": (35.27, 136.26), "25203": (35.38, 136.27), "25441": (35.09, 136.20),
+         "28100": (34.69, 135.20), "28201": (34.75, 135.40), "28585": (35.50, 134.60),
+         "47201": (26.21, 127.68), "47325": (26.40, 127.75), "02201": (40.82, 140.74), "02202": (40.60, 140.46)}
+KINDS = {"25441": "town", "28585": "town", "47325": "village"}
+
+
+def toy_graph(edges: list[tuple[str, str]] | None = None, spatial: bool = False) -> pt.TieGraph:
+    """Michigan–Shiga (sister states, with city pairs), Washington–Hyogo, Hawaii–Okinawa;
+    with ``spatial``, coordinates, kinds and one merger (into Hirosaki) as well."""
     neighbours = sparse.csr_matrix(np.zeros((4, 4)))
     u = pt.Universe(
         us_keys=[f"place:{i}" for i in range(len(PLACES))] + [f"state:{s}" for s in STATES],
@@ -46,6 +57,13 @@ def toy_graph(edges: list[tuple[str, str]] | None = None) -> pt.TieGraph:
         jp_capital=np.array([c.endswith(("201", "100")) for c, _, _ in MUNIS] + [False] * 4),
         states=STATES, prefectures=PREFS, pref_region=np.array([0, 0, 1, 2]), pref_neighbours=neighbours,
     )
+    if spatial:
+        u.us_lat = np.r_[[US_XY[n][0] for n, _, _ in PLACES], [np.nan] * 3]
+        u.us_lon = np.r_[[US_XY[n][1] for n, _, _ in PLACES], [np.nan] * 3]
+        u.jp_lat = np.r_[[JP_XY[c][0] for c, _, _ in MUNIS], [np.nan] * 4]
+        u.jp_lon = np.r_[[JP_XY[c][1] for c, _, _ in MUNIS], [np.nan] * 4]
+        u.jp_kind = np.array([KINDS.get(c, "city") for c, _, _ in MUNIS] + ["prefecture"] * 4)
+        u.jp_merged = np.r_[[2.0 if c == "02202" else 0.0 for c, _, _ in MUNIS], [0.0] * 4]
     edges = edges if edges is not None else [
         ("state:MI", "pref:25"), ("place:0", "muni:25201"), ("place:1", "muni:25202"), ("place:2", "muni:25203"),
         ("place:3", "muni:28100"), ("place:4", "muni:28201"), ("state:WA", "pref:28"), ("place:3", "muni:02201"),
@@ -89,12 +107,26 @@ def test_a_pair_never_sees_itself_in_its_features():
     assert positives[0][_col("state_pref_ties")] == 3
 
 
-def test_contributions_add_up_to_the_score():
+def test_candidate_lists_score_each_partner_without_itself():
     graph = toy_graph()
-    raw, y = pt.training_examples(graph, np.random.default_rng(1), negatives=4, same_prefecture=2)
-    model = pt.PartnershipModel().fit(raw, y)
-    scores = model.decision_function(raw)
-    np.testing.assert_allclose(model.contributions(raw).sum(axis=1) + model.intercept_, scores)
+    lists = pt.candidate_lists(graph)
+    positives = lists["raw"][lists["y"] == 1]
+    assert len(positives) == len(graph.us) and lists["y"][lists["group"] == 1][0] == 1
+    assert positives[1][_col("state_pref_ties")] == 2 and positives[0][_col("sister_state")] == 0
+    # Each list holds the US side's non-partners at the partner's level, and never another partner.
+    seattle = lists["jp"][lists["group"] == 4]  # Seattle–Kobe: Hirosaki (a partner) left out
+    u = graph.universe
+    assert u.jp_index["muni:02201"] not in seattle and u.jp_index["muni:28201"] in seattle
+    assert not u.jp_is_pref[seattle].any()
+
+
+def test_contributions_add_up_to_the_score():
+    graph = toy_graph(spatial=True)
+    lists = pt.candidate_lists(graph)
+    model = pt.PartnershipModel().fit(lists["raw"], lists["y"], lists["group"], lists["level"])
+    scores = model.decision_function(lists["raw"], lists["level"])
+    np.testing.assert_allclose(model.contributions(lists["raw"]).sum(axis=1)
+                               + model.intercepts_[lists["level"]], scores)
     row = pt.describe_pair(graph, model, graph.universe.us_index["place:2"], graph.universe.jp_index["muni:25441"])
     assert row["reasons"][0]["factor"] == "intercept"
     assert sum(r["contribution"] for r in row["reasons"]) == pytest.approx(row["score"], abs=1e-3)
@@ -248,27 +280,42 @@ def test_suggest_command_for_one_us_place(runner, db_url):
 
 
 @pytest.mark.slow
-def test_evaluate_command_prints_the_table(runner, db_url):
+def test_evaluate_command_ranks_per_level_with_calibration(runner, db_url):
     from matcher.cli import cli
+    from matcher.cli.partnerships import format_table
 
-    result = runner.invoke(cli, ["--database-url", db_url, "partnerships", "evaluate", "--seeds", "2"])
+    result = runner.invoke(cli, ["--database-url", db_url, "partnerships", "evaluate", "--seeds", "2", "--json"])
     assert result.exit_code == 0, result.output
-    assert "hits@50" in result.output and "resource_allocation" in result.output
+    out = json.loads(result.stdout)
+    # The keys the earlier --json had, and the new ones.
+    assert {"seeds", "holdout", "pairs", "summary", "model_beats_every_baseline_every_seed", "runs"} <= set(out)
+    for level in pt.LEVEL_NAMES:
+        for method in pt.METHODS:
+            assert set(pt.METRICS) <= set(out["by_level"][level][method])
+    model = out["summary"]["model"]
+    assert model["hits@50"]["mean"] >= model["hits@10"]["mean"] and model["median_rank"]["mean"] >= 1
+    assert out["summary"]["model"]["auc"]["mean"] > out["summary"]["random"]["auc"]["mean"]
+    cal = out["calibration"]
+    assert sum(row["n"] for row in cal["table"]) > 1000 and 0 <= cal["ece"]["mean"] < 0.05
+    assert sum(row["positives"] for row in cal["table"]) == sum(r["calibration"]["partners"] for r in out["runs"])
+    table = format_table(out)
+    assert "hits@50" in table and "resource_allocation" in table and "prefecture level" in table and "ECE" in table
 
 
 # --- reasons that read true, and a stored model -------------------------------------------------
 
 
-def test_a_zero_count_is_worded_as_none_whatever_its_contribution():
-    graph = toy_graph()
+def test_a_zero_count_is_worded_as_none_and_adds_nothing():
+    graph = toy_graph(spatial=True)
     model = pt.fit_model(graph)
     u = graph.universe
     row = pt.describe_pair(graph, model, u.us_index["place:5"], u.jp_index["muni:02202"])  # Honolulu–Hirosaki
-    bridges = next(r for r in row["reasons"] if r["factor"] == "alumni_pref_bridges")
-    assert bridges["value"] == 0
-    assert bridges["sentence"] == "no JET alum living near the US side was placed in this prefecture yet"
-    assert bridges["relative"] in ("below average", "about average")
-    assert all("(0)" not in r["sentence"] for r in row["reasons"])
+    zeros = [r for r in row["reasons"][1:] if r["value"] == 0]
+    assert zeros and all(r["contribution"] == 0 and r["relative"] == "" for r in zeros)
+    assert all("(0)" not in r["sentence"] and " 0 " not in r["sentence"] for r in zeros)
+    from matcher.partnerships.features import _sentence
+
+    assert _sentence("alumni_pref_bridges", 0.0) == "no JET alum living near the US side was placed in this prefecture yet"
 
 
 def test_the_lines_a_page_shows_still_add_up_to_the_score():
@@ -286,7 +333,10 @@ def test_a_stored_model_scores_exactly_as_the_fitted_one():
     model = pt.fit_model(graph)
     again = pt.PartnershipModel.from_settings(json.loads(json.dumps(model.to_settings())))
     raw, _ = pt.training_examples(graph, np.random.default_rng(3), negatives=3, same_prefecture=1)
-    np.testing.assert_allclose(again.decision_function(raw), model.decision_function(raw))
+    level = np.arange(len(raw)) % 2
+    np.testing.assert_allclose(again.decision_function(raw, level), model.decision_function(raw, level))
+    with pytest.raises(ValueError):  # a row stored before calibrated scores is refit, not misread
+        pt.PartnershipModel.from_settings({k: v for k, v in model.to_settings().items() if k != "intercepts"})
     with pytest.raises(ValueError):
         pt.PartnershipModel.from_settings(model.to_settings() | {"features": ["gone"]})
 
@@ -299,3 +349,130 @@ def test_train_stores_a_current_row_and_suggest_uses_it(session):
     assert second.version == "partnerships-20990102030405" and not second.active
     assert session.get(type(first), first.version).settings["current"] is False
     assert pt.stored_model(session)[1] == second.version
+
+
+# --- new signals, each on the small world -------------------------------------------------------
+
+
+def _features(graph: pt.TieGraph, us_key: str, jp_key: str) -> dict[str, float]:
+    u = graph.universe
+    raw = pt.pair_features(graph, np.array([u.us_index[us_key]]), np.array([u.jp_index[jp_key]]))[0]
+    return dict(zip(pt.FEATURES, raw.tolist()))
+
+
+def test_spatial_smoothing_counts_the_partners_of_neighbours_on_both_sides():
+    graph = toy_graph(spatial=True)
+    # Seattle's neighbour Bellevue (10 km) partners 28201 in Hyogo; Seattle's own ties do not count.
+    seattle_himeji = _features(graph, "place:3", "muni:28201")
+    assert seattle_himeji["jp_partners_near_us"] == 1  # Bellevue, within 150 km of Seattle
+    assert seattle_himeji["near_us_partners_in_pref"] == 1  # Bellevue's one Hyogo partner
+    assert seattle_himeji["us_partners_near_jp"] == 1  # Seattle's own partner Kobe is 20 km away
+    # Kobe's neighbour 28201 partners a Washington place: Kobe's neighbours have 1 partner in WA.
+    assert _features(graph, "place:4", "muni:28100")["jp_near_partners_in_state"] == 1
+    # Honolulu has no US neighbour with a partner, and Sasayama-ish 28585 no partnered neighbour.
+    far = _features(graph, "place:5", "muni:28585")
+    assert far["jp_partners_near_us"] == far["near_us_partners_in_pref"] == far["jp_near_partners_in_state"] == 0
+    # Without coordinates (the plain world) every spatial feature is zero, never an error.
+    plain = _features(toy_graph(), "place:3", "muni:28201")
+    assert all(plain[f] == 0 for f in pt.SIGNALS["spatial"] if f != "area_pref_share")
+
+
+def test_area_share_is_the_smoothed_share_of_nearby_partnerships_in_the_prefecture():
+    graph = toy_graph(spatial=True)
+    # Bellevue's area: Washington has 3 Hyogo-or-Aomori ties (state, Seattle×2, Bellevue) …
+    share_hyogo = _features(graph, "place:4", "muni:28585")["area_pref_share"]
+    share_shiga = _features(graph, "place:4", "muni:25441")["area_pref_share"]
+    assert share_hyogo > 0.5 > share_shiga > 0
+
+
+def test_merger_history_and_kind_signals_on_the_small_world():
+    graph = toy_graph(spatial=True)
+    assert _features(graph, "place:2", "muni:02202")["jp_merged"] == 2
+    assert _features(graph, "place:2", "muni:02201")["jp_merged"] == 0
+    # Marshall (7,000 people) fits a town; Seattle (737,000) fits a city.
+    assert _features(graph, "place:2", "muni:25441")["kind_match"] == 1
+    assert _features(graph, "place:2", "muni:25201")["kind_match"] == 0
+    assert _features(graph, "place:3", "muni:25201")["kind_match"] == 1
+    assert _features(graph, "place:3", "muni:25201")["jp_city"] == 1
+    assert _features(graph, "place:3", "muni:47325")["jp_city"] == 0
+
+
+def test_merger_history_is_read_from_the_alias_table(session):
+    from matcher.models import MunicipalityAlias
+
+    before = pt.load_graph(session, alumni=False)
+    takeo = before.universe.jp_index["muni:41206"]
+    assert before.universe.jp_merged[takeo] >= 1  # Yamauchi and Kitagata merged into Takeo in 2006
+    session.add(MunicipalityAlias(municipality_code="41206", name="Testmura", reason="merger"))
+    session.add(MunicipalityAlias(municipality_code="41206", name="Takeo-si", reason="spelling"))
+    session.flush()
+    after = pt.load_graph(session, alumni=False)
+    assert after.universe.jp_merged[takeo] == before.universe.jp_merged[takeo] + 1
+
+
+# --- a ranking model whose reasons read the right way, and a calibrated figure -----------------
+
+
+def test_a_supporting_weight_is_never_negative_even_when_the_data_pull_it_down():
+    from matcher.partnerships.learn import fit_listwise
+
+    rng = np.random.default_rng(0)
+    x = rng.random((300, 2))
+    groups = np.repeat(np.arange(30), 10)
+    y = np.zeros(300)
+    for g in range(30):  # the partner is the row with the LOWEST first feature and highest second
+        rows = np.flatnonzero(groups == g)
+        y[rows[np.argmax(x[rows, 1] - x[rows, 0])]] = 1
+        order = np.r_[rows[y[rows] == 1], rows[y[rows] == 0]]
+        x[rows], y[rows] = x[order], y[order]
+    free = fit_listwise(x, y, groups)
+    bound = fit_listwise(x, y, groups, nonneg=np.array([True, False]))
+    assert free[0] < -1 and bound[0] == 0 and bound[1] > 1
+
+
+def test_supporting_lines_never_subtract():
+    graph = toy_graph(spatial=True)
+    model = pt.fit_model(graph)
+    lists = pt.candidate_lists(graph)
+    contrib = model.contributions(lists["raw"])
+    supporting = [i for i, name in enumerate(model.names_) if name in pt.SUPPORTING]
+    assert (contrib[:, supporting] >= 0).all()
+    u = graph.universe
+    row = pt.describe_pair(graph, model, u.us_index["place:4"], u.jp_index["muni:28100"])
+    assert all(r["contribution"] >= 0 for r in row["reasons"] if r["factor"] in pt.SUPPORTING)
+
+
+def test_the_calibrated_figure_rises_with_the_score():
+    graph = toy_graph(spatial=True)
+    model = pt.fit_model(graph)
+    lists = pt.candidate_lists(graph)
+    for level in (0, 1):
+        rows = lists["level"] == level
+        scores = model.decision_function(lists["raw"][rows], lists["level"][rows])
+        p = model.probability(lists["raw"][rows], lists["level"][rows])
+        order = np.argsort(scores)
+        assert (np.diff(p[order]) >= 0).all() and ((p > 0) & (p < 1)).all()
+    assert model.platt_[0] > 0
+    u = graph.universe
+    row = pt.describe_pair(graph, model, u.us_index["place:3"], u.jp_index["muni:28201"])
+    assert row["probability"] == pytest.approx(1 / (1 + np.exp(-row["score"])), rel=1e-3)
+
+
+def test_reasons_come_strongest_first_and_leave_out_unweighted_features():
+    graph = toy_graph(spatial=True)
+    model = pt.fit_model(graph)
+    u = graph.universe
+    reasons = pt.describe_pair(graph, model, u.us_index["place:4"], u.jp_index["muni:28100"])["reasons"]
+    sizes = [abs(r["contribution"]) for r in reasons[1:]]
+    assert sizes == sorted(sizes, reverse=True)
+    unweighted = {n for n, c in zip(model.names_, model.coef_) if c == 0}
+    assert not unweighted & {r["factor"] for r in reasons}
+
+
+def test_reliability_table_and_ece():
+    p = np.array([0.0005, 0.0005, 0.002, 0.05, 0.05, 0.05, 0.05])
+    y = np.array([0, 0, 0, 1, 0, 0, 0])
+    table, ece = pt.reliability(p, y)
+    filled = [r for r in table if r["n"]]
+    assert [r["n"] for r in filled] == [2, 1, 4] and filled[-1]["observed"] == 0.25
+    assert ece == pytest.approx(4 / 7 * 0.2 + 2 / 7 * 0.0005 + 1 / 7 * 0.002)
