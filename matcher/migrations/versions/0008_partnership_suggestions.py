@@ -9,7 +9,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0008_partnership_suggestions"
-down_revision = "0002"
+down_revision = "0005_accounts"
 branch_labels = None
 depends_on = None
 
