@@ -60,9 +60,9 @@ def create_app(test_config: dict | None = None) -> Flask:
     app.extensions["jetmatch_limiter"] = Limiter(
         get_remote_address, app=app, storage_uri=app.config["RATELIMIT_STORAGE_URI"], default_limits=[])
 
-    from web import alumnus, api, auth, chapter, committee, coordinator, home, partnerships, relationships
+    from web import alumnus, api, auth, chapter, committee, coordinator, home, jobs, partnerships, relationships
 
-    for module in (auth, home, relationships, committee, chapter, coordinator, partnerships, alumnus, api):
+    for module in (auth, home, relationships, committee, chapter, coordinator, jobs, partnerships, alumnus, api):
         app.register_blueprint(module.bp)
     app.extensions["csrf"].exempt(api.bp)  # token-authenticated, never cookie-authenticated
     return app

@@ -10,7 +10,7 @@ from pathlib import Path
 from flask import Blueprint, Response, abort, current_app, flash, g, redirect, render_template, request, url_for
 from sqlalchemy import func, select
 
-from matcher import accounts, decisions
+from matcher import accounts, decisions, jobs
 from matcher.partnerships import proposal_labels
 from matcher.models import USER_ROLES, Chapter, MatchRequest, User
 from web.auth import role_required
@@ -139,13 +139,13 @@ def export():
 @role_required("coordinator")
 def import_csv():
     """Check a CSV against the import rules and, unless it is a dry run, import it."""
-    report, status = None, 200
+    report, status, followups = None, 200, []
     if request.method == "POST":
         kind = request.form.get("kind", "")
         upload = request.files.get("file")
         if kind not in IMPORT_KINDS or upload is None or not upload.filename:
             flash("Choose what the file holds and a CSV file.", "error")
-            return render_template("coordinator/import.html", kinds=IMPORT_KINDS, report=None), 400
+            return render_template("coordinator/import.html", kinds=IMPORT_KINDS, report=None, followups=[]), 400
         try:
             from matcher.ingest.importer import import_csv as run_import
         except ImportError:
@@ -155,9 +155,21 @@ def import_csv():
             path = Path(folder) / f"{kind}.csv"
             upload.save(path)
             report = run_import(db, kind, path, gazetteer=gazetteer(), dry_run=bool(request.form.get("dry_run")))
-        db.commit()
+        report.file = upload.filename  # the jobs page names the file the coordinator chose
+        followups = _followups(db, jobs.after_import(db, report, requested_by=g.user.login))
+        db.commit()  # the import and its jobs together; the jobs go to the queue now
         status = 200 if report.ok else 422
-    return render_template("coordinator/import.html", kinds=IMPORT_KINDS, report=report), status
+    return render_template("coordinator/import.html", kinds=IMPORT_KINDS, report=report,
+                           followups=followups), status
+
+
+def _followups(db, queued) -> list[dict]:
+    """What the import page says about the jobs an import queued ("scoring 12 alumni")."""
+    out = []
+    for job in queued:
+        doing = jobs.describe_rescore(db, job) if job.kind == "rescore" else job.title
+        out.append({"id": job.id, "doing": doing[:1].upper() + doing[1:]})
+    return out
 
 
 @bp.route("/users", methods=["GET", "POST"])
