@@ -19,7 +19,7 @@ Examples
 """
 
 from matcher.jobs.kinds import KINDS, Kind, Progress
-from matcher.jobs.queue import queue_file, queue_for, read_progress
+from matcher.jobs.queue import close_queues, queue_file, queue_for, read_progress
 from matcher.jobs.records import JobError, add_job, job_view, jobs_query, retry_job
 from matcher.jobs.runner import recover_interrupted, run_job
 from matcher.jobs.triggers import (after_import, after_relationship_change, describe_rescore, rescore_alumni,
@@ -41,6 +41,7 @@ __all__ = [
     "rescore_everything",
     "describe_rescore",
     "queue_for",
+    "close_queues",
     "queue_file",
     "read_progress",
     "run_job",

@@ -12,8 +12,7 @@ deployment needs no new server (no Redis, no broker) -- the promise of ``jetmatc
   also switches its file to WAL, which we do not want to impose on the app's file.
 - **PostgreSQL app database** -> Huey's own :class:`huey.PostgresHuey` (psycopg 3, which
   jetmatch already uses) in the same database, tables ``huey_task``, ``huey_kv`` ...
-  It dequeues with ``FOR UPDATE SKIP LOCKED`` and wakes workers with ``LISTEN/NOTIFY``, so
-  a job starts within milliseconds of being queued and any number of workers can share it.
+  It dequeues with ``FOR UPDATE SKIP LOCKED``, so any number of workers can share it.
   Huey 3's storage was preferred to ``huey.contrib.sql_huey`` (peewee: a second ORM and
   its own PostgreSQL driver) and to a home-made storage on SQLAlchemy (more code to keep).
 - **In-memory SQLite** (``sqlite://``) -> :class:`huey.MemoryHuey`: only a worker thread
@@ -40,7 +39,7 @@ from sqlalchemy.engine import make_url
 
 from matcher import db
 
-__all__ = ["QUEUE_NAME", "TASK_NAME", "queue_for", "queue_file", "send_job", "put_progress", "read_progress",
+__all__ = ["QUEUE_NAME", "TASK_NAME", "queue_for", "queue_file", "send_job", "close_queues", "put_progress", "read_progress",
            "clear_progress"]
 
 QUEUE_NAME = "jetmatch"
@@ -74,6 +73,14 @@ def send_job(url: str | None, job_id: int) -> None:
     _get(url)[1](job_id)
 
 
+def close_queues() -> None:
+    """Close this process's queue connections (they reopen on next use)."""
+    with _LOCK:
+        for huey, _task in _QUEUES.values():
+            huey.storage.close()
+        _QUEUES.clear()
+
+
 def _get(url: str | None) -> tuple[Huey, Any]:
     url = db.database_url(url)
     key = (os.getpid(), url)
@@ -93,7 +100,9 @@ def _open(url: str) -> tuple[Huey, Any]:
             huey = SqliteHuey(QUEUE_NAME, filename=str(queue_file(parsed.database)), results=False, timeout=10)
     else:
         dsn = parsed.set(drivername="postgresql").render_as_string(hide_password=False)
-        huey = PostgresHuey(QUEUE_NAME, dsn=dsn, results=False, create_tables=False)
+        # Polled, not LISTEN-blocking: Huey leaves each thread's LISTEN connection to the
+        # garbage collector, and a poll every half second is quick enough here.
+        huey = PostgresHuey(QUEUE_NAME, dsn=dsn, results=False, create_tables=False, blocking=False)
         _create_pg_tables(huey)
     return huey, _register(huey, url)
 

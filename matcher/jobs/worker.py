@@ -70,6 +70,7 @@ class WorkerThreads:
 
     def stop(self) -> None:
         self.consumer.stop(graceful=True)
+        self.consumer.huey.storage.close()
 
     def __enter__(self) -> WorkerThreads:
         return self
