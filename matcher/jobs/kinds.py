@@ -1,13 +1,15 @@
-"""What each kind of job does. Every body takes ``(session, params, progress)`` and returns a
-JSON-able summary; the runner commits when it returns and records the error when it raises.
+"""What each kind of job does. Every body takes ``(session, params, progress, job_id)`` and returns
+a JSON-able summary; the runner commits when it returns and records the error when it raises.
 
 Kinds
 -----
 - ``rescore``: refresh suggestions after an import or a relationship edit. With
   ``{"alumni": [ids]}`` only those alumni are re-scored, one by one through the engine's
   :func:`~matcher.scoring.rescore_alumnus`, committed in small groups; with
-  ``{"full": true}`` -- or when the list is long enough that one full pass is cheaper --
-  everything is re-scored by :func:`~matcher.scoring.score_all`.
+  ``{"full": true}`` -- or when one full pass is cheaper, judged from the seconds the last
+  re-score jobs on this database took -- everything is re-scored by
+  :func:`~matcher.scoring.score_all`. Re-score jobs queued behind a starting one are merged
+  into it.
 - ``retrain_partnerships``: fit and store the partnership model
   (:func:`matcher.partnerships.train`), after relationships change.
 - ``send_outbox``: send the mail outbox through the transport set up from ``JETMATCH_MAIL_*``.
@@ -17,7 +19,9 @@ Kinds
 
 from __future__ import annotations
 
+import datetime as dt
 import os
+import time
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -25,16 +29,17 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-__all__ = ["Kind", "KINDS", "Progress", "SEND_OUTBOX", "INCREMENTAL_MAX", "full_rescore_is_cheaper",
+__all__ = ["Kind", "KINDS", "Progress", "SEND_OUTBOX", "PER_ALUM_S", "FULL_PER_ALUM_S", "full_rescore_is_cheaper",
            "mail_transport_from_env"]
 
 # The mail outbox's sender, ``send_outbox(session, transport)``; None until it is wired in.
 SEND_OUTBOX: Callable[[Session, Any], Any] | None = None
 
-# Re-scoring one alum costs a few ms of statements; one full pass costs about the same as
-# re-scoring this share of all alumni one by one (measured by scripts/bench-freshness).
-INCREMENTAL_MAX = 2000
-INCREMENTAL_SHARE = 0.05
+# Until a worker has timed both ways on this database (each re-score job records its
+# seconds), assume what was measured on a 35,000-alumni SQLite demo on 2 cores: 17 ms to
+# re-score one alum through the engine, 18 s for a full pass (0.5 ms an alum).
+PER_ALUM_S = 0.02
+FULL_PER_ALUM_S = 0.0005
 _GROUP = 50  # alumni re-scored per commit: readers see progress, a failure loses little
 
 
@@ -58,41 +63,89 @@ class Kind:
     """A kind of job: the default title on the jobs page and the function that does it."""
 
     title: str
-    run: Callable[[Session, dict[str, Any], Progress], dict[str, Any]]
+    run: Callable[..., dict[str, Any]]  # (session, params, progress, job_id=None) -> summary
 
 
-def full_rescore_is_cheaper(n_changed: int, n_alumni: int) -> bool:
-    """Whether re-scoring everything beats re-scoring ``n_changed`` of ``n_alumni`` one by one.
+def full_rescore_is_cheaper(n_changed: int, n_alumni: int, per_alum_s: float = PER_ALUM_S,
+                            full_per_alum_s: float = FULL_PER_ALUM_S) -> bool:
+    """Whether one full pass over ``n_alumni`` beats re-scoring ``n_changed`` of them one by one.
 
     >>> full_rescore_is_cheaper(1, 40_000), full_rescore_is_cheaper(5_000, 40_000)
     (False, True)
-    >>> full_rescore_is_cheaper(30, 100)
+    >>> full_rescore_is_cheaper(100, 40_000, full_per_alum_s=0.00004)  # once a full pass takes 1.6 s
     True
     """
-    return n_changed > min(INCREMENTAL_MAX, max(20, INCREMENTAL_SHARE * n_alumni))
+    return n_changed * per_alum_s > n_alumni * full_per_alum_s
 
 
-def _rescore(session: Session, params: dict[str, Any], progress: Progress) -> dict[str, Any]:
+def _measured_costs(session: Session) -> tuple[float, float]:
+    """(seconds an alum incrementally, seconds an alum in a full pass) from the latest re-score jobs."""
+    from matcher.models import Job
+
+    per, full = None, None
+    results = session.scalars(select(Job.result).where(Job.kind == "rescore", Job.status == "done")
+                              .order_by(Job.id.desc()).limit(50))
+    for r in results:
+        if not r or not r.get("seconds") or not r.get("alumni"):
+            continue
+        if per is None and r.get("mode") == "incremental" and r["alumni"] >= 10:
+            per = r["seconds"] / r["alumni"]
+        if full is None and r.get("mode") == "full":
+            full = r["seconds"] / r["alumni"]
+    return per or PER_ALUM_S, full or FULL_PER_ALUM_S
+
+
+def _absorb_queued_twins(session: Session, job_id: int | None, params: dict[str, Any]) -> dict[str, Any]:
+    """Take over the re-score jobs queued behind this one: one pass does them all.
+
+    They are marked done ("merged into #N") in this job's transaction, so if this job fails
+    they are queued again; its params become the union, so a retry covers them too.
+    """
+    from matcher.models import Job
+
+    if job_id is None:
+        return params
+    twins = session.scalars(select(Job).where(Job.kind == "rescore", Job.status == "queued", Job.id != job_id)
+                            .with_for_update(skip_locked=True)).all()
+    if not twins:
+        return params
+    merged = dict(params)
+    for twin in twins:
+        if twin.params.get("full") or params.get("alumni") is None or twin.params.get("alumni") is None:
+            merged = {"full": True}
+        elif not merged.get("full"):
+            merged["alumni"] = sorted(set(merged["alumni"]) | set(twin.params["alumni"]))
+        twin.status, twin.result, twin.worker = "done", {"merged_into": job_id}, None
+        twin.started_at = twin.finished_at = dt.datetime.now(dt.timezone.utc)
+    session.get(Job, job_id).params = merged
+    return merged
+
+
+def _rescore(session: Session, params: dict[str, Any], progress: Progress, job_id: int | None = None) -> dict[str, Any]:
     from matcher.models import Alumnus
     from matcher.scoring import invalidate, rescore_alumnus, score_all
 
+    started = time.perf_counter()
+    params = _absorb_queued_twins(session, job_id, params)
     # This worker may have cached the relationships before another process changed them.
     invalidate()
     alumni = params.get("alumni")
     n_alumni = session.scalar(select(func.count()).select_from(Alumnus)) or 0
-    if params.get("full") or alumni is None or full_rescore_is_cheaper(len(alumni), n_alumni):
+    if params.get("full") or alumni is None or full_rescore_is_cheaper(len(alumni), n_alumni,
+                                                                      *_measured_costs(session)):
         progress(0, 1, "scoring every alumnus")
         summary = score_all(session, progress=lambda batches: progress.track(batches, "storing suggestions"))
-        return {"mode": "full", **summary}
+        return {"mode": "full", **summary, "seconds": round(time.perf_counter() - started, 3)}
     for start in range(0, len(alumni), _GROUP):
         progress(start, len(alumni), "re-scoring alumni")
         for alumnus_id in alumni[start:start + _GROUP]:
             rescore_alumnus(session, int(alumnus_id))
         session.commit()
-    return {"mode": "incremental", "alumni": len(alumni)}
+    return {"mode": "incremental", "alumni": len(alumni), "seconds": round(time.perf_counter() - started, 3)}
 
 
-def _retrain_partnerships(session: Session, params: dict[str, Any], progress: Progress) -> dict[str, Any]:
+def _retrain_partnerships(session: Session, params: dict[str, Any], progress: Progress,
+                          job_id: int | None = None) -> dict[str, Any]:
     from matcher.partnerships import train
 
     progress(0, 1, "training")
@@ -113,7 +166,8 @@ def mail_transport_from_env():
                          os.environ.get("JETMATCH_MAIL_STARTTLS", "").lower() in ("1", "true", "yes"))
 
 
-def _send_outbox(session: Session, params: dict[str, Any], progress: Progress) -> dict[str, Any]:
+def _send_outbox(session: Session, params: dict[str, Any], progress: Progress,
+                 job_id: int | None = None) -> dict[str, Any]:
     if SEND_OUTBOX is None:
         raise RuntimeError("this installation has no mail outbox to send")
     transport = mail_transport_from_env()

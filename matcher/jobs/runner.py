@@ -137,7 +137,7 @@ def run_job(url: str, job_id: int, huey=None) -> str | None:
     progress = _QueueProgress(huey, job_id) if huey is not None else Progress()
     try:
         with job_lock(engine, kind), db.session_scope(sessions) as session:
-            result = KINDS[kind].run(session, params, progress)
+            result = KINDS[kind].run(session, params, progress, job_id=job_id)
     except Exception as exc:
         _log.exception("job %s (%s) failed", job_id, kind)
         error = f"{type(exc).__name__}: {exc}"[:_ERROR_MAX]

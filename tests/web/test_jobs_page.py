@@ -27,6 +27,12 @@ JOB_URL = re.compile(r'data-job-url="(/jobs/(\d+)\.json)"')
 
 @pytest.fixture(scope="module")
 def site(live_world, tmp_path_factory):
+    from matcher.synth import add_demo_alumni
+
+    engine = db.make_engine(live_world["url"])
+    with db.session_scope(db.make_sessionmaker(engine)) as session:  # so that re-scoring one alum beats a full pass
+        add_demo_alumni(session, 300, seed=13)
+    engine.dispose()
     app = create_app(app_config(live_world["url"], MAIL_TRANSPORT=ListTransport()))
     with jobs.start_worker(live_world["url"]) as worker:
         yield app, worker

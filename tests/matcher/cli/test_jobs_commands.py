@@ -34,6 +34,8 @@ def _write(tmp_path: Path, name: str, text: str) -> str:
 
 def test_import_queues_a_rescore_that_jobs_lists_and_foreground_runs(runner, scratch_db_url, tmp_path):
     base = ["--database-url", scratch_db_url]
+    # enough alumni that re-scoring one alone beats a full pass
+    assert runner.invoke(cli, [*base, "init", "--demo", "300"]).exit_code == 0
     result = runner.invoke(cli, [*base, "import", "alumni", _write(tmp_path, "a.csv", ALUM.format(id="CLI-1"))])
     assert result.exit_code == 0, result.output
     assert "queued job #" in result.output and "re-score 1 alumnus after importing alumni (a.csv)" in result.output

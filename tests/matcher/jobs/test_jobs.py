@@ -14,6 +14,7 @@ from matcher import db, jobs
 from matcher.ingest.importer import import_csv
 from matcher.models import Job, ScoringModel
 from matcher.scoring import score_all, suggest_relationships
+from matcher.synth import add_demo_alumni
 
 ALUM = ("external_id,name,email,home,japanese_level,interests,availability_hours,max_matches,consent\n"
         "{id},Zora Plimpton,zora.{id}@example.org,\"Hot Springs, AR\",N2,education,5,2,yes\n")
@@ -26,6 +27,8 @@ PLACEMENT = ("alum_external_id,place,role,start_year,end_year,employer\n"
 def sessions(scratch_db_url):
     engine = db.make_engine(scratch_db_url)
     factory = db.make_sessionmaker(engine)
+    with db.session_scope(factory) as session:  # enough alumni that one re-scored alone beats a full pass
+        add_demo_alumni(session, 300, seed=13)
     with db.session_scope(factory) as session:  # the stored lists the incremental job updates
         score_all(session)
     yield factory
@@ -70,6 +73,8 @@ def test_an_import_of_an_alum_and_a_placement_is_rescored_by_the_worker(sessions
     assert len(first) == len(second) == 1
     for job_id in first + second:
         job = wait_for(sessions, job_id)
+        if "merged_into" in job.result:  # queued behind the other one, and done by it
+            job = wait_for(sessions, job.result["merged_into"])
         assert (job.status, job.error, job.result["mode"]) == ("done", None, "incremental")
     with sessions() as session:
         job = session.get(Job, second[0])
@@ -78,6 +83,19 @@ def test_an_import_of_an_alum_and_a_placement_is_rescored_by_the_worker(sessions
         best = suggest_relationships(session, "JOB-1", top=1)[0]
     assert (best["us_place"], best["jp_place"]) == ("Hot Springs, AR", "Hanamaki, Iwate")
     assert any("Ishidoriya" in r["sentence"] for r in best["reasons"])
+
+
+def test_rescores_queued_behind_a_starting_one_are_merged_into_it(sessions, scratch_db_url):
+    with db.session_scope(sessions) as session:  # rows only, not sent: the module's worker leaves them alone
+        one, two = (Job(kind="rescore", title=t, params={"alumni": a}, status="queued", attempts=0)
+                    for t, a in (("first", [1, 2]), ("second", [2, 3])))
+        session.add_all([one, two])
+    assert jobs.run_job(scratch_db_url, one.id) == "done"
+    with sessions() as session:
+        one, two = session.get(Job, one.id), session.get(Job, two.id)
+        assert (one.params, one.result["mode"], one.result["alumni"]) == ({"alumni": [1, 2, 3]}, "incremental", 3)
+        assert (two.status, two.result) == ("done", {"merged_into": one.id})
+    assert jobs.run_job(scratch_db_url, two.id) is None  # already done: not run again
 
 
 def test_a_failing_job_is_recorded_with_its_error_and_succeeds_when_retried(sessions, worker):
