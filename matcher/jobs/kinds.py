@@ -95,8 +95,8 @@ def _measured_costs(session: Session) -> tuple[float, float]:
     return per or PER_ALUM_S, full or FULL_PER_ALUM_S
 
 
-def _absorb_queued_twins(session: Session, job_id: int | None, params: dict[str, Any]) -> dict[str, Any]:
-    """Take over the re-score jobs queued behind this one: one pass does them all.
+def _absorb_queued_twins(session: Session, job_id: int | None, params: dict[str, Any]) -> tuple[dict[str, Any], set[int]]:
+    """Take over the re-score jobs queued behind this one; return the merged params and their alumni.
 
     They are marked done ("merged into #N") in this job's transaction, so if this job fails
     they are queued again; its params become the union, so a retry covers them too.
@@ -104,44 +104,77 @@ def _absorb_queued_twins(session: Session, job_id: int | None, params: dict[str,
     from matcher.models import Job
 
     if job_id is None:
-        return params
+        return params, set()
     twins = session.scalars(select(Job).where(Job.kind == "rescore", Job.status == "queued", Job.id != job_id)
                             .with_for_update(skip_locked=True)).all()
     if not twins:
-        return params
-    merged = dict(params)
+        return params, set()
+    merged, added = dict(params), set()
     for twin in twins:
-        if twin.params.get("full") or params.get("alumni") is None or twin.params.get("alumni") is None:
+        if merged.get("full") or "alumni" not in merged or twin.params.get("full") or "alumni" not in twin.params:
             merged = {"full": True}
-        elif not merged.get("full"):
-            merged["alumni"] = sorted(set(merged["alumni"]) | set(twin.params["alumni"]))
+        else:
+            added |= set(twin.params["alumni"])
+            merged["alumni"] = sorted(set(merged["alumni"]) | added)
         twin.status, twin.result, twin.worker = "done", {"merged_into": job_id}, None
         twin.started_at = twin.finished_at = dt.datetime.now(dt.timezone.utc)
     session.get(Job, job_id).params = merged
-    return merged
+    return merged, added
 
 
 def _rescore(session: Session, params: dict[str, Any], progress: Progress, job_id: int | None = None) -> dict[str, Any]:
     from matcher.models import Alumnus
-    from matcher.scoring import invalidate, rescore_alumnus, score_all
+    from matcher.scoring import invalidate
 
     started = time.perf_counter()
-    params = _absorb_queued_twins(session, job_id, params)
+    params, _ = _absorb_queued_twins(session, job_id, params)
     # This worker may have cached the relationships before another process changed them.
     invalidate()
     alumni = params.get("alumni")
     n_alumni = session.scalar(select(func.count()).select_from(Alumnus)) or 0
     if params.get("full") or alumni is None or full_rescore_is_cheaper(len(alumni), n_alumni,
                                                                       *_measured_costs(session)):
-        progress(0, 1, "scoring every alumnus")
-        summary = score_all(session, progress=lambda batches: progress.track(batches, "storing suggestions"))
-        return {"mode": "full", **summary, "seconds": round(time.perf_counter() - started, 3)}
-    for start in range(0, len(alumni), _GROUP):
-        progress(start, len(alumni), "re-scoring alumni")
-        for alumnus_id in alumni[start:start + _GROUP]:
+        return _full(session, progress, started)
+    done = _one_by_one(session, alumni, progress, job_id)
+    if done is None:  # a full re-score was queued meanwhile and merged in
+        return _full(session, progress, started)
+    return {"mode": "incremental", "alumni": done, "seconds": round(time.perf_counter() - started, 3)}
+
+
+def _full(session: Session, progress: Progress, started: float) -> dict[str, Any]:
+    from matcher.scoring import score_all
+
+    progress(0, 1, "scoring every alumnus")
+    summary = score_all(session, progress=lambda batches: progress.track(batches, "storing suggestions"))
+    return {"mode": "full", **summary, "seconds": round(time.perf_counter() - started, 3)}
+
+
+def _one_by_one(session: Session, alumni: list[int], progress: Progress, job_id: int | None) -> int | None:
+    """Re-score alumni through the engine, committing by groups; return how many (None: go full).
+
+    Between groups, re-score jobs queued meanwhile are merged in: their alumni join the
+    list (again, if already done: their rows have changed since).
+    """
+    from matcher.scoring import rescore_alumnus
+
+    pending, done, sqlite = list(dict.fromkeys(alumni)), 0, session.get_bind().dialect.name == "sqlite"
+    params: dict[str, Any] = {"alumni": list(pending)}
+    while pending:
+        progress(done, done + len(pending), "re-scoring alumni")
+        group, pending = pending[:_GROUP], pending[_GROUP:]
+        for alumnus_id in group:
             rescore_alumnus(session, int(alumnus_id))
+        done += len(group)
+        params, added = _absorb_queued_twins(session, job_id, {"alumni": sorted(set(params["alumni"]) | set(group))})
+        if params.get("full"):
+            return None
+        pending += [a for a in sorted(added) if a not in pending]
         session.commit()
-    return {"mode": "incremental", "alumni": len(alumni), "seconds": round(time.perf_counter() - started, 3)}
+        if sqlite and pending:
+            # SQLite has one writer and its busy handler retries every 100 ms at most: leave a
+            # gap, so an import waiting to write gets in instead of timing out behind us.
+            time.sleep(0.12)
+    return done
 
 
 def _retrain_partnerships(session: Session, params: dict[str, Any], progress: Progress,
