@@ -34,7 +34,8 @@ def status_line(view: dict) -> str:
         p = view["progress"]
         return f"running: {p['step']} ({p['done']:,} of {p['total']:,})" if p else "running"
     if view["status"] == "done":
-        return "done"
+        merged = (view["result"] or {}).get("merged_into")
+        return f"done, by job #{merged}" if merged else "done"
     return f"failed: {view['error']}"
 
 

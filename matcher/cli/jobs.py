@@ -47,6 +47,9 @@ def _line(row: dict) -> str:
     if row["progress"]:
         p = row["progress"]
         state += f" {p['done']}/{p['total']} {p['step']}"
+    merged = (row["result"] or {}).get("merged_into")
+    if merged:
+        state += f" by #{merged}"
     when = row["finished_at"] or row["started_at"] or row["created_at"]
     line = f"#{row['id']:<5} {state:<28} {when}  {row['title']}"
     if row["error"]:
