@@ -10,7 +10,7 @@ from sqlalchemy import select
 
 from conftest import csrf_token, login
 from matcher import accounts, decisions
-from matcher.models import Placement, User
+from matcher.models import Job, Placement, User
 
 ROLES = ("anon", "coordinator", "chapter_lead", "committee", "alumnus")
 
@@ -54,6 +54,10 @@ EXPECTED = {
     ("POST", "/import"): _page(("coordinator",)) | {"coordinator": "400"},
     ("GET", "/users"): _page(("coordinator",)),
     ("POST", "/users"): _page(("coordinator",)) | {"coordinator": "400"},
+    ("GET", "/jobs"): _page(("coordinator",)),
+    ("GET", "/jobs/<int:job_id>.json"): _page(("coordinator",)),
+    ("POST", "/jobs/<int:job_id>/retry"): _page(("coordinator",)),
+    ("POST", "/jobs/add"): _page(("coordinator",)),
     ("GET", "/me"): _page(("alumnus",)),
     ("POST", "/me"): _page(("alumnus",)),
     ("POST", "/me/placements"): _page(("alumnus",)),
@@ -109,7 +113,10 @@ def test_route_matrix(role, app, client, world, db_session):
     pending = world.hot_springs.id
     req = decisions.request_introduction(db_session, world.hot_springs.id, world.daniel.id, None)
     placement = db_session.scalar(select(Placement.id).where(Placement.alumnus_id == world.hana.id))
-    values = {"relationship_id": world.hot_springs.id, "alumnus_id": world.hana.id, "slug": world.chapter.slug,
+    job = Job(kind="rescore", title="a failed re-score", params={"full": True}, status="failed", attempts=1)
+    db_session.add(job)
+    db_session.flush()
+    values = {"job_id": job.id, "relationship_id": world.hot_springs.id, "alumnus_id": world.hana.id, "slug": world.chapter.slug,
               "request_id": req.id, "placement_id": placement, "token": "not-an-invite", "filename": "style.css"}
     headers = {}
     if role != "anon":
