@@ -160,3 +160,29 @@ def test_a_job_left_running_by_a_dead_worker_is_marked_failed(sessions, scratch_
 def test_unknown_kinds_are_refused(sessions):
     with sessions() as session, pytest.raises(jobs.JobError, match="unknown job kind 'reindex'"):
         jobs.add_job(session, "reindex")
+
+
+def test_the_outbox_job_says_what_is_missing_and_hands_the_outbox_an_smtp_transport(sessions, scratch_db_url,
+                                                                                   monkeypatch):
+    from matcher.decisions import SMTPTransport
+    from matcher.jobs import kinds
+
+    def run_one() -> Job:
+        with db.session_scope(sessions) as session:  # a row only: the module's worker leaves it alone
+            job = Job(kind="send_outbox", title="send the mail outbox", params={}, status="queued", attempts=0)
+            session.add(job)
+        jobs.run_job(scratch_db_url, job.id)
+        with sessions() as session:
+            return session.get(Job, job.id)
+
+    monkeypatch.setattr(kinds, "SEND_OUTBOX", None)
+    assert run_one().error == "RuntimeError: this installation has no mail outbox to send"
+    handed = []
+    monkeypatch.setattr(kinds, "SEND_OUTBOX", lambda session, transport: handed.append(transport) or 2)
+    monkeypatch.delenv("JETMATCH_MAIL_SERVER", raising=False)
+    assert run_one().error.startswith("RuntimeError: no mail server is configured")
+    monkeypatch.setenv("JETMATCH_MAIL_SERVER", "127.0.0.1")
+    monkeypatch.setenv("JETMATCH_MAIL_PORT", "2525")
+    job = run_one()
+    assert (job.status, job.result) == ("done", {"sent": 2})
+    assert handed == [SMTPTransport("127.0.0.1", 2525, None, None, False)]
