@@ -29,16 +29,18 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-__all__ = ["Kind", "KINDS", "Progress", "SEND_OUTBOX", "PER_ALUM_S", "FULL_PER_ALUM_S", "full_rescore_is_cheaper",
-           "mail_transport_from_env"]
+__all__ = ["Kind", "KINDS", "Progress", "SEND_OUTBOX", "PER_ALUM_S", "FULL_FIXED_S", "FULL_PER_ALUM_S",
+           "full_rescore_is_cheaper", "mail_transport_from_env"]
 
 # The mail outbox's sender, ``send_outbox(session, transport)``; None until it is wired in.
 SEND_OUTBOX: Callable[[Session, Any], Any] | None = None
 
 # Until a worker has timed both ways on this database (each re-score job records its
-# seconds), assume what was measured on a 35,000-alumni SQLite demo on 2 cores: 17 ms to
-# re-score one alum through the engine, 18 s for a full pass (0.5 ms an alum).
-PER_ALUM_S = 0.02
+# seconds), assume what was measured on a 35,000-alumni SQLite demo on 2 cores: 15-17 ms to
+# re-score one alum through the engine, 18 s for a full pass (a second to load, then about
+# 0.5 ms an alum).
+PER_ALUM_S = 0.015
+FULL_FIXED_S = 1.0
 FULL_PER_ALUM_S = 0.0005
 _GROUP = 50  # alumni re-scored per commit: readers see progress, a failure loses little
 
@@ -67,19 +69,30 @@ class Kind:
 
 
 def full_rescore_is_cheaper(n_changed: int, n_alumni: int, per_alum_s: float = PER_ALUM_S,
-                            full_per_alum_s: float = FULL_PER_ALUM_S) -> bool:
+                            full_s: float | None = None) -> bool:
     """Whether one full pass over ``n_alumni`` beats re-scoring ``n_changed`` of them one by one.
+
+    ``full_s`` is the expected seconds of a full pass (default: a fixed second plus
+    :data:`FULL_PER_ALUM_S` an alum).
 
     >>> full_rescore_is_cheaper(1, 40_000), full_rescore_is_cheaper(5_000, 40_000)
     (False, True)
-    >>> full_rescore_is_cheaper(100, 40_000, full_per_alum_s=0.00004)  # once a full pass takes 1.6 s
+    >>> full_rescore_is_cheaper(200, 40_000, full_s=1.5)  # once a full pass takes 1.5 s
+    True
+    >>> full_rescore_is_cheaper(1_000, 1_000)  # a small database: one pass is quicker
     True
     """
-    return n_changed * per_alum_s > n_alumni * full_per_alum_s
+    if full_s is None:
+        full_s = FULL_FIXED_S + n_alumni * FULL_PER_ALUM_S
+    return n_changed * per_alum_s > full_s
 
 
-def _measured_costs(session: Session) -> tuple[float, float]:
-    """(seconds an alum incrementally, seconds an alum in a full pass) from the latest re-score jobs."""
+def _measured_costs(session: Session, n_alumni: int) -> tuple[float, float | None]:
+    """(seconds an alum incrementally, seconds of a full pass now) from the latest re-score jobs.
+
+    A full pass is scaled from the last one only when that one covered at least half as
+    many alumni: on a small database its fixed costs dominate and would not scale.
+    """
     from matcher.models import Job
 
     per, full = None, None
@@ -90,9 +103,9 @@ def _measured_costs(session: Session) -> tuple[float, float]:
             continue
         if per is None and r.get("mode") == "incremental" and r["alumni"] >= 10:
             per = r["seconds"] / r["alumni"]
-        if full is None and r.get("mode") == "full":
-            full = r["seconds"] / r["alumni"]
-    return per or PER_ALUM_S, full or FULL_PER_ALUM_S
+        if full is None and r.get("mode") == "full" and r["alumni"] * 2 >= n_alumni:
+            full = r["seconds"] * max(1.0, n_alumni / r["alumni"])
+    return per or PER_ALUM_S, full
 
 
 def _absorb_queued_twins(session: Session, job_id: int | None, params: dict[str, Any]) -> tuple[dict[str, Any], set[int]]:
@@ -133,7 +146,7 @@ def _rescore(session: Session, params: dict[str, Any], progress: Progress, job_i
     alumni = params.get("alumni")
     n_alumni = session.scalar(select(func.count()).select_from(Alumnus)) or 0
     if params.get("full") or alumni is None or full_rescore_is_cheaper(len(alumni), n_alumni,
-                                                                      *_measured_costs(session)):
+                                                                      *_measured_costs(session, n_alumni)):
         return _full(session, progress, started)
     done = _one_by_one(session, alumni, progress, job_id)
     if done is None:  # a full re-score was queued meanwhile and merged in
