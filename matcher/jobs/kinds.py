@@ -33,6 +33,10 @@ __all__ = ["Kind", "KINDS", "Progress", "SEND_OUTBOX", "PER_ALUM_S", "FULL_FIXED
            "full_rescore_is_cheaper", "mail_transport_from_env"]
 
 # The mail outbox's sender, ``send_outbox(session, transport)``; None until it is wired in.
+# To wire it, replace this assignment with the import of that function, e.g.
+#     from matcher.mail.outbox import send_outbox as SEND_OUTBOX
+# and queue a send where mail is put in the outbox:
+#     matcher.jobs.add_job(session, "send_outbox", coalesce=True)
 SEND_OUTBOX: Callable[[Session, Any], Any] | None = None
 
 # Until a worker has timed both ways on this database (each re-score job records its
