@@ -49,11 +49,13 @@ __all__ = [
     "ScoringModel",
     "PartnershipSuggestion",
     "Seeker",
+    "Job",
     "REGIONS",
     "ROLES",
     "RELATIONSHIP_STATUSES",
     "DECISION_STATUSES",
     "USER_ROLES",
+    "JOB_STATUSES",
     "MUNICIPALITY_KINDS",
     "FIRST_JET_YEAR",
     "LAST_YEAR",
@@ -65,6 +67,7 @@ ROLES = ("ALT", "CIR", "SEA")
 RELATIONSHIP_STATUSES = ("active", "dormant", "unknown")
 DECISION_STATUSES = ("approved", "rejected", "on_hold")
 USER_ROLES = ("coordinator", "chapter_lead", "committee", "alumnus")
+JOB_STATUSES = ("queued", "running", "done", "failed")
 FIRST_JET_YEAR = 1987
 LAST_YEAR = 2100
 
@@ -579,3 +582,28 @@ class Seeker(Base):
 
     municipality: Mapped[Municipality] = relationship()
 
+
+
+class Job(Base):
+    """A background job (see :mod:`matcher.jobs`): what it does, where it stands, how it ended.
+
+    The queue carries only the job's id; this row is what a coordinator sees on /jobs.
+    """
+
+    __tablename__ = "jobs"
+    __table_args__ = (CheckConstraint(_in("status", JOB_STATUSES), name="status"),
+                      Index("ix_jobs_status_id", "status", "id"))
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[str] = mapped_column(String(40))
+    title: Mapped[str] = mapped_column(String(200))
+    params: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    status: Mapped[str] = mapped_column(String(10), default="queued")
+    requested_by: Mapped[str | None] = mapped_column(String(254))
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    worker: Mapped[str | None] = mapped_column(String(120))  # host:pid of the worker running it
+    result: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    error: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=_now)
+    started_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    finished_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))

@@ -63,10 +63,10 @@ def create_app(test_config: dict | None = None) -> Flask:
     security.init_app(app)
     CSRFProtect(app)
 
-    from web import (alumnus, api, auth, chapter, committee, coordinator, home, maps, partnerships, relationships,
-                     reports)
+    from web import (alumnus, api, auth, chapter, committee, coordinator, home, jobs, maps, partnerships,
+                     relationships, reports)
 
-    for module in (auth, home, relationships, committee, chapter, coordinator, partnerships, alumnus, api, maps,
+    for module in (auth, home, relationships, committee, chapter, coordinator, jobs, partnerships, alumnus, api, maps,
                    reports):
         app.register_blueprint(module.bp)
     app.extensions["csrf"].exempt(api.bp)  # token-authenticated, never cookie-authenticated

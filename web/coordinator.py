@@ -10,7 +10,7 @@ from pathlib import Path
 from flask import Blueprint, Response, abort, current_app, flash, g, redirect, render_template, request, url_for
 from sqlalchemy import func, select
 
-from matcher import accounts, decisions
+from matcher import accounts, decisions, jobs
 from matcher.ingest import import_csv as run_import
 from matcher.partnerships import proposal_labels
 from matcher.models import Chapter, MatchRequest, User
@@ -149,18 +149,30 @@ def export():
 def import_csv():
     """Check a CSV against the import rules and, unless it is a dry run, import it."""
     form = ImportForm()
-    report, status = None, 200
+    report, status, followups = None, 200, []
     if request.method == "POST":
         if not form.validate():
-            return render_template("coordinator/import.html", form=form, report=None), 400
+            return render_template("coordinator/import.html", form=form, report=None, followups=[]), 400
         db = get_session()
+        upload = form.file.data
         with tempfile.TemporaryDirectory() as folder:
             path = Path(folder) / f"{form.kind.data}.csv"
-            form.file.data.save(path)
+            upload.save(path)
             report = run_import(db, form.kind.data, path, gazetteer=gazetteer(), dry_run=form.dry_run.data)
-        db.commit()
+        report.file = upload.filename  # the jobs page names the file the coordinator chose
+        followups = _followups(db, jobs.after_import(db, report, requested_by=g.user.login))
+        db.commit()  # the import and its jobs together; the jobs go to the queue now
         status = 200 if report.ok else 422
-    return render_template("coordinator/import.html", form=form, report=report), status
+    return render_template("coordinator/import.html", form=form, report=report, followups=followups), status
+
+
+def _followups(db, queued) -> list[dict]:
+    """What the import page says about the jobs an import queued ("scoring 12 alumni")."""
+    out = []
+    for job in queued:
+        doing = jobs.describe_rescore(db, job) if job.kind == "rescore" else job.title
+        out.append({"id": job.id, "doing": doing[:1].upper() + doing[1:]})
+    return out
 
 
 def _user_form(db) -> UserForm:

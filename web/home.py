@@ -6,7 +6,7 @@ from flask import Blueprint, g, render_template
 from sqlalchemy import func, select
 
 from matcher import decisions
-from matcher.models import Alumnus, MatchRequest, Relationship, Suggestion
+from matcher.models import Alumnus, Job, MatchRequest, Relationship, Suggestion
 from web.auth import login_required
 from web.database import get_session
 
@@ -23,6 +23,8 @@ def index():
     if user.role == "coordinator":
         context["open_count"] = db.scalar(select(func.count()).select_from(decisions.queue().subquery()))
         context["totals"] = _totals(db)
+        context["active_jobs"] = db.scalar(select(func.count()).select_from(Job)
+                                           .where(Job.status.in_(("queued", "running"))))
     elif user.role == "committee":
         context["requests"] = db.scalars(decisions.requests_for_relationship(user.relationship_id).limit(10)).all()
         context["suggested"] = db.scalar(select(func.count()).where(

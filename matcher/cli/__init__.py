@@ -5,7 +5,7 @@ to stderr (and only on a terminal). The database comes from ``--database-url`` o
 ``JETMATCH_DATABASE_URL``; the default is a SQLite file in the instance folder.
 
 The group is defined here and each command group lives in a module of its own
-(``data``, ``scoring``, ``partnerships``, ``reports``, ``web``); they share only :mod:`matcher.cli._app`.
+(``data``, ``scoring``, ``partnerships``, ``reports``, ``web``, ``jobs``); they share only :mod:`matcher.cli._app`.
 """
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ import click
 
 from matcher.cli._app import AppContext, emit_json, pass_app
 from matcher.cli.data import import_, init, resolve
+from matcher.cli.jobs import jobs, worker
 from matcher.cli.partnerships import partnerships
 from matcher.cli.reports import graph, report
 from matcher.cli.scoring import COMMANDS as _SCORING_COMMANDS
@@ -32,7 +33,8 @@ def cli(ctx: click.Context, database_url: str | None) -> None:
     ctx.call_on_close(ctx.obj.close)
 
 
-for _command in (init, resolve, import_, serve, partnerships, *_SCORING_COMMANDS, users, demo, report, graph):
+for _command in (init, resolve, import_, serve, worker, jobs, partnerships, *_SCORING_COMMANDS, users, demo, report,
+                 graph):
     cli.add_command(_command)
 
 

@@ -72,6 +72,18 @@ def resolve(app: AppContext, queries: tuple[str, ...], country: str | None, as_j
         sys.exit(1)
 
 
+def _run_now(app: AppContext, queued: list[dict]) -> list[dict]:
+    """Run queued jobs in this process (a worker that picks them up later finds them done)."""
+    from matcher.jobs import job_view, run_job
+    from matcher.models import Job
+
+    url = app.engine.url.render_as_string(hide_password=False)
+    for view in queued:
+        run_job(url, view["id"])
+    with app.session() as session:
+        return [job_view(session.get(Job, view["id"])) for view in queued]
+
+
 def describe_resolution(a) -> str:
     """One line for a person: what a query resolved to, or why not."""
     if a.status == "unknown":
@@ -93,19 +105,37 @@ def describe_resolution(a) -> str:
 @click.option("--skip-invalid", is_flag=True,
               help="Write the good rows; put the bad ones in FILE.rejects.csv with an `error` column.")
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
+@click.option("--foreground", is_flag=True,
+              help="Run the follow-up jobs (re-scoring, retraining) here and now instead of in the background.")
 @pass_app
-def import_(app: AppContext, kind: str, file: Path, dry_run: bool, skip_invalid: bool, as_json: bool) -> None:
-    """Import a CSV of KIND: all rows or none, with every problem located by row and column."""
+def import_(app: AppContext, kind: str, file: Path, dry_run: bool, skip_invalid: bool, as_json: bool,
+            foreground: bool) -> None:
+    """Import a CSV of KIND: all rows or none, with every problem located by row and column.
+
+    What the import changes is re-scored by a background job (see `jetmatch jobs`).
+    """
     from matcher.ingest.importer import import_csv
+    from matcher.jobs import after_import, job_view
 
     app.ensure_schema()
     gazetteer = app.gazetteer()
-    with db.session_scope(app.sessions) as session:  # one transaction: all rows or none
+    with db.session_scope(app.sessions) as session:  # one transaction: all rows or none, and their jobs
         report = import_csv(session, kind, file, gazetteer=gazetteer, dry_run=dry_run,
                             skip_invalid=skip_invalid)
+        queued = [job_view(j) for j in after_import(session, report, requested_by="cli")]
+    if foreground:
+        queued = _run_now(app, queued)
     if as_json:
-        emit_json(report.to_json())
+        emit_json({**report.to_json(), "jobs": queued})
     else:
         click.echo(report.summary())
+        if foreground:
+            for view in queued:
+                click.echo(f"job #{view['id']} {view['status']}: {view['title']}"
+                           + (f" ({view['error']})" if view["error"] else ""))
+        else:
+            from matcher.cli.jobs import print_queued
+
+            print_queued(queued)
     if not report.ok and not (skip_invalid and report.rejected):  # a bad header fails even then
         sys.exit(1)

@@ -31,9 +31,15 @@ _INVITE_DAYS = click.option("--invite-days", type=click.IntRange(1, 365), defaul
 @click.option("--port", type=int, default=5000, show_default=True, envvar="JETMATCH_PORT")
 @click.option("--workers", type=int, default=2, show_default=True, help="gunicorn worker processes.")
 @click.option("--dev", is_flag=True, help="Use Flask's development server instead of gunicorn.")
+@click.option("--job-workers", type=click.IntRange(min=0), default=1, show_default=True,
+              help="Background job threads to run beside the web workers (0: run `jetmatch worker` apart).")
 @pass_app
-def serve(app: AppContext, host: str, port: int, workers: int, dev: bool) -> None:
-    """Serve the web app (gunicorn; --dev for Flask's reloading server)."""
+def serve(app: AppContext, host: str, port: int, workers: int, dev: bool, job_workers: int) -> None:
+    """Serve the web app (gunicorn; --dev for Flask's reloading server) and run background jobs.
+
+    One process runs the background jobs (re-scoring after imports ...) beside the web
+    workers; both stop when this command stops.
+    """
     app.ensure_schema()
     env = dict(os.environ)
     env["JETMATCH_DATABASE_URL"] = app.engine.url.render_as_string(hide_password=False)
@@ -43,7 +49,51 @@ def serve(app: AppContext, host: str, port: int, workers: int, dev: bool) -> Non
         args = [sys.executable, "-m", "gunicorn", "--bind", f"{host}:{port}", "--workers", str(workers),
                 "--access-logfile", "-", "web:create_app()"]
     click.echo(f"serving on http://{host}:{port}/ (Ctrl-C to stop)")
-    os.execvpe(args[0], args, env)
+    if not job_workers:
+        os.execvpe(args[0], args, env)
+    jobs = [sys.executable, "-m", "matcher.cli", "worker", "--workers", str(job_workers),
+            "--parent-pid", str(os.getpid())]
+    sys.exit(_supervise([jobs, args], env))
+
+
+def _supervise(commands: list[list[str]], env: dict[str, str]) -> int:
+    """Run the commands as children until the last one (the web server) exits; stop them all then.
+
+    SIGINT and SIGTERM stop the web server; the job worker always gets SIGINT, which lets a
+    running job finish. Whatever still runs a minute after the web server stopped is killed.
+    """
+    import signal
+    import subprocess
+
+    # Own process groups: a Ctrl-C reaches only this process, which passes it on exactly once
+    # (a second SIGINT would make the worker drop a job in hand).
+    children = [subprocess.Popen(c, env=env, process_group=0) for c in commands]
+    web, told = children[-1], set()
+
+    def tell(child, signum) -> None:
+        if child.poll() is None and child.pid not in told:
+            told.add(child.pid)
+            child.send_signal(signum)
+
+    def pass_on(signum, _frame):
+        tell(web, signal.SIGINT if signum == signal.SIGINT else signal.SIGTERM)
+        for child in children[:-1]:
+            tell(child, signal.SIGINT)  # a worker's graceful stop: the job in hand finishes
+
+    for signum in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+        signal.signal(signum, pass_on)
+    try:
+        code = web.wait()
+    finally:
+        for child in children:
+            tell(child, signal.SIGINT)
+        for child in children:
+            try:
+                child.wait(timeout=60)
+            except subprocess.TimeoutExpired:
+                child.kill()
+                child.wait()
+    return code
 
 
 @click.group()
@@ -227,7 +277,12 @@ def build_demo(path: Path, alumni: int, seed: int = 1) -> dict:
     """Build a fresh demo SQLite database at ``path``; return what it holds and the logins."""
     from matcher.partnerships import train as train_partnerships
 
-    for leftover in (path, path.with_name(path.name + "-journal"), path.with_name(path.name + "-wal")):
+    from matcher.jobs import queue_file
+
+    jobs_file = queue_file(str(path))
+    for leftover in (path, path.with_name(path.name + "-journal"), path.with_name(path.name + "-wal"),
+                     jobs_file, jobs_file.with_name(jobs_file.name + "-wal"),
+                     jobs_file.with_name(jobs_file.name + "-shm")):
         leftover.unlink(missing_ok=True)
     engine = db.make_engine(f"sqlite:///{path}")
     sessions = db.make_sessionmaker(engine)
@@ -288,4 +343,4 @@ def demo(ctx: click.Context, host: str, port: int, alumni: int, seed: int, worke
     # Plain HTTP on loopback: the browser must send the session cookie without TLS.
     os.environ.setdefault("JETMATCH_SESSION_COOKIE_SECURE", "false")
     ctx.obj = AppContext(url=f"sqlite:///{path}")
-    ctx.invoke(serve, host=host, port=port, workers=workers, dev=False)
+    ctx.invoke(serve, host=host, port=port, workers=workers, dev=False, job_workers=1)

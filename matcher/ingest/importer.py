@@ -187,6 +187,25 @@ def _write(session: Session, model, inserts: list[dict], updates: list[dict]) ->
     session.flush()
 
 
+def _written_alumni(session: Session, kind: str, inserts: list[dict], updates: list[dict]) -> list[int]:
+    """The ids of the alumni an alumni or placements import wrote (for re-scoring just them)."""
+    from sqlalchemy import select
+
+    from matcher.ingest.lookups import _chunks
+    from matcher.models import Placement
+
+    def ids(column, where, keys: list) -> list[int]:
+        return [i for chunk in _chunks(keys) for i in session.scalars(select(column).where(where.in_(chunk)))]
+
+    if kind == "alumni":
+        return sorted({*ids(Alumnus.id, Alumnus.external_id, [r["external_id"] for r in inserts]),
+                       *(r["id"] for r in updates)})
+    if kind == "placements":
+        return sorted({*ids(Placement.alumnus_id, Placement.id, [r["id"] for r in updates]),
+                       *(r["alumnus_id"] for r in inserts)})
+    return []
+
+
 def _write_rejects(path: Path, header: list[str], bad: list[_Row], bom: bool) -> Path:
     target = path.with_name(f"{path.stem}.rejects.csv")
     with open(target, "w", newline="", encoding="utf-8-sig" if bom else "utf-8") as handle:
@@ -244,6 +263,7 @@ def import_csv(session: Session, kind: str, path: Path | str, *, gazetteer, dry_
         except BaseException:
             session.rollback()
             raise
+        report.alumni_ids = _written_alumni(session, kind, inserts, updates)
         if kind == "relationships" and (inserts or updates):
             from matcher.scoring.pool import invalidate
 

@@ -40,6 +40,7 @@ class ImportReport:
     errors: list[RowError] = field(default_factory=list)
     warnings: list[RowError] = field(default_factory=list)
     rejects_file: str | None = None
+    alumni_ids: list[int] = field(default_factory=list)  # alumni whose row or placements were written
 
     @property
     def ok(self) -> bool:

@@ -10,7 +10,7 @@ from sqlalchemy import select
 
 from conftest import csrf_token, login
 from matcher import accounts, decisions
-from matcher.models import Placement, User
+from matcher.models import Job, Placement, User
 
 ROLES = ("anon", "coordinator", "chapter_lead", "committee", "alumnus")
 
@@ -58,6 +58,10 @@ EXPECTED = {
     ("GET", "/reports/<section>/<table>.csv"): _page(("coordinator",)),
     ("POST", "/users"): _page(("coordinator",)) | {"coordinator": "400"},
     ("POST", "/users/<int:user_id>/<action>"): _page(("coordinator",)),
+    ("GET", "/jobs"): _page(("coordinator",)),
+    ("GET", "/jobs/<int:job_id>.json"): _page(("coordinator",)),
+    ("POST", "/jobs/<int:job_id>/retry"): _page(("coordinator",)),
+    ("POST", "/jobs/add"): _page(("coordinator",)),
     ("GET", "/me"): _page(("alumnus",)),
     ("POST", "/me"): _page(("alumnus",)) | {"alumnus": "400"},  # an empty form: field errors
     ("POST", "/me/placements"): _page(("alumnus",)) | {"alumnus": "400"},
@@ -113,7 +117,10 @@ def test_route_matrix(role, app, client, world, db_session):
     pending = world.hot_springs.id
     req = decisions.request_introduction(db_session, world.hot_springs.id, world.daniel.id, None)
     placement = db_session.scalar(select(Placement.id).where(Placement.alumnus_id == world.hana.id))
-    values = {"relationship_id": world.hot_springs.id, "alumnus_id": world.hana.id, "slug": world.chapter.slug,
+    job = Job(kind="rescore", title="a failed re-score", params={"full": True}, status="failed", attempts=1)
+    db_session.add(job)
+    db_session.flush()
+    values = {"job_id": job.id, "relationship_id": world.hot_springs.id, "alumnus_id": world.hana.id, "slug": world.chapter.slug,
               "request_id": req.id, "placement_id": placement, "token": "not-an-invite", "filename": "style.css",
               "user_id": db_session.scalar(select(User.id).where(User.login == world.logins["committee_rutland"])),
               "action": "revoke-token",

@@ -1,0 +1,129 @@
+"""Job rows: add a job, send it to the queue once its row is committed, retry it, list them.
+
+A job is first a row of ``jobs`` written in the caller's transaction (an import and the
+re-score it asks for commit together, or not at all). Only after that transaction commits
+is the job's id sent to the queue, so a worker never picks up a job it cannot read yet.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from typing import Any
+
+from sqlalchemy import Select, event, select
+from sqlalchemy.orm import Session
+
+from matcher.models import Job
+
+__all__ = ["add_job", "retry_job", "jobs_query", "job_view", "JobError"]
+
+_PENDING = "jetmatch_pending_jobs"
+_log = logging.getLogger(__name__)
+
+
+class JobError(ValueError):
+    """A job cannot be added or retried as asked (unknown kind, not failed ...)."""
+
+
+def _now() -> dt.datetime:
+    return dt.datetime.now(dt.timezone.utc)
+
+
+def add_job(session: Session, kind: str, params: dict[str, Any] | None = None, *, title: str | None = None,
+            requested_by: str | None = None, coalesce: bool = False) -> Job:
+    """Add a queued job of ``kind``; it is sent to the queue when ``session`` commits.
+
+    Parameters
+    ----------
+    session : the caller's session; the job row is flushed in its transaction.
+    kind : a key of :data:`matcher.jobs.kinds.KINDS`.
+    params : JSON-able arguments of the job.
+    title : what the coordinators' page says ("re-score 12 alumni after importing alumni.csv").
+    requested_by : the login (or "cli") that caused it.
+    coalesce : return the queued job of the same kind and params instead of adding a twin.
+
+    Returns
+    -------
+    Job : the (flushed) row.
+
+    Examples
+    --------
+    >>> from matcher.jobs.kinds import KINDS
+    >>> "rescore" in KINDS and "retrain_partnerships" in KINDS and "send_outbox" in KINDS
+    True
+    """
+    from matcher.jobs.kinds import KINDS
+
+    if kind not in KINDS:
+        raise JobError(f"unknown job kind {kind!r}; expected one of {', '.join(sorted(KINDS))}")
+    params = params or {}
+    if coalesce:
+        for twin in session.scalars(select(Job).where(Job.kind == kind, Job.status == "queued")):
+            if twin.params == params:
+                return twin
+    job = Job(kind=kind, title=(title or KINDS[kind].title)[:200], params=params, status="queued",
+              requested_by=requested_by, attempts=0, created_at=_now())
+    session.add(job)
+    session.flush()
+    _send_on_commit(session, job.id)
+    return job
+
+
+def retry_job(session: Session, job_id: int, requested_by: str | None = None) -> Job:
+    """Queue a failed job again (sent when ``session`` commits); its error is kept until it runs."""
+    job = session.get(Job, job_id)
+    if job is None:
+        raise JobError(f"no job {job_id}")
+    if job.status != "failed":
+        raise JobError(f"job {job_id} is {job.status}; only a failed job can be retried")
+    job.status, job.finished_at, job.worker = "queued", None, None
+    if requested_by:
+        job.requested_by = requested_by
+    session.flush()
+    _send_on_commit(session, job.id)
+    return job
+
+
+def _send_on_commit(session: Session, job_id: int) -> None:
+    pending = session.info.setdefault(_PENDING, [])
+    pending.append(job_id)
+    if not event.contains(session, "after_commit", _send_pending):
+        event.listen(session, "after_commit", _send_pending)
+        event.listen(session, "after_rollback", _forget_pending)
+
+
+def _send_pending(session: Session) -> None:
+    from matcher.jobs.queue import send_job
+
+    ids = session.info.pop(_PENDING, [])
+    url = session.get_bind().engine.url.render_as_string(hide_password=False)
+    for job_id in ids:
+        try:
+            send_job(url, job_id)
+        except Exception:  # the row stays queued; the coordinators' page shows it waiting
+            _log.exception("could not send job %s to the queue", job_id)
+
+
+def _forget_pending(session: Session) -> None:
+    session.info.pop(_PENDING, None)
+
+
+def jobs_query(status: str | None = None) -> Select:
+    """Jobs, newest first (optionally of one status)."""
+    q = select(Job).order_by(Job.id.desc())
+    return q.where(Job.status == status) if status else q
+
+
+def job_view(job: Job, progress: dict[str, Any] | None = None) -> dict[str, Any]:
+    """A job as the page and ``jetmatch jobs --json`` show it."""
+    def when(value: dt.datetime | None) -> str | None:
+        if value is None:
+            return None
+        return (value if value.tzinfo else value.replace(tzinfo=dt.timezone.utc)).isoformat(timespec="seconds")
+
+    return {"id": job.id, "kind": job.kind, "title": job.title, "status": job.status, "params": job.params,
+            "requested_by": job.requested_by, "attempts": job.attempts, "worker": job.worker,
+            "progress": progress if job.status == "running" else None, "result": job.result, "error": job.error,
+            "created_at": when(job.created_at), "started_at": when(job.started_at),
+            "finished_at": when(job.finished_at)}
