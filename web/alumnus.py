@@ -69,12 +69,16 @@ def profile():
         alum.japanese_level = _int(form, "japanese_level", 0, 5, alum.japanese_level)
         alum.availability_hours = _int(form, "availability_hours", 0, 168, alum.availability_hours)
         alum.max_matches = _int(form, "max_matches", 0, 50, alum.max_matches)
+        withdrawing = alum.consent and not form.get("consent")
         alum.consent = bool(form.get("consent"))
         alum.consent_contact = bool(form.get("consent_contact"))
         if status == 200:
+            closed = decisions.withdraw_consent(db, alum, g.user.login) if withdrawing else []
             _rescore(db, alum)
             db.commit()
-            flash("Profile saved.", "info")
+            flash("Profile saved." + (f" {len(closed)} waiting introduction request{'s' if len(closed) != 1 else ''} "
+                                      "closed: the committees are told you are no longer available." if closed
+                                      else ""), "info")
             return redirect(url_for("alumnus.profile")), 303
         db.rollback()
         alum = _me(db)

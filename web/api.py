@@ -8,7 +8,7 @@ from __future__ import annotations
 import functools
 from collections.abc import Callable
 
-from flask import Blueprint, current_app, g, jsonify, request
+from flask import Blueprint, g, jsonify, request
 from sqlalchemy import select
 
 from matcher import accounts, decisions
@@ -16,8 +16,8 @@ from matcher.models import Alumnus, Chapter, MatchRequest, Relationship
 from web.auth import can_see_chapter, can_see_relationship
 from web.committee import volunteer_rows
 from web.chapter import partner_rows
-from web.database import gazetteer, get_session, transport
-from web.present import relationship_json, search_relationships
+from web.database import gazetteer, get_session
+from web.present import banded_reasons, relationship_json, search_relationships
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 
@@ -53,11 +53,12 @@ ALL = ("coordinator", "chapter_lead", "committee", "alumnus")
 
 
 def _req_json(db, r: MatchRequest) -> dict:
-    data = {"id": r.id, "kind": r.kind, "status": r.status, "decision_count": r.decision_count,
+    data = {"id": r.id, "kind": r.kind, "status": r.status, "status_label": decisions.STATUS_LABELS[r.status],
+            "decision_count": r.decision_count,
             "relationship": relationship_json(r.relationship_) if r.relationship_ else None,
             "volunteer": r.alumnus.display_name if r.alumnus else None,
             "chapter": r.chapter.slug if r.chapter else None, "score": r.score,
-            "reasons": r.contributions, "requested_at": r.requested_at.isoformat()}
+            "reasons": banded_reasons(r.contributions), "requested_at": r.requested_at.isoformat()}
     contacts = decisions.contacts_for(db, r)
     if contacts is not None:
         data["contacts"] = contacts.__dict__
@@ -92,7 +93,8 @@ def volunteers(relationship_id: int):
         return _error("no such relationship", 404)
     rows = volunteer_rows(db, rel, min_level=request.args.get("level", 0, type=int),
                           theme=request.args.get("theme", "").strip()[:60])
-    return jsonify([{k: v for k, v in row.items()} for row in rows])
+    # What the page shows, less the alum's internal id (only the page's own buttons need it).
+    return jsonify([{k: v for k, v in row.items() if k != "alum_id"} for row in rows])
 
 
 @bp.get("/chapters/<slug>/partners")
@@ -125,19 +127,17 @@ def decide(request_id: int):
     try:
         decision = decisions.decide(db, request_id, str(body.get("status", "")), g.api_user.login,
                                     str(body.get("note", "")), expected_count=body.get("expected_count"))
+    except decisions.ConsentWithdrawn as exc:
+        db.rollback()
+        return _error(str(exc), 409)
     except decisions.AlreadyDecided as exc:
         db.rollback()
         return jsonify(error=str(exc), decided_by=exc.decided_by), 409
     except decisions.DecisionError as exc:
         db.rollback()
         return _error(str(exc), 404 if str(exc).startswith("no request") else 400)
-    db.commit()
+    db.commit()  # the approval e-mails went into the outbox with the decision
     req = db.get(MatchRequest, request_id)
-    if req.status == "approved":
-        try:
-            decisions.notify_approval(db, req, transport(), current_app.config["MAIL_SENDER"])
-        except OSError:
-            current_app.logger.exception("approval e-mail for request %s failed", request_id)
     return jsonify({"decision": {"sequence": decision.sequence, "status": decision.status,
                                  "decided_by": decision.decided_by, "note": decision.note},
                     "request": _req_json(db, req)}), 201
@@ -188,7 +188,7 @@ def openapi_document() -> dict:
                            params=[("slug", "string")])},
             "/requests": {"get": _op("Open requests, oldest first (coordinators)")},
             "/requests/{request_id}/decisions": {"post": _op(
-                "Decide a request (coordinators); 409 when someone decided it first",
+                "Decide a request (coordinators); 409 when someone decided it first or the alum withdrew consent",
                 params=[("request_id", "integer")], code="201",
                 body={"type": "object", "required": ["status"], "properties": {
                     "status": {"enum": ["approved", "rejected", "on_hold"]}, "note": {"type": "string"},

@@ -13,7 +13,9 @@ from __future__ import annotations
 import click
 
 from matcher.cli._app import AppContext, emit_json, pass_app
+from matcher.cli.audit import audit
 from matcher.cli.data import import_, init, resolve
+from matcher.cli.mail import mail
 from matcher.cli.partnerships import partnerships
 from matcher.cli.scoring import COMMANDS as _SCORING_COMMANDS
 from matcher.cli.web import demo, serve, users
@@ -31,7 +33,7 @@ def cli(ctx: click.Context, database_url: str | None) -> None:
     ctx.call_on_close(ctx.obj.close)
 
 
-for _command in (init, resolve, import_, serve, partnerships, *_SCORING_COMMANDS, users, demo):
+for _command in (init, resolve, import_, serve, partnerships, *_SCORING_COMMANDS, users, demo, audit, mail):
     cli.add_command(_command)
 
 
