@@ -46,7 +46,9 @@ def verify(session: Session) -> dict[str, Any]:
     {'ok': True, 'decisions': 0, 'first_broken': None}
     """
     expected, previous_id, count = chain.GENESIS, None, 0
-    rows = session.execute(select(Decision).order_by(Decision.id).execution_options(yield_per=1000)).scalars()
+    # populate_existing: check what the table holds now, not what this session remembers
+    rows = session.execute(select(Decision).order_by(Decision.id)
+                           .execution_options(yield_per=1000, populate_existing=True)).scalars()
     for row in rows:
         count += 1
         problem = _problem(row, expected, previous_id)
