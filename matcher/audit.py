@@ -47,14 +47,19 @@ def verify(session: Session) -> dict[str, Any]:
     """
     expected, previous_id, count = chain.GENESIS, None, 0
     # populate_existing: check what the table holds now, not what this session remembers
-    rows = session.execute(select(Decision).order_by(Decision.id)
-                           .execution_options(yield_per=1000, populate_existing=True)).scalars()
-    for row in rows:
-        count += 1
-        problem = _problem(row, expected, previous_id)
-        if problem:
-            total = session.scalar(select(func.count()).select_from(Decision))
-            return {"ok": False, "decisions": total, "first_broken": {
-                "id": row.id, "request_id": row.request_id, "sequence": row.sequence, "problem": problem}}
-        expected, previous_id = row.chain_hash, row.id
-    return {"ok": True, "decisions": count, "first_broken": None}
+    result = session.execute(select(Decision).order_by(Decision.id)
+                             .execution_options(yield_per=1000, populate_existing=True))
+    try:
+        for row in result.scalars():
+            count += 1
+            problem = _problem(row, expected, previous_id)
+            if problem:
+                broken = {"id": row.id, "request_id": row.request_id, "sequence": row.sequence, "problem": problem}
+                break
+            expected, previous_id = row.chain_hash, row.id
+        else:
+            return {"ok": True, "decisions": count, "first_broken": None}
+    finally:
+        result.close()  # a server-side cursor on PostgreSQL, left open by the early break
+    total = session.scalar(select(func.count()).select_from(Decision))
+    return {"ok": False, "decisions": total, "first_broken": broken}
