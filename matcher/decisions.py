@@ -202,8 +202,11 @@ def _record(session: Session, request_id: int, status: str, decided_by: str, not
     needs_consent = status == "approved" and request.kind == "introduction" and request.alumnus_id is not None
     if needs_consent:
         # Lock the alum's row first (PostgreSQL; SQLite has one writer): a concurrent withdrawal
-        # takes the same locks in the same order, so one waits for the other.
-        session.execute(select(Alumnus.consent).where(Alumnus.id == request.alumnus_id).with_for_update())
+        # takes the same locks in the same order, so one waits for the other. NO KEY UPDATE, as an
+        # UPDATE of consent takes: a plain FOR UPDATE would also block the foreign-key checks of a
+        # concurrent decision on this request, and the two would deadlock.
+        session.execute(select(Alumnus.consent).where(Alumnus.id == request.alumnus_id)
+                        .with_for_update(key_share=True))
     changed = session.execute(
         text("UPDATE match_requests SET decision_count = :n + 1 WHERE id = :id AND decision_count = :n"
              + (" AND EXISTS (SELECT 1 FROM alumni WHERE alumni.id = match_requests.alumnus_id "

@@ -3,10 +3,15 @@ alum's waiting requests (kept in the history) and tells the committee "no longer
 
 from __future__ import annotations
 
+import threading
+
 import pytest
 from sqlalchemy import select, update
 
-from matcher.decisions import (ConsentWithdrawn, decide, history, request_introduction, withdraw_consent)
+from matcher import db
+from matcher.decisions import (AlreadyDecided, ConsentWithdrawn, decide, history, request_introduction,
+                               withdraw_consent)
+from matcher.ingest.importer import import_csv
 from matcher.models import Alumnus, Decision, MatchRequest, OutboxMessage, Relationship, Suggestion
 
 
@@ -64,8 +69,6 @@ def test_consent_is_checked_at_the_moment_of_approval(session):
 
 
 def test_an_import_that_withdraws_consent_closes_the_requests(session, gazetteer, tmp_path):
-    from matcher.ingest.importer import import_csv
-
     rel, alum = _world(session)
     req = request_introduction(session, rel.id, alum.id, None)
     path = tmp_path / "alumni.csv"
@@ -75,3 +78,60 @@ def test_an_import_that_withdraws_consent_closes_the_requests(session, gazetteer
     assert report.ok, report.summary()
     session.expire_all()
     assert session.get(MatchRequest, req.id).status == "withdrawn"
+
+
+def test_a_withdrawal_and_an_approval_at_the_same_moment_settle_on_one_outcome(scratch_db_url):
+    """Two threads, two connections: the alum unticks consent as a coordinator approves. One of them
+    goes first; the other sees it (no deadlock, never both an approval and a withdrawal)."""
+    engine = db.make_engine(scratch_db_url)
+    sessions = db.make_sessionmaker(engine)
+    for round_ in range(3):
+        with db.session_scope(sessions) as s:
+            rel = s.scalar(select(Relationship).where(Relationship.jp_municipality_code == "03205")
+                           .order_by(Relationship.id))
+            alum = Alumnus(external_id=f"C-RACE-{round_}", name="Dana Whitfield", email="d@example.org",
+                           consent=True)
+            s.add(alum)
+            s.flush()
+            alum_id, request_id = alum.id, request_introduction(s, rel.id, alum.id, None).id
+        start = threading.Barrier(2, timeout=20)
+        outcome, errors = {}, []
+
+        def approve():
+            with sessions() as s:
+                s.get(MatchRequest, request_id)
+                start.wait()
+                try:
+                    decide(s, request_id, "approved", "coord@example.org", expected_count=0)
+                    s.commit()
+                    outcome["approve"] = "approved"
+                except (ConsentWithdrawn, AlreadyDecided) as exc:
+                    s.rollback()
+                    outcome["approve"] = type(exc).__name__
+
+        def withdraw():
+            with sessions() as s:
+                alum = s.get(Alumnus, alum_id)
+                start.wait()
+                outcome["withdraw"] = len(withdraw_consent(s, alum))
+                s.commit()
+
+        def run(fn):
+            try:
+                fn()
+            except BaseException as exc:  # a deadlock or any other surprise fails the test below
+                errors.append(exc)
+
+        threads = [threading.Thread(target=run, args=(fn,)) for fn in (approve, withdraw)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(60)
+        assert not errors, errors
+        with sessions() as check:
+            statuses = check.scalars(select(Decision.status).where(Decision.request_id == request_id)).all()
+            assert statuses in (["approved"], ["withdrawn"]), statuses
+            assert (outcome["approve"] == "approved") == (statuses == ["approved"])
+            assert outcome["withdraw"] == (1 if statuses == ["withdrawn"] else 0)
+            assert check.get(Alumnus, alum_id).consent is False
+    engine.dispose()
