@@ -20,6 +20,7 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
+from matcher.decisions import withdraw_consent
 from matcher.models import USER_ROLES, Alumnus, Chapter, MatchRequest, Relationship, Suggestion, User
 
 __all__ = [
@@ -309,6 +310,8 @@ def export_alumnus(session: Session, alumnus: Alumnus) -> dict[str, Any]:
     return {
         "external_id": alumnus.external_id,
         "name": alumnus.name,
+        "given_name": alumnus.given_name,
+        "family_name": alumnus.family_name,
         "email": alumnus.email,
         "home": alumnus.home,
         "chapter": alumnus.chapter.slug if alumnus.chapter else None,
@@ -343,6 +346,7 @@ def delete_alumnus(session: Session, alumnus: Alumnus) -> None:
     to NULL), so the audit trail stays and no longer points at a person.
     """
     alum_id = alumnus.id
+    withdraw_consent(session, alumnus, "jetmatch (account deleted)")  # waiting requests close first
     session.execute(delete(Suggestion).where(Suggestion.alumnus_id == alum_id))
     session.execute(MatchRequest.__table__.update().where(MatchRequest.alumnus_id == alum_id)
                     .values(alumnus_id=None))

@@ -25,8 +25,12 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    event,
+    text,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+from matcher import chain, names
 
 __all__ = [
     "Base",
@@ -50,10 +54,13 @@ __all__ = [
     "PartnershipSuggestion",
     "Seeker",
     "Job",
+    "OutboxMessage",
     "REGIONS",
     "ROLES",
     "RELATIONSHIP_STATUSES",
     "DECISION_STATUSES",
+    "RECORDED_STATUSES",
+    "OPEN_STATUSES",
     "USER_ROLES",
     "JOB_STATUSES",
     "MUNICIPALITY_KINDS",
@@ -65,7 +72,10 @@ REGIONS = ("Hokkaido", "Tohoku", "Kanto", "Chubu", "Kansai", "Chugoku", "Shikoku
 MUNICIPALITY_KINDS = ("city", "ward", "town", "village")
 ROLES = ("ALT", "CIR", "SEA")
 RELATIONSHIP_STATUSES = ("active", "dormant", "unknown")
-DECISION_STATUSES = ("approved", "rejected", "on_hold")
+DECISION_STATUSES = ("approved", "rejected", "on_hold")  # what a coordinator may decide
+# ... and what the trail records: "withdrawn" closes a request when the alum withdraws consent.
+RECORDED_STATUSES = DECISION_STATUSES + ("withdrawn",)
+OPEN_STATUSES = ("pending", "on_hold")
 USER_ROLES = ("coordinator", "chapter_lead", "committee", "alumnus")
 JOB_STATUSES = ("queued", "running", "done", "failed")
 FIRST_JET_YEAR = 1987
@@ -331,7 +341,9 @@ class Alumnus(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     external_id: Mapped[str] = mapped_column(String(64), unique=True)
-    name: Mapped[str] = mapped_column(String(120))
+    # Apart, so that committees see the given name and an initial only (matcher.names).
+    given_name: Mapped[str] = mapped_column(String(120), default="")
+    family_name: Mapped[str] = mapped_column(String(120), default="")
     email: Mapped[str] = mapped_column(String(254))
     home: Mapped[str] = mapped_column(String(200), default="")  # as written
     home_place_id: Mapped[int | None] = mapped_column(ForeignKey("us_places.id"), index=True)
@@ -356,11 +368,18 @@ class Alumnus(Base):
 
     @property
     def display_name(self) -> str:
-        """First name and initial: what a committee sees before approval."""
-        parts = self.name.split()
-        if len(parts) < 2:
-            return parts[0] if parts else "?"
-        return f"{parts[0]} {parts[-1][0]}."
+        """Given name and family initial: all a committee or chapter lead sees of the name."""
+        return names.display_name(self.given_name, self.family_name)
+
+    @property
+    def name(self) -> str:
+        """The whole name: for the alum's own pages and for contacts after approval."""
+        return names.full_name(self.given_name, self.family_name)
+
+    @name.setter
+    def name(self, value: str) -> None:
+        # Alumnus(name="Dana Whitfield") reads the name by the importer's rules.
+        self.given_name, self.family_name, _ = names.parse_name(value)
 
 
 class Placement(Base):
@@ -457,6 +476,10 @@ class Suggestion(Base):
     relationship_: Mapped[Relationship] = relationship()
 
 
+_OPEN_INTRODUCTION = text("kind = 'introduction' AND status IN ('pending', 'on_hold')")
+_OPEN_PARTNERSHIP = text("kind = 'partnership' AND status IN ('pending', 'on_hold')")
+
+
 class MatchRequest(Base):
     """A request for a coordinator: an introduction (alum × relationship) or a partnership proposal.
 
@@ -468,7 +491,13 @@ class MatchRequest(Base):
     __tablename__ = "match_requests"
     __table_args__ = (
         CheckConstraint(_in("kind", ("introduction", "partnership", "new_partnership")), name="kind"),
-        CheckConstraint(_in("status", ("pending",) + DECISION_STATUSES), name="status"),
+        CheckConstraint(_in("status", ("pending",) + RECORDED_STATUSES), name="status"),
+        # One open request per (relationship, alum) and per (chapter, relationship): a second
+        # click, even a concurrent one, gets the first request back (matcher.decisions).
+        Index("uq_match_requests_open_introduction", "relationship_id", "alumnus_id", unique=True,
+              sqlite_where=_OPEN_INTRODUCTION, postgresql_where=_OPEN_INTRODUCTION),
+        Index("uq_match_requests_open_partnership", "chapter_id", "relationship_id", unique=True,
+              sqlite_where=_OPEN_PARTNERSHIP, postgresql_where=_OPEN_PARTNERSHIP),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -497,11 +526,12 @@ class MatchRequest(Base):
 
 
 class Decision(Base):
-    """A coordinator's decision on a request. Append-only: a trigger refuses UPDATE and DELETE."""
+    """A coordinator's decision on a request. Append-only: triggers refuse UPDATE, DELETE, REPLACE
+    and TRUNCATE. Each row's ``chain_hash`` covers its contents and the row before (matcher.chain)."""
 
     __tablename__ = "decisions"
     __table_args__ = (
-        CheckConstraint(_in("status", DECISION_STATUSES), name="status"),
+        CheckConstraint(_in("status", RECORDED_STATUSES), name="status"),
         UniqueConstraint("request_id", "sequence", name="request_sequence"),
     )
 
@@ -513,8 +543,29 @@ class Decision(Base):
     decided_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=_now)
     note: Mapped[str] = mapped_column(Text, default="")
     features: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)  # level indicators, for learning
+    prev_hash: Mapped[str | None] = mapped_column(String(64))
+    chain_hash: Mapped[str | None] = mapped_column(String(64))
 
     request: Mapped[MatchRequest] = relationship(back_populates="decisions")
+
+
+@event.listens_for(Decision, "before_insert")
+def _chain_decision(_mapper, connection, target: Decision) -> None:
+    """Link every new decision to the one before it, whoever inserts it."""
+    moment = target.decided_at or _now()
+    # UTC on the way in: SQLite keeps the wall-clock time only, and the hash must survive it.
+    target.decided_at = (moment.replace(tzinfo=dt.timezone.utc) if moment.tzinfo is None
+                         else moment.astimezone(dt.timezone.utc))
+    target.features = target.features if target.features is not None else {}
+    target.note = target.note if target.note is not None else ""
+    target.prev_hash = chain.tail(connection)
+    target.chain_hash = chain.digest(target.prev_hash, chain.fields_of(target))
+    chain.remember(connection, target.chain_hash)
+
+
+@event.listens_for(Decision, "after_insert")
+def _chained(_mapper, connection, _target: Decision) -> None:
+    chain.forget(connection)
 
 
 class User(Base):
@@ -607,3 +658,26 @@ class Job(Base):
     created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=_now)
     started_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
     finished_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class OutboxMessage(Base):
+    """An e-mail waiting to be sent, written in the same transaction as the decision it tells of.
+
+    ``jetmatch mail send`` (or the background job) delivers it with a timeout and retries.
+    """
+
+    __tablename__ = "outbox"
+    __table_args__ = (CheckConstraint(_in("status", ("pending", "sent", "failed")), name="status"),
+                      Index("ix_outbox_status_next", "status", "next_attempt_at"))
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    request_id: Mapped[int | None] = mapped_column(ForeignKey("match_requests.id"))
+    recipient: Mapped[str] = mapped_column(String(254))
+    subject: Mapped[str] = mapped_column(String(300))
+    body: Mapped[str] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(String(10), default="pending")
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    last_error: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=_now)
+    next_attempt_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=_now)
+    sent_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))

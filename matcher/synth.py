@@ -224,7 +224,13 @@ class SyntheticAlumni:
         return len(self.first)
 
     def name(self, i: int) -> str:
-        return f"{FIRST_NAMES[self.first[i]]} {LAST_NAMES[self.last[i]]}"
+        return f"{self.given_name(i)} {self.family_name(i)}"
+
+    def given_name(self, i: int) -> str:
+        return str(FIRST_NAMES[self.first[i]])
+
+    def family_name(self, i: int) -> str:
+        return str(LAST_NAMES[self.last[i]])
 
     def interest_text(self, i: int) -> str:
         mask = int(self.interests[i])
@@ -431,7 +437,8 @@ def _alumni_rows(data: SyntheticAlumni, pools: Pools, todo: np.ndarray) -> list[
     home = data.home[todo]
     chapter = pools.place_chapter[home].tolist()
     columns = {
-        "name": [data.name(i) for i in todo.tolist()],
+        "given_name": [data.given_name(i) for i in todo.tolist()],
+        "family_name": [data.family_name(i) for i in todo.tolist()],
         "home": [f"{c}, {s}" for c, s in zip(pools.place_name[home].tolist(), pools.place_state[home].tolist())],
         "home_place_id": pools.place_id[home].tolist(), "home_state_abbr": pools.place_state[home].tolist(),
         "home_lat": pools.place_lat[home].tolist(), "home_lon": pools.place_lon[home].tolist(),
@@ -444,7 +451,7 @@ def _alumni_rows(data: SyntheticAlumni, pools: Pools, todo: np.ndarray) -> list[
     rows = []
     for k, i in enumerate(todo.tolist()):
         row = {key: values[k] for key, values in columns.items()}
-        first, last = row["name"].lower().split(" ", 1)
+        first, last = row["given_name"].lower(), row["family_name"].lower()
         row.update(external_id=external_id(i), email=f"{first}.{last}.{i + 1}@example.org",
                    chapter_id=chapter[k] if chapter[k] >= 0 else None)
         rows.append(row)
@@ -519,8 +526,9 @@ def _add_stories(session: Session, present: set[str], chapters: ChapterFinder) -
         if home is None or place is None:
             skipped.append(story["name"])
             continue
-        first, last = story["name"].lower().split(" ", 1)
-        alum = Alumnus(external_id=story["external_id"], name=story["name"], email=f"{first}.{last}@example.org",
+        given, family = story["name"].split(" ", 1)
+        alum = Alumnus(external_id=story["external_id"], given_name=given, family_name=family,
+                       email=f"{given.lower()}.{family.lower()}@example.org",
                        home=home.label, home_place_id=home.id, home_state_abbr=home.state_abbr,
                        home_lat=home.lat, home_lon=home.lon,
                        chapter_id=chapters.find(home.state_abbr, home.lat, home.lon),

@@ -127,3 +127,58 @@ def gazetteer(engine):
 
     with Session(engine) as s:
         return Gazetteer.from_session(s)
+
+
+class _Collect:
+    """An aiosmtpd handler that keeps every message it accepts."""
+
+    def __init__(self):
+        self.messages: list = []
+        self.connections = 0
+
+    async def handle_EHLO(self, server, session, envelope, hostname, responses):
+        self.connections += 1
+        session.host_name = hostname
+        return responses
+
+    async def handle_DATA(self, server, session, envelope):
+        self.messages.append(envelope)
+        return "250 OK"
+
+
+class _Hang(_Collect):
+    """An aiosmtpd handler that greets, then never answers EHLO: a server that hangs."""
+
+    async def handle_EHLO(self, server, session, envelope, hostname, responses):
+        import asyncio
+
+        self.connections += 1
+        await asyncio.Event().wait()
+
+
+@pytest.fixture
+def smtp_server():
+    """Start a real SMTP server (aiosmtpd) on a free loopback port: ``smtp_server(hang=False)``.
+
+    Returns the handler, with ``.port``, ``.messages`` (envelopes) and ``.connections``.
+    """
+    import socket
+
+    from aiosmtpd.controller import Controller
+
+    started = []
+
+    def start(hang: bool = False):
+        with socket.socket() as probe:
+            probe.bind(("127.0.0.1", 0))
+            port = probe.getsockname()[1]
+        handler = _Hang() if hang else _Collect()
+        controller = Controller(handler, hostname="127.0.0.1", port=port)
+        controller.start()
+        started.append(controller)
+        handler.port = port
+        return handler
+
+    yield start
+    for controller in started:
+        controller.stop()

@@ -64,11 +64,15 @@ def profile():
     alum.japanese_level = form.japanese_level.data
     alum.availability_hours = form.availability_hours.data
     alum.max_matches = form.max_matches.data
+    withdrawing = alum.consent and not form.consent.data
     alum.consent = form.consent.data
     alum.consent_contact = form.consent_contact.data
+    closed = decisions.withdraw_consent(db, alum, g.user.login) if withdrawing else []
     _rescore(db, alum)
     db.commit()
-    flash("Profile saved.", "info")
+    flash("Profile saved." + (f" {len(closed)} waiting introduction request{'s' if len(closed) != 1 else ''} "
+                              "closed: the committees are told you are no longer available." if closed
+                              else ""), "info")
     return redirect(url_for("alumnus.profile")), 303
 
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 import functools
 from collections.abc import Callable
 
-from flask import Blueprint, current_app, g, jsonify, request
+from flask import Blueprint, g, jsonify, request
 from sqlalchemy import select
 
 from matcher import accounts, decisions
@@ -16,9 +16,9 @@ from matcher.models import DECISION_STATUSES, Alumnus, Chapter, MatchRequest, Re
 from web.auth import can_see_chapter, can_see_relationship
 from web.chapter import partner_rows
 from web.committee import MAX_THEME, volunteer_rows
-from web.database import gazetteer, get_session, transport
+from web.database import gazetteer, get_session
 from web.forms import NOTE_MAX
-from web.present import relationship_json, search_relationships
+from web.present import banded_reasons, relationship_json, search_relationships
 from web.relationships import MAX_QUERY
 from web.security import MAX_ID, int_arg, text_arg
 
@@ -58,11 +58,12 @@ ALL = ("coordinator", "chapter_lead", "committee", "alumnus")
 
 
 def _req_json(db, r: MatchRequest) -> dict:
-    data = {"id": r.id, "kind": r.kind, "status": r.status, "decision_count": r.decision_count,
+    data = {"id": r.id, "kind": r.kind, "status": r.status, "status_label": decisions.STATUS_LABELS[r.status],
+            "decision_count": r.decision_count,
             "relationship": relationship_json(r.relationship_) if r.relationship_ else None,
             "volunteer": r.alumnus.display_name if r.alumnus else None,
             "chapter": r.chapter.slug if r.chapter else None, "score": r.score,
-            "reasons": r.contributions, "requested_at": r.requested_at.isoformat()}
+            "reasons": banded_reasons(r.contributions), "requested_at": r.requested_at.isoformat()}
     contacts = decisions.contacts_for(db, r)
     if contacts is not None:
         data["contacts"] = contacts.__dict__
@@ -96,7 +97,8 @@ def volunteers(relationship_id: int):
     if rel is None:
         return _error("no such relationship", 404)
     rows = volunteer_rows(db, rel, min_level=int_arg("level", 0, 0, 5), theme=text_arg("theme", MAX_THEME))
-    return jsonify([{k: v for k, v in row.items()} for row in rows])
+    # What the page shows, less the alum's internal id (only the page's own buttons need it).
+    return jsonify([{k: v for k, v in row.items() if k != "alum_id"} for row in rows])
 
 
 @bp.get("/chapters/<slug>/partners")
@@ -132,19 +134,17 @@ def decide(request_id: int):
     try:
         decision = decisions.decide(db, request_id, body["status"], g.api_user.login,
                                     body.get("note") or "", expected_count=body.get("expected_count"))
+    except decisions.ConsentWithdrawn as exc:
+        db.rollback()
+        return _error(str(exc), 409)
     except decisions.AlreadyDecided as exc:
         db.rollback()
         return jsonify(error=str(exc), decided_by=exc.decided_by), 409
     except decisions.DecisionError as exc:
         db.rollback()
         return _error(str(exc), 404 if str(exc).startswith("no request") else 400)
-    db.commit()
+    db.commit()  # the approval e-mails went into the outbox with the decision
     req = db.get(MatchRequest, request_id)
-    if req.status == "approved":
-        try:
-            decisions.notify_approval(db, req, transport(), current_app.config["MAIL_SENDER"])
-        except OSError:
-            current_app.logger.exception("approval e-mail for request %s failed", request_id)
     return jsonify({"decision": {"sequence": decision.sequence, "status": decision.status,
                                  "decided_by": decision.decided_by, "note": decision.note},
                     "request": _req_json(db, req)}), 201
@@ -287,9 +287,9 @@ def openapi_document() -> dict:
                 params=[("slug", {"type": "string"})], missing="no such chapter")},
             "/requests": {"get": _op("Open requests, oldest first (coordinators)", _list("Request"))},
             "/requests/{request_id}/decisions": {"post": _op(
-                "Decide a request (coordinators)", _ref("Decided"), params=[("request_id", {"type": "integer"})],
+                "Decide a request (coordinators); 409 when someone decided it first or the alum withdrew consent", _ref("Decided"), params=[("request_id", {"type": "integer"})],
                 code="201", body=_ref("DecisionBody"), missing="no such request",
-                conflict="someone decided the request since the count you sent; decided_by names them")},
+                conflict="someone decided the request since the count you sent (decided_by names them), or the alum withdrew consent")},
             "/me": {"get": _op("The alum's own profile (alumni)", _ref("Profile"))},
             "/openapi.json": {"get": _op("This document", {"type": "object"}, auth=False)},
         },

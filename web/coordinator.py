@@ -15,9 +15,9 @@ from matcher.ingest import import_csv as run_import
 from matcher.partnerships import proposal_labels
 from matcher.models import Chapter, MatchRequest, User
 from web.auth import invite_url, role_required
-from web.database import gazetteer, get_session, transport
+from web.database import gazetteer, get_session
 from web.forms import ActionForm, BulkForm, DecideForm, ImportForm, UserForm, chapter_choices
-from web.present import reasons
+from web.present import reasons, safe_cell
 from web.security import MAX_ID, MAX_PAGE, int_arg
 
 bp = Blueprint("coordinator", __name__)
@@ -26,26 +26,18 @@ bp = Blueprint("coordinator", __name__)
 def _decide(db, request_id: int, status: str, note: str, expected: int | None) -> str | None:
     """Decide one request; return an error message, or None.
 
-    No savepoint is needed: `decide` writes nothing before its compare-and-set has won.
+    No savepoint is needed: `decide` writes nothing before its compare-and-set has won, and
+    the consent check is part of that compare-and-set.
     """
     try:
         decisions.decide(db, request_id, status, g.user.login, note, expected_count=expected)
+    except decisions.ConsentWithdrawn as exc:
+        return str(exc)[0].upper() + str(exc)[1:] + "."
     except decisions.AlreadyDecided as exc:
         return f"Request #{request_id} was already decided by {exc.decided_by or 'someone else'}."
     except decisions.DecisionError as exc:
         return str(exc).capitalize() + "."
     return None
-
-
-def _after_commit(db, request_ids: list[int]) -> None:
-    for rid in request_ids:
-        req = db.get(MatchRequest, rid)
-        if req is not None and req.status == "approved":
-            try:
-                decisions.notify_approval(db, req, transport(), current_app.config["MAIL_SENDER"])
-            except OSError:
-                current_app.logger.exception("approval e-mail for request %s failed", rid)
-                flash(f"Request #{rid} is approved, but the e-mail could not be sent.", "error")
 
 
 @bp.get("/queue")
@@ -77,8 +69,7 @@ def decide(request_id: int):
         db.rollback()
         flash(error, "error")
         return redirect(url_for("coordinator.queue")), 303
-    db.commit()
-    _after_commit(db, [request_id])
+    db.commit()  # the approval e-mails went into the outbox with the decision
     req = db.get(MatchRequest, request_id)
     done = "approved: proposed to both cities" if status == "approved" and req.kind == "new_partnership" else status
     flash(f"Request #{request_id}: {done.replace('_', ' ')}.", "info")
@@ -103,7 +94,6 @@ def bulk():
                         int(expected) if expected.isdigit() and int(expected) <= MAX_ID else None)
         (errors.append(error) if error else done.append(int(rid)))
     db.commit()
-    _after_commit(db, done)
     flash(f"Approved {len(done)} request{'s' if len(done) != 1 else ''}.", "info")
     for error in errors:
         flash(error, "error")
@@ -137,9 +127,9 @@ def export():
         who = req.alumnus.display_name if req.alumnus else (req.chapter.name if req.chapter else
                                                               "" if req.id in labels else "(deleted)")
         what = req.relationship_.label if req.relationship_ else labels.get(req.id, "")
-        writer.writerow([req.id, req.kind, what, who,
-                         f"{req.score:.2f}" if req.score is not None else "", decision.sequence, decision.status,
-                         decision.decided_by, decision.decided_at.isoformat(), decision.note])
+        writer.writerow([safe_cell(cell) for cell in (
+            req.id, req.kind, what, who, round(req.score, 2) if req.score is not None else "", decision.sequence,
+            decision.status, decision.decided_by, decision.decided_at.isoformat(), decision.note)])
     return Response(out.getvalue(), mimetype="text/csv",
                     headers={"Content-Disposition": "attachment; filename=jetmatch-decisions.csv"})
 

@@ -13,6 +13,7 @@ from sqlalchemy import Select, bindparam, func, or_, select
 from sqlalchemy.orm import Session, joinedload
 
 from matcher.geo import haversine_km
+from matcher.scoring.comparisons import IN_TOWN_KM
 from matcher.models import (
     Municipality,
     MunicipalityAlias,
@@ -24,7 +25,8 @@ from matcher.models import (
 )
 
 __all__ = ["search_relationships", "km_between", "us_point", "distance_band", "tie_sentence",
-           "placement_rows", "reasons", "BANDS", "relationship_json", "place_suggestions", "relationship_sides"]
+           "placement_rows", "reasons", "BANDS", "relationship_json", "place_suggestions", "relationship_sides",
+           "safe_cell", "band_phrase", "banded_reasons"]
 
 BANDS = ((25, "within 25 km"), (80, "within 80 km"), (200, "within 200 km"))
 _SUFFIXES = re.compile(r"[\s-]+(shi|ku|cho|machi|son|mura|city|town|village|ken|fu|to|prefecture|county)$")
@@ -109,21 +111,36 @@ def us_point(rel: Relationship) -> tuple[float | None, float | None]:
 
 
 def distance_band(alum, rel: Relationship, point: tuple | None = None) -> tuple[str, float | None]:
-    """Return a band ("within 80 km", "same state", "further", "home unknown") and the km.
+    """Return the band a committee sees ("lives within 25 km of Hot Springs, AR") and the km.
 
+    The km is for sorting and filtering only; it is never shown, since an exact distance
+    from a known town is most of a home address. A home in the town itself (its centre, as
+    the gazetteer places homes) reads "lives in Hot Springs, AR".
     ``alum`` needs ``home_lat``, ``home_lon`` and ``home_state_abbr`` (an Alumnus or a row);
     pass ``point`` (from :func:`us_point`) when banding many alumni against one relationship.
     """
     lat, lon = point or us_point(rel)
     km = km_between(alum.home_lat, alum.home_lon, lat, lon)
+    state = rel.us_state.name if alum.home_state_abbr and alum.home_state_abbr == rel.us_state_abbr else None
+    return band_phrase(km, rel.us_label, state), km
+
+
+def band_phrase(km: float | None, place: str, state: str | None = None) -> str:
+    """Say how far an alum lives from ``place`` as a band, never as a number.
+
+    >>> band_phrase(0.0, "Hot Springs, AR"), band_phrase(108.4, "Hot Springs, AR")
+    ('lives in Hot Springs, AR', 'lives within 200 km of Hot Springs, AR')
+    >>> band_phrase(450, "Hot Springs, AR", state="Arkansas"), band_phrase(None, "Hot Springs, AR")
+    ('lives in Arkansas, more than 200 km away', 'home unknown')
+    """
     if km is None:
-        return "home unknown", None
+        return "home unknown"
+    if km < IN_TOWN_KM:
+        return f"lives in {place}"
     for edge, label in BANDS:
         if km <= edge:
-            return label, km
-    if alum.home_state_abbr and alum.home_state_abbr == rel.us_state_abbr:
-        return "same state", km
-    return "further", km
+            return f"lives {label} of {place}"
+    return f"lives in {state}, more than 200 km away" if state else f"lives more than 200 km from {place}"
 
 
 def tie_sentence(placements, rel: Relationship) -> str:
@@ -165,10 +182,34 @@ def placement_rows(alumnus_ids) -> tuple[Select, dict]:
 
 
 def reasons(contributions) -> list[dict]:
-    """Return the contributions that carry weight, strongest first, as {sentence, weight, factor}."""
+    """Return the contributions that carry weight, strongest first, as {sentence, weight, factor}.
+
+    Distance sentences stored before distances became bands ("lives 108 km from Hot
+    Springs, AR") are said as their band.
+    """
     items = [c for c in (contributions or []) if isinstance(c, dict)]
-    items = [c for c in items if c.get("weight")]
+    items = [_banded(c) for c in items if c.get("weight")]
     return sorted(items, key=lambda c: -abs(float(c.get("weight") or 0)))
+
+
+def banded_reasons(contributions) -> list:
+    """Every contribution as stored, but with distance sentences said as bands (for the API)."""
+    return [_banded(c) if isinstance(c, dict) else c for c in (contributions or [])]
+
+
+_KM_SENTENCE = re.compile(r"^lives (\d+) km from (.+)$")
+_STATE_KM = re.compile(r"^lives in (.+), \d+ km away$")
+
+
+def _banded(c: dict) -> dict:
+    sentence = str(c.get("sentence") or "")
+    found = _KM_SENTENCE.match(sentence)
+    if c.get("factor") == "distance" and found:
+        return {**c, "sentence": band_phrase(float(found.group(1)), found.group(2))}
+    found = _STATE_KM.match(sentence)
+    if c.get("factor") == "distance" and found:
+        return {**c, "sentence": f"lives in {found.group(1)}, more than 200 km away"}
+    return c
 
 
 def relationship_json(rel: Relationship) -> dict:
@@ -201,3 +242,33 @@ def relationship_sides():
     """Loader options for both sides of a relationship, joined into the one query that gets it."""
     return (joinedload(Relationship.us_place), joinedload(Relationship.us_state),
             joinedload(Relationship.jp_municipality), joinedload(Relationship.jp_prefecture))
+
+
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def safe_cell(value):
+    """A CSV cell that a spreadsheet will not run as a formula (OWASP "CSV injection").
+
+    Text starting with ``= + - @``, a tab or a carriage return gets a leading ``'``;
+    numbers, and text that is a plain number, stay as they are.
+
+    >>> [safe_cell(v) for v in ("=HYPERLINK(1)", "+1 555", "@SUM(A1)", "-x", "Dana W.")]
+    ["'=HYPERLINK(1)", "'+1 555", "'@SUM(A1)", "'-x", 'Dana W.']
+    >>> safe_cell(-1.5), safe_cell("-1.5"), safe_cell(7)
+    (-1.5, '-1.5', 7)
+    """
+    if isinstance(value, (int, float)) or value is None:
+        return value
+    text = str(value)
+    if text.startswith(_FORMULA_START) and not _is_number(text):
+        return "'" + text
+    return text
+
+
+def _is_number(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return text.strip() == text and text.lower().lstrip("+-") not in ("inf", "infinity", "nan")

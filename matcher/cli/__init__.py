@@ -13,8 +13,10 @@ from __future__ import annotations
 import click
 
 from matcher.cli._app import AppContext, emit_json, pass_app
+from matcher.cli.audit import audit
 from matcher.cli.data import import_, init, resolve
 from matcher.cli.jobs import jobs, worker
+from matcher.cli.mail import mail
 from matcher.cli.partnerships import partnerships
 from matcher.cli.reports import graph, report
 from matcher.cli.scoring import COMMANDS as _SCORING_COMMANDS
@@ -34,7 +36,7 @@ def cli(ctx: click.Context, database_url: str | None) -> None:
 
 
 for _command in (init, resolve, import_, serve, worker, jobs, partnerships, *_SCORING_COMMANDS, users, demo, report,
-                 graph):
+                 graph, audit, mail):
     cli.add_command(_command)
 
 

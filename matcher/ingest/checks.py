@@ -10,6 +10,7 @@ from typing import Any
 from sqlalchemy import select
 
 from matcher.ingest.cells import _Row, parse_japanese_level
+from matcher.ingest.report import RowError
 from matcher.ingest.lookups import ChapterFinder, _Context, _existing, _keep, _keys, _Plan, _with_existing
 from matcher.models import (
     FIRST_JET_YEAR,
@@ -22,6 +23,7 @@ from matcher.models import (
     Seeker,
     USState,
 )
+from matcher.names import parse_name
 from matcher.refdata import pair_key
 
 __all__: list[str] = []
@@ -31,14 +33,13 @@ _SLUG = re.compile(r"^[a-z0-9][a-z0-9-]*$")
 
 
 def _check_alumni(rows: list[_Row], ctx: _Context) -> _Plan:
-    plan = _Plan(Alumnus, ("external_id", "name", "email", "home", "home_place_id", "home_state_abbr",
+    plan = _Plan(Alumnus, ("external_id", "given_name", "family_name", "email", "home", "home_place_id", "home_state_abbr",
                            "home_lat", "home_lon", "chapter_id", "japanese_level", "interests",
                            "availability_hours", "max_matches", "consent", "consent_contact"), {})
     chapters = ChapterFinder.from_session(ctx.session)
     for row in rows:
         rec: dict[str, Any] = {"external_id": row.text("external_id", required=True, max_len=64),
-                               "name": row.text("name", required=True, max_len=120),
-                               "email": row.email("email"), "home": row.text("home")}
+                               **_names(row, ctx), "email": row.email("email"), "home": row.text("home")}
         home = ctx.places.resolve(row, "home", "US", ("city", "zip"), "a US city (\"Rice Lake, WI\") or ZIP code",
                                   required=False)
         rec["home_place_id"] = home.place_id if home else None
@@ -58,6 +59,20 @@ def _check_alumni(rows: list[_Row], ctx: _Context) -> _Plan:
         _keep(plan, row, rec["external_id"], rec, "external_id", f"duplicate external id {rec['external_id']!r}")
     found = _existing(ctx.session, Alumnus, Alumnus.external_id, _keys(plan), ("id",) + plan.fields)
     return _with_existing(plan, {r["external_id"]: r for r in found})
+
+
+def _names(row: _Row, ctx: _Context) -> dict[str, str]:
+    """Given and family name from their own columns, else read from ``name`` (warning where guessed)."""
+    if "given_name" in row.cells or "family_name" in row.cells:
+        given = row.text("given_name", max_len=120)
+        family = row.text("family_name", max_len=120)
+        if not given and not family:
+            row.error("given_name", "is empty, and so is family_name; a name is required")
+        return {"given_name": given, "family_name": family}
+    name = parse_name(row.text("name", required=True, max_len=120))
+    if name.warning and not row.errors:
+        ctx.warnings.append(RowError(row.number, "name", row.get("name"), name.warning))
+    return {"given_name": name.given, "family_name": name.family}
 
 
 def _check_placements(rows: list[_Row], ctx: _Context) -> _Plan:

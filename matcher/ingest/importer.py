@@ -11,8 +11,8 @@ same file twice changes nothing the second time.
 Columns (extra columns are ignored with a warning):
 
 =============  ==========================================================================
-alumni         external_id, name, email, home, japanese_level, interests,
-               availability_hours, max_matches, consent [, consent_contact]
+alumni         external_id, given_name, family_name (or name), email, home, japanese_level,
+               interests, availability_hours, max_matches, consent [, consent_contact]
 placements     alum_external_id, place, role, start_year, end_year, employer
 relationships  us_place, jp_place, signed, status, themes, committee_name,
                committee_email, volunteers_wanted
@@ -22,6 +22,11 @@ seekers        municipality, prefecture, desired_countries, desired_partner, as_
 
 Values:
 
+- ``given_name`` and ``family_name``, or one ``name`` read by the rules of
+  :func:`matcher.names.parse_name`: "Family, Given"; "FAMILY Given" (the family name in
+  capitals); a kanji name with a space family name first, without one split after a
+  common family name, else shown as an initial only; otherwise "Given Family". A row
+  whose name had to be guessed gets a warning.
 - ``home`` is a US city ("Rice Lake, WI") or ZIP code ("54868"); the alum's chapter is
   the one covering the home state (the one with the nearest hub where two share a state).
 - ``place`` is a Japanese municipality, current or pre-merger ("Yamauchi-cho, Saga",
@@ -52,6 +57,7 @@ from matcher.ingest.cells import JAPANESE_LEVEL_WORDS, _Row, parse_bool, parse_j
 from matcher.ingest.checks import _CHECKS
 from matcher.ingest.lookups import ChapterFinder, _Context, _Plan
 from matcher.ingest.report import ImportReport, RowError
+from matcher.decisions import withdraw_consent
 from matcher.models import Alumnus
 
 __all__ = [
@@ -70,8 +76,8 @@ KINDS = ("alumni", "placements", "relationships", "chapters", "seekers")
 
 # (required, optional) columns per kind.
 COLUMNS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
-    "alumni": (("external_id", "name", "email", "home", "japanese_level", "interests",
-                "availability_hours", "max_matches", "consent"), ("consent_contact",)),
+    "alumni": (("external_id", "email", "home", "japanese_level", "interests",
+                "availability_hours", "max_matches", "consent"), ("name", "given_name", "family_name", "consent_contact")),
     "placements": (("alum_external_id", "place", "role", "start_year", "end_year", "employer"), ()),
     "relationships": (("us_place", "jp_place", "signed", "status", "themes", "committee_name",
                        "committee_email", "volunteers_wanted"), ()),
@@ -150,6 +156,9 @@ def _check_header(kind: str, header: list[str], report: ImportReport) -> None:
     for column in required:
         if column not in header:
             report.errors.append(RowError(1, column, "", f"required column {column!r} is missing"))
+    if kind == "alumni" and "name" not in header and not {"given_name", "family_name"} <= set(header):
+        report.errors.append(RowError(1, "name", "", "required column 'given_name' and 'family_name' (or one "
+                                                     "'name') is missing"))
     seen = set()
     for column in header:
         if column in seen:
@@ -206,6 +215,13 @@ def _written_alumni(session: Session, kind: str, inserts: list[dict], updates: l
     return []
 
 
+def _close_withdrawn(session: Session, updates: list[dict]) -> None:
+    """Close the waiting requests of alumni whose consent this import withdrew."""
+    for rec in updates:
+        if rec.get("consent") is False:
+            withdraw_consent(session, session.get(Alumnus, rec["id"]), "jetmatch import (consent withdrawn)")
+
+
 def _write_rejects(path: Path, header: list[str], bad: list[_Row], bom: bool) -> Path:
     target = path.with_name(f"{path.stem}.rejects.csv")
     with open(target, "w", newline="", encoding="utf-8-sig" if bom else "utf-8") as handle:
@@ -260,6 +276,8 @@ def import_csv(session: Session, kind: str, path: Path | str, *, gazetteer, dry_
     if not dry_run:
         try:
             _write(session, plan.model, inserts, updates)
+            if kind == "alumni":
+                _close_withdrawn(session, updates)
         except BaseException:
             session.rollback()
             raise

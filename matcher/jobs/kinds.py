@@ -12,9 +12,8 @@ Kinds
   into it.
 - ``retrain_partnerships``: fit and store the partnership model
   (:func:`matcher.partnerships.train`), after relationships change.
-- ``send_outbox``: send the mail outbox through the transport set up from ``JETMATCH_MAIL_*``.
-  The outbox itself is another part of jetmatch: :data:`SEND_OUTBOX` is set to its
-  ``send_outbox(session, transport)``.
+- ``send_outbox``: send the mail outbox (:func:`matcher.mail.send_outbox`) through the transport
+  set up from ``JETMATCH_MAIL_*``; queued whenever a decision writes e-mails and a server is set.
 """
 
 from __future__ import annotations
@@ -29,15 +28,13 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from matcher.mail import DEFAULT_SENDER, SMTPTransport, send_outbox
+
 __all__ = ["Kind", "KINDS", "Progress", "SEND_OUTBOX", "PER_ALUM_S", "FULL_FIXED_S", "FULL_PER_ALUM_S",
            "full_rescore_is_cheaper", "mail_transport_from_env"]
 
-# The mail outbox's sender, ``send_outbox(session, transport)``; None until it is wired in.
-# To wire it, replace this assignment with the import of that function, e.g.
-#     from matcher.mail.outbox import send_outbox as SEND_OUTBOX
-# and queue a send where mail is put in the outbox:
-#     matcher.jobs.add_job(session, "send_outbox", coalesce=True)
-SEND_OUTBOX: Callable[[Session, Any], Any] | None = None
+# The mail outbox's sender (a module attribute, so a test can hand in another).
+SEND_OUTBOX: Callable[..., Any] = send_outbox
 
 # Until a worker has timed both ways on this database (each re-score job records its
 # seconds), assume what was measured on a 35,000-alumni SQLite demo on 2 cores: 15-17 ms to
@@ -206,8 +203,6 @@ def _retrain_partnerships(session: Session, params: dict[str, Any], progress: Pr
 def mail_transport_from_env():
     """The SMTP transport of ``JETMATCH_MAIL_SERVER`` / ``_PORT`` / ``_USERNAME`` / ``_PASSWORD`` /
     ``_STARTTLS``, or None when no server is configured."""
-    from matcher.decisions import SMTPTransport
-
     server = os.environ.get("JETMATCH_MAIL_SERVER")
     if not server:
         return None
@@ -218,13 +213,11 @@ def mail_transport_from_env():
 
 def _send_outbox(session: Session, params: dict[str, Any], progress: Progress,
                  job_id: int | None = None) -> dict[str, Any]:
-    if SEND_OUTBOX is None:
-        raise RuntimeError("this installation has no mail outbox to send")
     transport = mail_transport_from_env()
     if transport is None:
         raise RuntimeError("no mail server is configured (set JETMATCH_MAIL_SERVER); nothing was sent")
     progress(0, 1, "sending")
-    sent = SEND_OUTBOX(session, transport)
+    sent = SEND_OUTBOX(session, transport, sender=os.environ.get("JETMATCH_MAIL_SENDER") or DEFAULT_SENDER)
     return {"sent": sent if isinstance(sent, (int, dict, list)) else None}
 
 

@@ -7,13 +7,15 @@ list may move, and relationships also retrain the partnership model.
 
 from __future__ import annotations
 
+import os
+
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from matcher.jobs.records import add_job
 from matcher.models import Alumnus, Job
 
-__all__ = ["after_import", "after_relationship_change", "rescore_alumni", "rescore_everything",
+__all__ = ["after_import", "after_relationship_change", "after_mail_queued", "rescore_alumni", "rescore_everything",
            "describe_rescore"]
 
 
@@ -35,6 +37,17 @@ def after_relationship_change(session: Session, why: str, requested_by: str | No
     return [rescore_everything(session, why, requested_by),
             add_job(session, "retrain_partnerships", title=f"retrain the partnership model after {why}",
                     requested_by=requested_by, coalesce=True)]
+
+
+def after_mail_queued(session: Session) -> Job | None:
+    """Queue a send of the mail outbox when a mail server is configured (else mail waits for one).
+
+    Without ``JETMATCH_MAIL_SERVER`` nothing is queued: the messages stay in the outbox, where
+    ``jetmatch mail status`` counts them and ``jetmatch mail send --server …`` delivers them.
+    """
+    if not os.environ.get("JETMATCH_MAIL_SERVER"):
+        return None
+    return add_job(session, "send_outbox", title="send the e-mails a decision wrote", coalesce=True)
 
 
 def after_import(session: Session, report, requested_by: str | None = None) -> list[Job]:

@@ -31,8 +31,12 @@ __all__ = [
     "DEFAULT_SETTINGS",
     "comparisons",
     "default_settings",
+    "IN_TOWN_KM",
     "validate_settings",
 ]
+
+
+IN_TOWN_KM = 2.0  # homes sit at their town's centre: nearer than this is the town itself
 
 
 @dataclass(frozen=True)
@@ -45,7 +49,17 @@ class Level:
     sentence: str
 
     def describe(self, **context: Any) -> str:
-        """Fill the sentence template; missing context falls back to the label."""
+        """Fill the sentence template; missing context falls back to the label.
+
+        A distance is said as its band, never as a number: ``near`` is "in" for a home in
+        the town itself, else "within 25 km of".
+
+        >>> level = Level("within_25km", "lives within 25 km", 2.0, "lives {near} {us_place}")
+        >>> level.describe(km=0.0, us_place="Hot Springs, AR"), level.describe(km=14.0, us_place="Hot Springs, AR")
+        ('lives in Hot Springs, AR', 'lives within 25 km of Hot Springs, AR')
+        """
+        if "km" in context and "near" not in context:
+            context["near"] = "in" if 0 <= context["km"] < IN_TOWN_KM else "within 25 km of"
         try:
             return self.sentence.format(**context)
         except (KeyError, IndexError, ValueError):
@@ -82,11 +96,12 @@ LEVELS: dict[str, list[tuple[str, str, str]]] = {
         ("none", "no placement tie", "no placement near the partner"),
     ],
     "distance": [
-        ("within_25km", "lives within 25 km", "lives {km:.0f} km from {us_place}"),
-        ("within_80km", "lives within 80 km", "lives {km:.0f} km from {us_place}"),
+        # Bands, never numbers: an exact distance from a known town is most of a home address.
+        ("within_25km", "lives within 25 km", "lives {near} {us_place}"),
+        ("within_80km", "lives within 80 km", "lives within 80 km of {us_place}"),
         ("partner_state", "lives in the partner state", "lives in {us_state}, the US partner"),
-        ("within_200km", "lives within 200 km", "lives {km:.0f} km from {us_place}"),
-        ("same_state", "same state", "lives in {us_state}, {km:.0f} km away"),
+        ("within_200km", "lives within 200 km", "lives within 200 km of {us_place}"),
+        ("same_state", "same state", "lives in {us_state}, more than 200 km away"),
         ("further", "further away", "lives far from {us_place}"),
     ],
     "themes": [

@@ -138,7 +138,7 @@ def _decisions(session) -> tuple[list[dict[str, str]], np.ndarray, np.ndarray]:
         latest[d.request_id] = (d, req)
     feats, y, groups = [], [], []
     for d, req in latest.values():
-        if d.status == "on_hold":
+        if d.status not in ("approved", "rejected"):  # on hold, or closed because consent was withdrawn
             continue
         f = d.features or {c["factor"]: c["level"] for c in req.contributions or [] if "factor" in c}
         feats.append({k: v for k, v in f.items() if k in FACTORS})

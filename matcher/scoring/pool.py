@@ -15,6 +15,7 @@ from typing import Any
 
 import numpy as np
 
+from matcher.names import display_name
 from matcher.scoring.comparisons import validate_settings
 from matcher.scoring.features import (N_PREF, Alumni, Geography, Relationships, alumnus_codes, placement_table,
                               unit_vectors)
@@ -163,13 +164,6 @@ def _load_side(session, key: tuple) -> RelationshipSide:
                             region_name)
 
 
-def _display_name(name: str) -> str:
-    parts = name.split()
-    if len(parts) < 2:
-        return parts[0] if parts else "?"
-    return f"{parts[0]} {parts[-1][0]}."
-
-
 def load_alumni(session, side: RelationshipSide, alumnus_ids: list[int] | None = None,
                 this_year: int | None = None) -> tuple[Alumni, dict[int, dict[str, Any]]]:
     """Read eligible alumni (consent given, capacity left) as arrays plus details for the reasons."""
@@ -186,7 +180,7 @@ def load_alumni(session, side: RelationshipSide, alumnus_ids: list[int] | None =
         approved = approved.where(m.MatchRequest.alumnus_id.in_(alumnus_ids))
     approved = approved.subquery()
     used_col = func.coalesce(approved.c.n, 0)
-    q = (select(A.id, A.external_id, A.name, A.home, A.home_lat, A.home_lon, A.home_state_abbr, A.japanese_level,
+    q = (select(A.id, A.external_id, A.given_name, A.family_name, A.home, A.home_lat, A.home_lon, A.home_state_abbr, A.japanese_level,
                 A.interests, A.availability_hours, A.max_matches, A.chapter_id, used_col.label("used"))
          .outerjoin(approved, approved.c.alumnus_id == A.id)
          .where(A.consent.is_(True), A.max_matches > used_col).order_by(A.id))
@@ -224,7 +218,7 @@ def load_alumni(session, side: RelationshipSide, alumnus_ids: list[int] | None =
             roles = {p["role"] for p in ps}
             role[i] = 0 if "CIR" in roles else 1 if "SEA" in roles else 2
             last_year[i] = max(p["end"] for p in ps)
-        info[a.id] = dict(external_id=a.external_id, name=_display_name(a.name), lat=a.home_lat, lon=a.home_lon,
+        info[a.id] = dict(external_id=a.external_id, name=display_name(a.given_name, a.family_name), lat=a.home_lat, lon=a.home_lon,
                           home=a.home, state=a.home_state_abbr, placements=ps, japanese_level=a.japanese_level,
                           jet_years=int(jet_years[i]), last_year=int(last_year[i]), hours=a.availability_hours,
                           capacity=a.max_matches - a.used, chapter_id=a.chapter_id)

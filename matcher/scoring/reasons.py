@@ -1,7 +1,7 @@
 """Reasons for many pairs at once, as JSON text ready to store.
 
-A reason is one level's sentence filled with a few words about the pair ("lives 40 km from
-Hot Springs, AR"). Those words repeat: a relationship's themes, an alumnus's Japanese level,
+A reason is one level's sentence filled with a few words about the pair ("lives within 80 km
+of Hot Springs, AR"). Those words repeat: a relationship's themes, an alumnus's Japanese level,
 a placement seen from every relationship in the same prefecture. :class:`ReasonWriter` fills
 each (factor, level) template once per distinct set of the words it uses and keeps the JSON
 text of the reason, so a pair's reasons are a string join of cached pieces.
@@ -152,7 +152,7 @@ class ReasonWriter:
         placement, distance, themes = decode_pair(np.asarray(codes, np.int64))
         km = np.rint(haversine_km(self.alum_lat[a], self.alum_lon[a], self.rel_lat[r], self.rel_lon[r]))
         km = np.where(np.isnan(km), -1, km).astype(np.int64)  # "{km:.0f}" rounds alike; -1: unknown home
-        km[~self._uses_any("distance", {"km"})[distance]] = 0
+        km[~self._uses_any("distance", {"km", "near"})[distance]] = 0  # "near" is chosen from the km
         n_rel, width = len(self.rel_ids) + 1, muni.shape[1]
         j = self._which_placement(a, r, placement, muni, pref)
         rel_part = np.where(self._uses_any("placement", _REL_FIELDS)[placement], r + 1, 0)

@@ -7,9 +7,9 @@ from sqlalchemy import select, text
 from sqlalchemy.exc import DBAPIError
 
 from matcher import db
-from matcher.decisions import (AlreadyDecided, DecisionError, ListTransport, SMTPTransport, contacts_for, decide,
-                               notify_approval, propose_partnership, queue, request_introduction)
-from matcher.models import Alumnus, Chapter, Decision, MatchRequest, Relationship, Suggestion
+from matcher.decisions import (AlreadyDecided, DecisionError, SMTPTransport, contacts_for, decide,
+                               propose_partnership, queue, request_introduction)
+from matcher.models import Alumnus, Chapter, Decision, MatchRequest, OutboxMessage, Relationship, Suggestion
 
 
 def _world(session, suffix=""):
@@ -108,17 +108,17 @@ def test_contacts_only_after_approval_and_only_with_consent(session):
     assert contacts_for(session, shy_req).alum_email is None
 
 
-def test_approval_mails_both_sides_through_the_transport(session):
+def test_approval_writes_both_sides_mail_to_the_outbox_in_its_transaction(session):
     rel, alum, _, _ = _world(session)
     req = request_introduction(session, rel.id, alum.id, None)
-    outbox = ListTransport()
-    assert notify_approval(session, req, outbox, "jetmatch <no-reply@jetmatch.test>") == 0
+    decide(session, req.id, "on_hold", "coord@example.org")
+    assert session.scalars(select(OutboxMessage).where(OutboxMessage.request_id == req.id)).all() == []
     decide(session, req.id, "approved", "coord@example.org")
-    session.refresh(req)
-    assert notify_approval(session, req, outbox, "jetmatch <no-reply@jetmatch.test>") == 2
-    to = {m["To"]: m for m in outbox.outbox}
-    assert "hana.q@example.org" in to["sistercities@hotsprings.example"].get_content()
-    assert "sistercities@hotsprings.example" in to["hana.q@example.org"].get_content()
+    to = {m.recipient: m for m in session.scalars(select(OutboxMessage).where(OutboxMessage.request_id == req.id))}
+    assert set(to) == {"sistercities@hotsprings.example", "hana.q@example.org"}
+    assert "Hana Quillfeather <hana.q@example.org>" in to["sistercities@hotsprings.example"].body
+    assert "sistercities@hotsprings.example" in to["hana.q@example.org"].body
+    assert {m.status for m in to.values()} == {"pending"}
 
 
 def test_smtp_transport_speaks_smtp(monkeypatch):
@@ -143,7 +143,7 @@ def test_smtp_transport_speaks_smtp(monkeypatch):
         def send_message(self, message):
             sent.append(("send", message["To"]))
 
-    monkeypatch.setattr("matcher.decisions.smtplib.SMTP", FakeSMTP)
+    monkeypatch.setattr("matcher.mail.smtplib.SMTP", FakeSMTP)
     from email.message import EmailMessage
 
     message = EmailMessage()

@@ -105,13 +105,13 @@ def test_add_demo_alumni_writes_alumni_placements_and_stories(session):
     assert summary["inserted"] == 120 and summary["skipped_stories"] == []
     assert summary["stories"] == [s["name"] for s in STORIES]
     assert session.scalar(select(func.count()).select_from(Alumnus).where(Alumnus.external_id.like("SYN-%"))) == 120
-    dana = session.scalars(select(Alumnus).where(Alumnus.name == "Dana Whitfield")).one()
+    dana = session.scalars(select(Alumnus).where(Alumnus.given_name == "Dana", Alumnus.family_name == "Whitfield")).one()
     (placement,) = dana.placements
     assert (placement.place, placement.municipality.name, placement.alias.name) == (
         "Ishidoriya, Iwate", "Hanamaki", "Ishidoriya")
     assert (placement.start_year, placement.end_year, dana.home_place.label) == (2003, 2005, "Hot Springs, AR")
     assert "AR" in dana.chapter.state_list
-    marcus = session.scalars(select(Alumnus).where(Alumnus.name == "Marcus Ellery")).one()
+    marcus = session.scalars(select(Alumnus).where(Alumnus.given_name == "Marcus", Alumnus.family_name == "Ellery")).one()
     assert marcus.placements[0].municipality_code == "41206" and marcus.placements[0].employer == "武雄市役所"
     synthetic = session.scalars(select(Alumnus).where(Alumnus.external_id == "SYN-000001")).one()
     assert synthetic.email.endswith("@example.org") and synthetic.placements

@@ -13,6 +13,8 @@ from pathlib import Path
 import pytest
 
 import jm_world
+from matcher import db
+from matcher.mail import send_outbox
 
 pytestmark = pytest.mark.browser
 
@@ -83,6 +85,10 @@ def test_committee_requests_coordinator_approves_committee_sees_contact(browser,
     coordinator.goto(f"{live_server.url}/history")
     _shot(coordinator, "coordinator-history")
     assert live_world["logins"]["coordinator"] in coordinator.content()
+    engine = db.make_engine(live_world["url"])
+    with db.make_sessionmaker(engine)() as session:  # as `jetmatch mail send` would, after the page
+        send_outbox(session, live_server.outbox, sender="jetmatch <no-reply@jetmatch.test>")
+    engine.dispose()
     assert len(live_server.outbox.outbox) == 2
 
     committee.goto(f"{live_server.url}/relationships/{hs}/volunteers")

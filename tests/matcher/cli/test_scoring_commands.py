@@ -4,7 +4,7 @@ import json
 
 import numpy as np
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from matcher import db
 from matcher.cli import cli
@@ -92,11 +92,14 @@ def _hidden_preference_decisions(url, seed=3, groups=120, per_group=12):
             scores = _scores(hidden, indicators(feats))
             for feat, sc in zip(feats, scores):
                 status = "approved" if sc - 3.0 + rng.logistic() * 0.7 > 0 else "rejected"
-                req = MatchRequest(kind="introduction", relationship_id=rid, status=status)
+                req = MatchRequest(kind="introduction", relationship_id=rid)  # pending: status moves by decisions
                 s.add(req)
                 s.flush()
                 s.add(Decision(request_id=req.id, sequence=1, status=status, decided_by="coordinator@test",
                                features=feat))
+                s.flush()
+                s.execute(update(MatchRequest).where(MatchRequest.id == req.id)
+                          .values(status=status, decision_count=1))
     engine.dispose()
 
 

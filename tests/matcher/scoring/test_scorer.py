@@ -212,3 +212,16 @@ def test_relationship_side_is_cached_until_the_relationships_change(session):
     session.flush()
     again = relationship_side(session)
     assert again is not first and len(again.rels) == len(first.rels) + 1
+
+
+def test_distance_reasons_are_bands_never_kilometres(session, named):
+    """Finding 10 of issue 12: "lives in Rutland, VT", never "lives 0 km from Rutland, VT"."""
+    import re
+
+    rutland = suggest_volunteers(session, _relationship(session, "Rutland", "VT").id, top=10)
+    morioka = next(i for i in rutland if i["external_id"] == "T-MORIOKA")
+    assert {"factor": "distance", "level": "within_25km", "sentence": "lives in Rutland, VT"}.items() <= next(
+        r for r in morioka["reasons"] if r["factor"] == "distance").items()
+    sentences = [c["sentence"] for s in session.scalars(select(Suggestion)) for c in s.contributions
+                 if c["factor"] == "distance"]
+    assert sentences and not [s for s in sentences if re.search(r"\d+ km (from|away)", s)]
