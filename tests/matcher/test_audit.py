@@ -5,17 +5,20 @@ hash chain names the first link broken below the app."""
 from __future__ import annotations
 
 import json
+import os
 
 import pytest
 from sqlalchemy import select, text
 from sqlalchemy.exc import DBAPIError
 
-from conftest import backend
 from matcher import db
 from matcher.audit import verify
 from matcher.cli import cli
 from matcher.decisions import decide
 from matcher.models import Decision, MatchRequest
+
+# the back end of this run (tests/conftest.py decides it the same way; its name is shadowed here)
+_BACKEND = "postgresql" if os.environ.get("JETMATCH_DATABASE_URL", "").startswith("postgres") else "sqlite"
 
 
 def _decided(session, n: int = 3) -> list[Decision]:
@@ -35,7 +38,7 @@ def _refused(session, sql: str, params: dict | None = None, match: str = "append
             session.execute(text(sql), params or {})
 
 
-@pytest.mark.skipif(backend() != "sqlite", reason="INSERT OR REPLACE is SQLite's")
+@pytest.mark.skipif(_BACKEND != "sqlite", reason="INSERT OR REPLACE is SQLite's")
 def test_sqlite_refuses_insert_or_replace_and_upsert_over_a_decision(session):
     (first, *_) = _decided(session)
     row = {"id": first.id, "r": first.request_id, "s": first.sequence}
@@ -49,7 +52,7 @@ def test_sqlite_refuses_insert_or_replace_and_upsert_over_a_decision(session):
     assert session.scalar(select(Decision.decided_by).where(Decision.id == first.id)) == "coord@example.org"
 
 
-@pytest.mark.skipif(backend() != "postgresql", reason="TRUNCATE is PostgreSQL's")
+@pytest.mark.skipif(_BACKEND != "postgresql", reason="TRUNCATE is PostgreSQL's")
 def test_postgresql_refuses_truncate_and_upsert_of_decisions(session):
     (first, *_) = _decided(session)
     _refused(session, "TRUNCATE decisions CASCADE")
