@@ -24,8 +24,9 @@ def candidate_label(res) -> str:
         name = f"{res.via_alias['name']} (now {name})"
     elif getattr(res, "ward", None):
         name = f"{res.ward['name']} ward ({name})"
-    where = res.prefecture if res.kind == "municipality" else res.state
-    return f"{name}, {where}" if where and where != name else name
+    if res.kind == "municipality":
+        return f"{name}, {res.prefecture}" if res.prefecture else name
+    return f"{name} ({res.state})" if res.state and res.kind != "state" else name
 
 
 def candidate_reason(res) -> str:
@@ -91,7 +92,7 @@ def place_problem(res, expected: str | None = None, limit: int = 5) -> str:
     names = "; ".join(candidate_label(c) for c in res.candidates[:limit])
     more = f" (and {len(res.candidates) - limit} more)" if len(res.candidates) > limit else ""
     if res.status == "ambiguous":
-        return f"{query!r} could be several places: {names}{more}; add the prefecture, district or state"
+        return f"{query!r} is ambiguous: did you mean {names}{more}? Add the prefecture, district or state"
     if names:
-        return f"unknown place {query!r}: did you mean {names.replace('; ', ' or ') if len(res.candidates) < 3 else names}{more}?"
+        return f"unknown place {query!r}: did you mean {names}{more}?"
     return f"unknown place {query!r}" + (f"; expected {expected}" if expected else "")

@@ -388,6 +388,8 @@ class Gazetteer:
     def _kanji_reading(self, name: str, contexts: list[str]) -> Reading:
         """Read 県/郡/市区町村 written together: the longest known name at the front, then a ward."""
         pref, district, rest = split_kanji_address(name)
+        if district and not any(jp_key(rest[:e]) in self._jp.exact for e in range(2, min(len(rest), 12) + 1)):
+            district, rest = None, district + rest  # 小郡町 is a town, not the district 小郡
         contexts = list(contexts) + [c for c in (pref, district) if c]
         for end in range(min(len(rest), 12), 1, -1):
             key = jp_key(rest[:end])
@@ -548,7 +550,7 @@ class Gazetteer:
         """Read the words around a name: prefecture, US state, district (郡) and a current city."""
         ctx = _Ctx()
         for c in reversed(contexts):
-            c = c.strip()
+            c = re.sub(r"\s+\d{5}(?:-\d{4})?$", "", c.strip())  # "AR 71901": the ZIP is read elsewhere
             cjk = _is_cjk(c)
             key_jp = jp_key(c) if cjk else jp_key(self._strip_jp(c)[0])
             words = [w for w in _WORD_SPLIT.split(strip_macrons(c).lower()) if w]
