@@ -12,7 +12,7 @@ from matcher import accounts, decisions
 from matcher.models import ROLES, Alumnus, MatchRequest, Placement, Suggestion
 from web.auth import login_required, role_required
 from web.database import gazetteer, get_session
-from web.places import PlaceError, chapter_for_state, resolve_jp, resolve_us
+from web.places import PlaceError, chapter_for_state, preview_jp, resolve_jp, resolve_us
 from web.present import place_suggestions, reasons
 
 bp = Blueprint("alumnus", __name__)
@@ -88,6 +88,10 @@ def add_placement():
     db = get_session()
     alum = _me(db)
     form = request.form
+    if form.get("preview"):  # "Check place": say what the text resolves to, save nothing
+        found = preview_jp(form.get("place", ""), gazetteer())
+        flash(found["message"][:300], "info" if found["status"] == "resolved" else "error")
+        return redirect(url_for("alumnus.profile")), 303
     try:
         place = resolve_jp(db, form.get("place", ""), gazetteer())
         start, end = form.get("start_year", type=int), form.get("end_year", type=int)
@@ -101,7 +105,8 @@ def add_placement():
         db.flush()
     except PlaceError as exc:
         db.rollback()
-        flash(str(exc).capitalize() + ".", "error")
+        message = str(exc)
+        flash(message[:1].upper() + message[1:] + ("" if message.endswith((".", "?")) else "."), "error")
     except IntegrityError:
         db.rollback()
         flash("Those years are not possible (JET began in 1987; a placement lasts at most ten years), "
@@ -109,7 +114,7 @@ def add_placement():
     else:
         _rescore(db, alum)
         db.commit()
-        flash(f"Added {place.label}.", "info")
+        flash(f"Added {place.summary or place.label}.", "info")
     return redirect(url_for("alumnus.profile")), 303
 
 
@@ -176,3 +181,10 @@ def delete():
 def suggest_places():
     """Autocomplete Japanese places (JSON): old names come as "Ishidoriya (now Hanamaki)"."""
     return jsonify(place_suggestions(get_session(), request.args.get("q", ""), gazetteer()))
+
+
+@bp.get("/places/resolve")
+@login_required
+def resolve_place():
+    """Say what a placement text resolves to before saving (JSON): "Ishidoriya — merged into Hanamaki on 2006-01-01"."""
+    return jsonify(preview_jp(request.args.get("q", ""), gazetteer()))

@@ -151,6 +151,28 @@ def me():
     return jsonify(accounts.export_alumnus(db, db.get(Alumnus, g.api_user.alumnus_id)))
 
 
+@bp.route("/places/resolve", methods=["GET", "POST"])
+@token_required(*ALL)
+def resolve_place():
+    """Resolve a place text (?q= or JSON {"q": ...}): the gazetteer's answer with how it matched."""
+    from matcher.gazetteer import MAX_PLACE_CHARS, place_problem
+
+    body = request.get_json(silent=True) if request.method == "POST" else None
+    q = str((body or {}).get("q", "") if request.method == "POST" else request.args.get("q", "")).strip()
+    country = (request.args.get("country") or (body or {}).get("country") or "").upper() or None
+    if not q:
+        return _error("give the place text as q", 400)
+    if len(q) > MAX_PLACE_CHARS:
+        return _error(f"the place text is {len(q):,} characters long; a place is at most {MAX_PLACE_CHARS}", 400)
+    if country not in (None, "JP", "US"):
+        return _error("country is JP or US", 400)
+    answer = gazetteer().resolve(q, country=country)
+    data = answer.to_json()
+    if answer.status != "resolved":
+        data["message"] = place_problem(answer)
+    return jsonify(data)
+
+
 def _op(summary: str, *, params=(), body=None, auth=True, code="200") -> dict:
     op: dict = {"summary": summary, "responses": {code: {"description": "OK"}}}
     if auth:
@@ -194,6 +216,11 @@ def openapi_document() -> dict:
                     "status": {"enum": ["approved", "rejected", "on_hold"]}, "note": {"type": "string"},
                     "expected_count": {"type": "integer"}}})},
             "/me": {"get": _op("The alum's own profile (alumni)")},
+            "/places/resolve": {
+                "get": _op("Resolve a place text (?q=, ?country=JP|US): status, place, via, candidates"),
+                "post": _op("Resolve a place text given as JSON", body={
+                    "type": "object", "required": ["q"], "properties": {
+                        "q": {"type": "string", "maxLength": 200}, "country": {"enum": ["JP", "US"]}}})},
             "/openapi.json": {"get": _op("This document", auth=False)},
         },
     }

@@ -88,6 +88,7 @@ _MAX_CANDIDATES = 25
 _MAX_SUGGESTIONS = 5
 _KANA_KIND = {"city": "city", "town": "town", "village": "village"}
 _DISTRICT_WORDS = ("gun", "district", "county")
+_MUNICIPAL_SUFFIX = re.compile(r"(?i)(?:[-\s](?:shi|city|cho|machi|town|mura|son|village)|[市町村])$")
 
 # --- Answers -----------------------------------------------------------------------------
 
@@ -378,9 +379,10 @@ class Gazetteer:
         if not _is_cjk(name) and (segments := latin_segments(name)):
             yield self._segment_reading(segments, contexts)
         parts = [p for p in re.split(r"[,、，]", text) if p.strip()]
-        for i, part in enumerate(parts[1:], start=1):
+        for i, part in enumerate(parts[1:], start=1):  # "Yahata, Hanamaki-shi, Iwate-ken": a named city
             rest = parts[:i] + parts[i + 1:]
-            yield self._kanji_reading(part.strip(), rest) if _is_cjk(part) else Reading(part.strip(), rest, "address")
+            if len(parts) >= 3 and _MUNICIPAL_SUFFIX.search(part.strip()):
+                yield self._kanji_reading(part.strip(), rest) if _is_cjk(part) else Reading(part.strip(), rest, "address")
         if country in (None, "US") and (us := us_address(text)):
             city, state, zip_code, _ = us
             yield Reading(city, [state] if state else [], "address", zip=zip_code)
@@ -475,9 +477,15 @@ class Gazetteer:
         for index, key, keep in ((self._jp, jp_key(self._strip_jp(name)[0]) if not _is_cjk(name) else jp_key(name),
                                   country in (None, "JP")),
                                  (self._us, us_key(name), country in (None, "US"))):
-            if keep and len(key) >= 3:
-                found = [h for _, h in index.prefixed(key[: max(3, len(key) - 2)], cap=40)]
-                out += self._filter_jp(found, ctx) if index is self._jp else self._filter_us(found, ctx.state)
+            if not keep or len(key) < 4:
+                continue
+            key = key[: index.MAX_TYPO_KEY]
+            for cut in range(len(key) - 1, max(3, len(key) - 6), -1):  # shorter and shorter prefixes
+                found = [h for _, h in index.prefixed(key[:cut], cap=40) if h.tier < 2]
+                found = self._filter_jp(found, ctx) if index is self._jp else self._filter_us(found, ctx.state)
+                if found:
+                    out += found
+                    break
         return out
 
     def resolve_jp(self, query: str) -> Resolution:

@@ -7,7 +7,7 @@ import re
 from collections.abc import Iterable
 from typing import Any
 
-from matcher.ingest.report import RowError
+from matcher.ingest.report import RowError, RowPlace
 
 __all__ = ["JAPANESE_LEVEL_WORDS", "parse_bool", "parse_japanese_level"]
 
@@ -112,6 +112,7 @@ class _Places:
     def __init__(self, gazetteer):
         self.gazetteer = gazetteer
         self._seen: dict[tuple[str, str], Any] = {}
+        self.resolved: list[RowPlace] = []  # each place cell that resolved, for the report
 
     def resolve(self, row: _Row, column: str, country: str, kinds: Iterable[str], expected: str,
                 required: bool = True):
@@ -135,6 +136,9 @@ class _Places:
         elif res.kind not in kinds:
             row.error(column, f"{query!r} is {self._KIND_WORDS.get(res.kind, res.kind)}; expected {expected}")
         else:
+            from matcher.gazetteer import resolved_summary
+
+            self.resolved.append(RowPlace(row.number, column, query, resolved_summary(res), res.via))
             return res
         return None
 
