@@ -6,14 +6,12 @@ Internal to :mod:`matcher.gazetteer.resolver`.
 from __future__ import annotations
 
 import bisect
-from collections import defaultdict
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from matcher.gazetteer.names import _is_cjk
 
 
-@dataclass(frozen=True)
-class _Hit:
+class _Hit(NamedTuple):  # a tuple: built ~100,000 times at load, so cheap to make and compare
     kind: str  # prefecture | municipality | state | city | county | zip
     code: str
     tier: int  # 0 current name, 1 old name or secondary name, 2 typo
@@ -28,12 +26,16 @@ class _Index:
     MAX_TYPO_KEY = 32  # longer keys get no typo search: its cost grows with the square of the length
 
     def __init__(self) -> None:
-        self.exact: dict[str, list[_Hit]] = defaultdict(list)
+        self.exact: dict[str, list[_Hit]] = {}
         self._sorted: list[str] | None = None
 
     def add(self, key: str, hit: _Hit) -> None:
-        if key and hit not in self.exact[key]:
-            self.exact[key].append(hit)
+        hits = self.exact.get(key)
+        if hits is None:
+            if key:
+                self.exact[key] = [hit]
+        elif hit not in hits:
+            hits.append(hit)
 
     def get(self, key: str) -> list[_Hit]:
         return self.exact.get(key, [])

@@ -149,6 +149,9 @@ def us_key(text: str) -> str:
     >>> us_key("St. Petersburg") == us_key("Saint Petersburg"), us_key("Lee's Summit")
     (True, 'leessummit')
     """
+    if text.isalpha() and text.isascii():  # most names are one plain word
+        low = text.lower()
+        return _US_WORDS.get(low, low)
     if not text.isascii():
         text = strip_macrons(unicodedata.normalize("NFKC", text))
     return "".join(_US_WORDS.get(w, w) for w in _NON_ALNUM.split(text.lower()) if w)

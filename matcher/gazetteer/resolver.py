@@ -86,6 +86,7 @@ _HAS_DIGIT = re.compile(r"\d")
 _KIND_RANK = {"city": 0, "ward": 1, "town": 2, "village": 3}
 _MAX_CANDIDATES = 25
 _MAX_SUGGESTIONS = 5
+_GLUED_KEYS = {kind: tuple(jp_key(s) for s in words) for kind, words in _GLUED.items()}
 _KANA_KIND = {"city": "city", "town": "town", "village": "village"}
 _DISTRICT_WORDS = ("gun", "district", "county")
 _MUNICIPAL_SUFFIX = re.compile(r"(?i)(?:[-\s](?:shi|city|cho|machi|town|mura|son|village)|[市町村])$")
@@ -170,7 +171,7 @@ class Gazetteer:
         self.wards = [dict(r) for r in wards if r["city_code"] in self.municipalities]
         self.postal = PostalTable(postal)
         self.states = {r["abbr"]: dict(r) for r in states}
-        self.places = {int(r["id"]): dict(r) for r in places}
+        self.places = {int(r["id"]): r for r in places}  # shared, never changed: 39,000 copies cost a load
         self.zips = {r["zip"]: (int(r["place_id"]), float(r["lat"]), float(r["lon"])) for r in zips}
         self._jp = _Index()
         self._us = _Index()
@@ -191,7 +192,9 @@ class Gazetteer:
         if not (path / "municipalities.csv").exists() and not path.is_absolute():
             path = Path(__file__).resolve().parents[2] / path
         munis = read_rows(path / "municipalities.csv")
-        places = [dict(r, state_abbr=r["state"]) for r in read_rows(path / "us_places.csv")]
+        places = read_rows(path / "us_places.csv")
+        for r in places:
+            r["state_abbr"] = r["state"]
         kwargs.setdefault("wards", read_rows(path / "jp_wards.csv"))
         kwargs.setdefault("postal", read_rows(path / "jp_postal_codes.csv"))
         return cls(read_rows(path / "prefectures.csv"), munis, alias_rows(path, munis),
@@ -297,7 +300,7 @@ class Gazetteer:
         if not name:
             return set()
         base = jp_key(name)
-        return {base} | {base + jp_key(s) for s in _GLUED.get(kind, ())}
+        return {base} | {base + s for s in _GLUED_KEYS.get(kind, ())}
 
     def _index_us(self) -> None:
         for abbr, s in self.states.items():
