@@ -186,6 +186,9 @@ class FormMaker:
         pref = self.prefs[m["prefecture_code"]]
         q = f"{_long_vowels(self.rng, m['name_romaji'])}, {pref['name']}"
         same = {c for c in self.cur_romaji[jp_key(m["name"])] if self.gaz.municipalities[c]["prefecture_code"] == m["prefecture_code"]}
+        rank = {"city": 0, "ward": 1, "town": 2, "village": 3}  # rule 5: the city, then ward, town, village
+        best = min(rank[self.gaz.municipalities[c]["kind"]] for c in same)
+        same = {c for c in same if rank[self.gaz.municipalities[c]["kind"]] == best}
         return Case("current name, romaji + prefecture", q, frozenset(same))
 
     def _us_place(self):

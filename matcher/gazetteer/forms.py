@@ -93,13 +93,15 @@ def split_kanji_address(text: str) -> tuple[str | None, str | None, str]:
     ('静岡県', '榛原郡', '川根町')
     >>> split_kanji_address("福島県郡山市朝日1-1")
     ('福島県', None, '郡山市朝日1-1')
+    >>> split_kanji_address("北海道網走支庁生田原町")
+    ('北海道', '網走支庁', '生田原町')
     """
     text = re.sub(r"\s+", "", text)
     pref = None
     if m := _KANJI_PREF.match(text):
         pref, text = m.group(1), text[m.end():]
     district = None
-    if m := re.match(r"^([^\d市区町村]{1,5}?郡)(?=.)", text):
+    if m := re.match(r"^([^\d市区町村]{1,6}?(?:郡|総合振興局|振興局|支庁))(?=.)", text):
         district, text = m.group(1), text[m.end():]
     return pref, district, text
 

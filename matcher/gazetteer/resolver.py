@@ -21,8 +21,15 @@ Precedence, so that the same query always gets the same answer:
    ("Oita" → Oita city, "New York" → New York, NY); otherwise the prefecture or state
    beats same-named places ("Maryland" → the state, not Maryland, NY; "Ibaraki" → the
    prefecture, not Ibaraki city, Osaka, nor Ibaraki town inside the prefecture).
-5. Same name, same prefecture, different kinds: the city, then ward, town, village
-   ("Fuchu, Hiroshima" → Fuchū city, not Fuchū town; say "Fuchu-cho" for the town).
+5. Same current name, same prefecture, different kinds: the city, then ward, town, village
+   ("Fuchu, Hiroshima" → Fuchū city, not Fuchū town; say "Fuchu-cho" for the town). Two
+   *old* names alike in one prefecture stay ambiguous ("Gushikawa, Okinawa": a city and a
+   village) unless a suffix, the district or "(now …)" decides.
+7. Written forms are read in order, the first that resolves wins: as written; a kanji
+   address (県, 郡 or 支庁, the longest known name, then a designated-city ward); a
+   contracting organisation with its words removed; romaji without commas
+   ("Shizuoka-ken Haibara-gun Kawane-cho"); one part of a comma address that names a
+   municipality; a US address with a street or ZIP. A Japanese postal code is looked up first.
 6. Anything still plural is *ambiguous*, with candidates ("Fuchu", "Springfield").
 
 Key folding and query text live in :mod:`matcher.gazetteer.names`, the index in
@@ -354,9 +361,11 @@ class Gazetteer:
         if code_hits is not None:
             return self._answer(query, code_hits, "postal code" if code_hits and code_hits[0].kind == "zip" else "code")
         if country in (None, "JP") and (postal := japan_postal_code(text)):
-            hits = [self._jis_hit(code) for code in self.postal.get(postal[0])]
-            if any(hits):
-                return self._answer(query, [h for h in hits if h], "postal code")
+            hits = [h for h in map(self._jis_hit, self.postal.get(postal[0])) if h]
+            if len({h.code for h in hits}) == 1 and len(hits) > 1:  # two wards of one city: the city
+                hits = [_Hit("municipality", hits[0].code, 0)]
+            if hits:
+                return self._answer(query, hits, "postal code")
             text = postal[1] or text
         first = None
         for reading in self._readings(text, country):
@@ -439,7 +448,8 @@ class Gazetteer:
             if now:
                 after = re.sub(r"(?i)^\S+\s+(into\s+|part\s+of\s+)?", "", now[0].strip())
                 target = {h.code for h in self._jp_hits(after, _Ctx(pref=ctx.pref))[0]}
-                jp_hits = [h for h in jp_hits if h.code in target] or [_Hit("municipality", c, 0) for c in target]
+                old = [h for h in jp_hits if h.code in target and h.alias is not None]  # "(now Y)": X is an old name
+                jp_hits = old or [h for h in jp_hits if h.code in target] or [_Hit("municipality", c, 0) for c in target]
             hits += jp_hits
         if country in (None, "US"):
             us_hits, us_hint = self._us_hits(reading.name, ctx.state)
@@ -563,10 +573,13 @@ class Gazetteer:
         for c in reversed(contexts):
             c = re.sub(r"\s+\d{5}(?:-\d{4})?$", "", c.strip())  # "AR 71901": the ZIP is read elsewhere
             cjk = _is_cjk(c)
-            key_jp = jp_key(c) if cjk else jp_key(self._strip_jp(c)[0])
+            bare, kind = (c, None) if cjk else self._strip_jp(c)
+            key_jp = jp_key(bare)
             words = [w for w in _WORD_SPLIT.split(strip_macrons(c).lower()) if w]
             if ctx.pref is None and key_jp in self._pref_keys:
                 ctx.pref = self._pref_keys[key_jp]
+                ctx.pref_cities = {h.code for h in self._jp.get(key_jp) if h.kind == "municipality" and h.tier == 0
+                                   and self.municipalities[h.code]["kind"] == "city"}  # "Nishi-ku, Osaka"
             elif ctx.state is None and not cjk and us_key(c) in self._state_keys:
                 ctx.state = self._state_keys[us_key(c)]
             elif cjk and c.endswith(("郡", "支庁")):
@@ -574,7 +587,8 @@ class Gazetteer:
             elif len(words) > 1 and words[-1] in _DISTRICT_WORDS:
                 ctx.district.add(jp_key(" ".join(words[:-1])))
             else:
-                cities = {h.code for h in self._jp.get(key_jp) if h.kind == "municipality" and h.tier == 0}
+                cities = {h.code for h in self._jp.get(key_jp) if h.kind == "municipality" and h.tier == 0
+                          and kind in (None, self.municipalities[h.code]["kind"])}
                 if not cities and cjk and c[-1:] in "市町村":
                     cities = {h.code for h in self._jp.get(jp_key(c[:-1])) if h.kind == "municipality" and h.tier == 0}
                 ctx.cities |= cities
@@ -600,7 +614,7 @@ class Gazetteer:
                 hint = _KANJI_SUFFIX[key[-1]]
                 hits = list(self._jp.get(key[:-1]))
             if hint == "ward" or ctx.cities:
-                hits += self._ward_hits(key)
+                hits = self._with_wards(hits, self._ward_hits(key, ctx), hint)
             return self._filter_jp(hits, ctx), hint
         bare, hint = self._strip_jp(name)
         hits = list(self._jp.get(jp_key(bare)))
@@ -614,11 +628,19 @@ class Gazetteer:
             by_kind = [h for h in hits if self._jp_kind(h) == hint]
             hits = by_kind or hits
         if hint == "ward" or (ctx.cities and not hint):
-            hits += self._ward_hits(jp_key(bare))
+            hits = self._with_wards(hits, self._ward_hits(jp_key(bare), ctx), hint)
         return self._filter_jp(hits, ctx), hint
 
-    def _ward_hits(self, key: str) -> list[_Hit]:
-        return [_Hit("municipality", self.wards[i]["city_code"], 1, None, i) for i in self._ward_keys.get(key, ())]
+    def _with_wards(self, hits: list[_Hit], wards: list[_Hit], hint: str | None) -> list[_Hit]:
+        """Add ward hits; "-ku" written means a ward: a town of the same name no longer counts."""
+        if hint == "ward" and wards:
+            hits = [h for h in hits if self._jp_kind(h) == "ward"]
+        return hits + wards
+
+    def _ward_hits(self, key: str, ctx: _Ctx) -> list[_Hit]:
+        hits = [_Hit("municipality", self.wards[i]["city_code"], 1, None, i) for i in self._ward_keys.get(key, ())]
+        in_city = [h for h in hits if h.code in ctx.pref_cities]  # "Osaka" names the city as well
+        return in_city or hits
 
     def _jis_hit(self, code: str) -> _Hit | None:
         """The hit for a JIS code from the postal table: a municipality, or a ward of its city."""
@@ -711,7 +733,8 @@ class Gazetteer:
             inside = [p for p in places if self._division(p) in codes and self._is_city(p)]
             hits = inside or divisions
         munis = [h for h in hits if h.kind == "municipality"]
-        if len(munis) == len(hits) > 1 and hint is None and len({self._division(h) for h in munis}) == 1:
+        current = all(h.tier == 0 for h in munis)  # two old towns of one name stay ambiguous (no kind rank)
+        if len(munis) == len(hits) > 1 and hint is None and current and len({self._division(h) for h in munis}) == 1:
             ranks = sorted(_KIND_RANK.get(self._jp_kind(h) or "", 9) for h in munis)
             if ranks[0] < ranks[1]:
                 hits = [h for h in munis if _KIND_RANK.get(self._jp_kind(h) or "", 9) == ranks[0]]
@@ -829,6 +852,7 @@ class _Ctx:
     state: str | None = None
     district: set[str] = field(default_factory=set)
     cities: set[str] = field(default_factory=set)
+    pref_cities: set[str] = field(default_factory=set)  # cities named like the prefecture context
 
 
 def _muni_label(m: dict, p: dict) -> str:
