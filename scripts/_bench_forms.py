@@ -141,22 +141,32 @@ class FormMaker:
     def organisation(self) -> Case:
         r = self.rng.choice(self.old)
         pref = self.prefs[r["prefecture_code"]]
-        name = self._romaji(r)
-        word = ENGLISH[r["old_kind"]]
-        q = self.rng.choice([f"{name} {word} Board of Education, {pref['name']}", f"{name} BOE, {pref['name']}",
-                             f"{name} {word} Office, {pref['name']}", f"{r['old_name_ja']}教育委員会（{pref['name_ja']}）",
-                             f"{pref['name_ja']}{r['old_name_ja']}役場"])
-        key, kind = (jp_key(r["old_name"]), r["old_kind"]) if q.isascii() else (r["old_name_ja"], None)
-        rows, cur = (self.by_romaji[key], self.cur_romaji[key]) if q.isascii() else (self.by_kanji[key], self.cur_kanji[key])
-        written_kind = kind if ("Board" in q or "Office" in q) else None
-        return Case("organisation", q, self._truth(rows, cur, r["prefecture_code"], kind=written_kind))
+        name, word = self._romaji(r), ENGLISH[r["old_kind"]]
+        latin = [(f"{name} {word} Board of Education, {pref['name']}", True), (f"{name} BOE, {pref['name']}", False),
+                 (f"{name} {word} Office, {pref['name']}", True)]
+        kanji = [f"{r['old_name_ja']}教育委員会（{pref['name_ja']}）", f"{pref['name_ja']}{r['old_name_ja']}役場"]
+        i = self.rng.randrange(len(latin) + len(kanji))
+        if i < len(latin):
+            q, with_kind = latin[i]
+            key = jp_key(r["old_name"])
+            truth = self._truth(self.by_romaji[key], self.cur_romaji[key], r["prefecture_code"],
+                                kind=r["old_kind"] if with_kind else None)
+        else:
+            q = kanji[i - len(latin)]
+            truth = self._truth(self.by_kanji[r["old_name_ja"]], self.cur_kanji[r["old_name_ja"]], r["prefecture_code"])
+        return Case("organisation", q, truth)
 
     def now_form(self) -> Case:
         r = self.rng.choice(self.old)
         cur = self.gaz.municipalities[r["current_code"]]
-        q = self.rng.choice([f"{self._romaji(r)} (now {cur['name']})", f"{r['old_name']} (now {cur['name_romaji']}), "
-                             f"{self.prefs[r['prefecture_code']]['name']}"])
-        return Case("\"X (now Y)\"", q, frozenset({r["current_code"]}))
+        with_pref = self.rng.random() < 0.5
+        q = (f"{r['old_name']} (now {cur['name_romaji']}), {self.prefs[r['prefecture_code']]['name']}" if with_pref
+             else f"{self._romaji(r)} (now {cur['name']})")
+        now_key = jp_key(cur["name"])
+        truth = {o["current_code"] for o in self.by_romaji[jp_key(r["old_name"])]
+                 if jp_key(self.gaz.municipalities[o["current_code"]]["name"]) == now_key
+                 and (not with_pref or o["prefecture_code"] == r["prefecture_code"])}
+        return Case("\"X (now Y)\"", q, frozenset(truth))
 
     def ward(self) -> Case:
         w = self.rng.choice(self.gaz.wards)

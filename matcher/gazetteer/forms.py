@@ -22,10 +22,11 @@ __all__ = [
 
 MAX_PLACE_CHARS = 200  # a place, an organisation or an address; longer text is refused, not read
 
-_ORG_LATIN = re.compile(
-    r"(?i)\b(?P<kind>town|city|village|ward|prefectural|municipal)?\s*(?:board\s+of\s+education|b\.?o\.?e\b\.?"
-    r"|office|hall|kyo?u?iku\s*iinkai|yakuba|yakusho|international\s+(?:exchange\s+)?(?:section|division)"
-    r"|education\s+office)\b\.?")
+_ORG_LATIN = re.compile(  # "Hall" and "Office" only after a kind word: Rural Hall, NC is a town
+    r"(?i)\b(?:(?P<kind>town|city|village|ward|prefectural|municipal)\s+(?:office|hall)"
+    r"|(?P<kind2>town|city|village|ward|prefectural|municipal)?\s*(?:board\s+of\s+education|b\.?o\.?e\b\.?"
+    r"|kyo?u?iku\s*iinkai|yakuba|yakusho|international\s+(?:exchange\s+)?(?:section|division)"
+    r"|education\s+office))\b\.?")
 _ORG_FRONT = re.compile(r"(?i)^(?:the\s+)?(?:board\s+of\s+education|office)\s+of\s+(?:the\s+)?")
 _ORG_KANJI = re.compile(r"(?:教育委員会|教委|役場|役所|国際交流課|企画課)")
 
@@ -48,8 +49,8 @@ def strip_organisation(text: str) -> str | None:
     'Ikuno Town, Hyogo'
     >>> strip_organisation("生野町教育委員会"), strip_organisation("Board of Education of Ikuno-cho")
     ('生野町', 'Ikuno-cho')
-    >>> strip_organisation("Ikuno") is None
-    True
+    >>> strip_organisation("Ikuno") is None, strip_organisation("Rural Hall, North Carolina") is None
+    (True, True)
     """
     stripped = _ORG_FRONT.sub("", text)
     stripped = _ORG_KANJI.sub("", _ORG_LATIN.sub(_kind_word, stripped))
@@ -61,8 +62,8 @@ def strip_organisation(text: str) -> str | None:
 
 
 def _kind_word(m: re.Match) -> str:
-    kind = (m.group("kind") or "").lower()
-    return " " + m.group("kind") if kind in ("town", "city", "village", "ward") else ""
+    word = m.group("kind") or m.group("kind2") or ""
+    return " " + word if word.lower() in ("town", "city", "village", "ward") else ""
 
 
 _POSTAL = re.compile(r"^(?:〒|〶|郵便番号|postal\s*code|post\s*code|zip)?[\s:：]*(\d{3})[-ー－‐]?(\d{4})(?!\d)\s*(.*)$",

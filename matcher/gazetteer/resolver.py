@@ -442,12 +442,15 @@ class Gazetteer:
             country = country or "JP"
         if ctx.state and not ctx.pref:
             country = country or "US"
+        if now:  # "X (now Y)" speaks of a Japanese merger
+            country = country or "JP"
         hits, hint = [], None
         if country in (None, "JP"):
             jp_hits, hint = self._jp_hits(reading.name, ctx)
             if now:
                 after = re.sub(r"(?i)^\S+\s+(into\s+|part\s+of\s+)?", "", now[0].strip())
-                target = {h.code for h in self._jp_hits(after, _Ctx(pref=ctx.pref))[0]}
+                now_hits = self._jp_hits(after, _Ctx(pref=ctx.pref))[0]
+                target = {h.code for h in now_hits if h.tier == 0} or {h.code for h in now_hits}
                 old = [h for h in jp_hits if h.code in target and h.alias is not None]  # "(now Y)": X is an old name
                 jp_hits = old or [h for h in jp_hits if h.code in target] or [_Hit("municipality", c, 0) for c in target]
             hits += jp_hits
