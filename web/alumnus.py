@@ -114,7 +114,7 @@ def add_placement():
     else:
         _rescore(db, alum)
         db.commit()
-        flash(f"Added {place.summary or place.label}.", "info")
+        flash(f"Added {place.label}.", "info")
     return redirect(url_for("alumnus.profile")), 303
 
 
