@@ -522,6 +522,8 @@ class Gazetteer:
         Old (merged) names are shown as "Ishidoriya (now Hanamaki)".
         """
         country = country.upper() if country else None
+        if len(prefix) > MAX_PLACE_CHARS:  # no place name is that long: nothing to suggest, nothing read
+            return []
         found: list[tuple[tuple, Resolution]] = []
         seen = set()
         pools = []
