@@ -767,11 +767,10 @@ class Gazetteer:
         if not hits:
             return Resolution(query=query, status="unknown")
         if len(hits) == 1:
-            res = self._resolution(query, hits[0])
             how = via or ("typo" if hits[0].tier == 2 else "alias" if hits[0].alias is not None
                           else "ward" if hits[0].ward is not None else "postal code" if hits[0].kind == "zip"
                           else "name")
-            res = _replace(res, via=how)
+            res = self._resolution(query, hits[0], how)
             if hits[0].tier == 2:
                 res = _replace(res, note=f"spelling corrected to {res.name}")
             return res
@@ -787,43 +786,43 @@ class Gazetteer:
         res = self._resolution(query, hit)
         return _replace(res, note=candidate_reason(res))
 
-    def _resolution(self, query: str, hit: _Hit) -> Resolution:
+    def _resolution(self, query: str, hit: _Hit, via: str | None = None) -> Resolution:
         if hit.kind == "prefecture":
             p = self.prefectures[hit.code]
-            return Resolution(query=query, status="resolved", country="JP", kind="prefecture", name=p["name"],
+            return Resolution(query=query, status="resolved", via=via, country="JP", kind="prefecture", name=p["name"],
                               name_ja=p["name_ja"], prefecture=p["name"], code=hit.code, lat=float(p["lat"]),
                               lon=float(p["lon"]), prefecture_code=hit.code, label=f"{p['name']} Prefecture",
                               source="gazetteer")
         if hit.kind == "municipality":
             m = self.municipalities[hit.code]
             p = self.prefectures[m["prefecture_code"]]
-            via, alias_ja, ward = None, None, None
+            old, alias_ja, ward = None, None, None
             if hit.alias is not None:
                 a = self.aliases[hit.alias]
-                via = {"name": a["name"], "merged_on": a.get("merged_on"), "kind": a.get("kind"),
+                old = {"name": a["name"], "merged_on": a.get("merged_on"), "kind": a.get("kind"),
                        "district": a.get("district") or None}
                 alias_ja = a.get("name_ja") or None
             if hit.ward is not None:
                 w = self.wards[hit.ward]
                 ward = {"code": w["code"], "name": w["name_romaji"] or w["name"], "name_ja": w["name_ja"]}
-            return Resolution(query=query, status="resolved", country="JP", kind="municipality", name=m["name"],
+            return Resolution(query=query, status="resolved", via=via, country="JP", kind="municipality", name=m["name"],
                               name_ja=m["name_ja"], prefecture=p["name"], code=hit.code, lat=float(m["lat"]),
-                              lon=float(m["lon"]), via_alias=via, prefecture_code=p["code"],
+                              lon=float(m["lon"]), via_alias=old, prefecture_code=p["code"],
                               name_romaji=m.get("name_romaji"), municipality_kind=m["kind"],
                               label=_muni_label(m, p), source="gazetteer", ward=ward, alias_name_ja=alias_ja)
         if hit.kind == "state":
             s = self.states[hit.code]
-            return Resolution(query=query, status="resolved", country="US", kind="state", name=s["name"],
+            return Resolution(query=query, status="resolved", via=via, country="US", kind="state", name=s["name"],
                               state=hit.code, code=hit.code, lat=float(s["lat"]), lon=float(s["lon"]),
                               label=s["name"], source="gazetteer")
         if hit.kind == "zip":
             pid, lat, lon = self.zips[hit.code]
             p = self.places[pid]
-            return Resolution(query=query, status="resolved", country="US", kind="zip", name=p["name"],
+            return Resolution(query=query, status="resolved", via=via, country="US", kind="zip", name=p["name"],
                               state=p["state_abbr"], code=hit.code, lat=lat, lon=lon, place_id=pid,
                               label=f"{p['name']}, {p['state_abbr']} {hit.code}", source="gazetteer")
         p = self.places[int(hit.code)]
-        return Resolution(query=query, status="resolved", country="US", kind=p["kind"], name=p["name"],
+        return Resolution(query=query, status="resolved", via=via, country="US", kind=p["kind"], name=p["name"],
                           state=p["state_abbr"], code=hit.code, lat=float(p["lat"]), lon=float(p["lon"]),
                           place_id=int(hit.code), label=f"{p['name']}, {p['state_abbr']}", source="gazetteer")
 
