@@ -169,6 +169,9 @@ class MunicipalityAlias(Base):
     merged_on: Mapped[dt.date | None] = mapped_column(Date)
     reason: Mapped[str] = mapped_column(String(10), default="merger")
     source: Mapped[str] = mapped_column(Text, default="")
+    kana: Mapped[str | None] = mapped_column(String(40))  # official reading (e-Stat), hiragana with suffix
+    district_ja: Mapped[str | None] = mapped_column(String(30))  # 郡 (支庁 in Hokkaido) at the merger
+    old_code: Mapped[str | None] = mapped_column(String(5), index=True)  # the old municipality's JIS code
 
     municipality: Mapped[Municipality] = relationship(back_populates="aliases")
 

@@ -17,6 +17,8 @@ from typing import Any
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
+from matcher.gazetteer.files import alias_rows
+from matcher.gazetteer.names import jp_key
 from matcher.models import (
     Chapter,
     Municipality,
@@ -147,25 +149,47 @@ def _zips(path: Path):
         yield dict(zip=r["zip"], place_id=int(r["place_id"]), lat=_float(r["lat"]), lon=_float(r["lon"]))
 
 
+_ALIAS_FIELDS = ("municipality_code", "name", "name_ja", "kana", "kind", "district", "district_ja",
+                 "merged_on", "old_code", "source")
+
+
 def _load_aliases(session: Session, path: Path, progress) -> int:
-    existing = set(session.execute(select(MunicipalityAlias.municipality_code, MunicipalityAlias.name,
-                                          MunicipalityAlias.merged_on)).all())
-    new = []
-    for r in read_csv(path / "jp_mergers.csv"):
-        if not r.get("new_code"):
+    """Sync old names from the official e-Stat table (plus compiled rows it lacks) into the alias table.
+
+    A row already there under another spelling (the compiled list's "Tome" for 登米町, or a
+    different merger date) is updated in place, so placements that point at it keep pointing.
+    """
+    munis = read_csv(path / "municipalities.csv")
+    rows = alias_rows(path, munis)
+    for r in rows:
+        r["merged_on"] = dt.date.fromisoformat(r["merged_on"]) if r.get("merged_on") else None
+    superseded = {(r["new_code"], r["old_name"]): r["superseded_by"]
+                  for r in read_csv(path / "jp_mergers.csv") if r.get("superseded_by")}
+    cols = [getattr(MunicipalityAlias, c) for c in ("id",) + _ALIAS_FIELDS]
+    existing = [r._asdict() for r in session.execute(select(*cols))]
+    exact = {(e["municipality_code"], e["name"], e["merged_on"]): e for e in existing}
+    by_key = {(e["municipality_code"], jp_key(e["name"])): e for e in existing}
+    by_old = {(e["municipality_code"], superseded[(e["municipality_code"], e["name"])]): e
+              for e in existing if (e["municipality_code"], e["name"]) in superseded}
+    new, changed, taken = [], [], set()
+    for r in rows:
+        e = (exact.get((r["municipality_code"], r["name"], r["merged_on"]))
+             or by_key.get((r["municipality_code"], jp_key(r["name"])))
+             or by_old.get((r["municipality_code"], r.get("old_code"))))
+        if e is None or e["id"] in taken:
+            new.append(dict(r, reason="merger"))
             continue
-        merged_on = dt.date.fromisoformat(r["date"]) if r.get("date") else None
-        key = (r["new_code"], r["old_name"], merged_on)
-        if key in existing:
-            continue
-        existing.add(key)
-        new.append(dict(municipality_code=r["new_code"], name=r["old_name"], name_ja=r.get("old_name_ja") or None,
-                        kind=r.get("old_kind") or None, district=r.get("old_district") or None,
-                        merged_on=merged_on, reason="merger", source=r.get("source", "")))
+        taken.add(e["id"])
+        if any(e[c] != r.get(c) for c in _ALIAS_FIELDS):
+            changed.append(dict({c: r.get(c) for c in _ALIAS_FIELDS}, id=e["id"]))
+    if changed:
+        session.execute(update(MunicipalityAlias), changed)
     if new:
-        session.execute(MunicipalityAlias.__table__.insert(), new)
-    progress(f"municipality_aliases: {len(new)} new")
-    return len(new)
+        session.execute(MunicipalityAlias.__table__.insert(),
+                        [{c: r.get(c) for c in _ALIAS_FIELDS + ("reason",)} for r in new])
+    session.flush()
+    progress(f"municipality_aliases: {len(new)} new, {len(changed)} updated ({len(rows)} in files)")
+    return len(new) + len(changed)
 
 
 def _load_chapters(session: Session, path: Path, progress) -> int:

@@ -14,7 +14,7 @@ from matcher.scoring import rescore_alumnus
 from web.auth import login_required, role_required
 from web.database import gazetteer, get_session
 from web.forms import ActionForm, PlacementForm, ProfileForm
-from web.places import PlaceError, chapter_for_state, resolve_jp, resolve_us
+from web.places import PlaceError, chapter_for_state, preview_jp, resolve_jp, resolve_us
 from web.present import place_suggestions, reasons
 
 bp = Blueprint("alumnus", __name__)
@@ -83,12 +83,17 @@ def add_placement():
     db = get_session()
     alum = _me(db)
     form = PlacementForm()
+    if request.form.get("preview"):  # "Check place": say what the text resolves to, save nothing
+        found = preview_jp(request.form.get("place", ""), gazetteer())
+        flash(found["message"][:300], "info" if found["status"] == "resolved" else "error")
+        return redirect(url_for("alumnus.profile")), 303
     if not form.validate():
         return _profile_page(alum, placement_form=form, status=400)
     try:
         place = resolve_jp(db, form.place.data, gazetteer())
     except PlaceError as exc:
-        form.place.errors.append(str(exc).capitalize() + ".")
+        message = str(exc)
+        form.place.errors.append(message[:1].upper() + message[1:] + ("" if message.endswith((".", "?")) else "."))
         return _profile_page(alum, placement_form=form, status=400)
     try:
         db.add(Placement(alumnus_id=alum.id, place=form.place.data.strip(),
@@ -172,3 +177,10 @@ def suggest_places():
     if len(q) > 200:  # no place name is that long: nothing to look up
         return jsonify([])
     return jsonify(place_suggestions(get_session(), q, gazetteer()))
+
+
+@bp.get("/places/resolve")
+@login_required
+def resolve_place():
+    """Say what a placement text resolves to before saving (JSON): "Ishidoriya — merged into Hanamaki on 2006-01-01"."""
+    return jsonify(preview_jp(request.args.get("q", ""), gazetteer()))

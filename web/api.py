@@ -12,6 +12,7 @@ from flask import Blueprint, g, jsonify, request
 from sqlalchemy import select
 
 from matcher import accounts, decisions
+from matcher.gazetteer import MAX_PLACE_CHARS, place_problem
 from matcher.models import DECISION_STATUSES, Alumnus, Chapter, MatchRequest, Relationship
 from web.auth import can_see_chapter, can_see_relationship
 from web.chapter import partner_rows
@@ -173,6 +174,28 @@ def me():
     return jsonify(accounts.export_alumnus(db, db.get(Alumnus, g.api_user.alumnus_id)))
 
 
+@bp.route("/places/resolve", methods=["GET", "POST"])
+@token_required(*ALL)
+def resolve_place():
+    """Resolve a place text (?q= or JSON {"q": ...}): the gazetteer's answer with how it matched."""
+    body = request.get_json(silent=True) if request.method == "POST" else None
+    if request.method == "POST" and not isinstance(body, dict):
+        return _error("the body must be a JSON object with the place text as q", 400)
+    source = body if request.method == "POST" else request.args
+    q, country = str(source.get("q") or "").strip(), str(source.get("country") or "").upper() or None
+    if not q:
+        return _error("give the place text as q", 400)
+    if len(q) > MAX_PLACE_CHARS or "\x00" in q:
+        return _error(f"the place text is {len(q):,} characters long; a place is at most {MAX_PLACE_CHARS}", 400)
+    if country not in (None, "JP", "US"):
+        return _error("country is JP or US", 400)
+    answer = gazetteer().resolve(q, country=country)
+    data = answer.to_json()
+    if answer.status != "resolved":
+        data["message"] = place_problem(answer)
+    return jsonify(data)
+
+
 _JSON = "application/json"
 
 
@@ -291,6 +314,13 @@ def openapi_document() -> dict:
                 code="201", body=_ref("DecisionBody"), missing="no such request",
                 conflict="someone decided the request since the count you sent (decided_by names them), or the alum withdrew consent")},
             "/me": {"get": _op("The alum's own profile (alumni)", _ref("Profile"))},
+            "/places/resolve": {
+                "get": _op("Resolve a place text (?q=, ?country=JP|US): status, place, via, candidates",
+                           {"type": "object"}, query=[("q", {"type": "string", "maxLength": MAX_PLACE_CHARS}),
+                                                     ("country", {"enum": ["JP", "US"]})]),
+                "post": _op("Resolve a place text given as JSON", {"type": "object"}, body={
+                    "type": "object", "required": ["q"], "properties": {
+                        "q": {"type": "string", "maxLength": MAX_PLACE_CHARS}, "country": {"enum": ["JP", "US"]}}})},
             "/openapi.json": {"get": _op("This document", {"type": "object"}, auth=False)},
         },
     }

@@ -86,15 +86,18 @@ def _run_now(app: AppContext, queued: list[dict]) -> list[dict]:
 
 def describe_resolution(a) -> str:
     """One line for a person: what a query resolved to, or why not."""
-    if a.status == "unknown":
-        return f"{a.query!r}: unknown place"
-    if a.status == "ambiguous":
-        names = "; ".join(f"{c.name} ({c.kind}, {c.prefecture or c.state}) [{c.code}]" for c in a.candidates)
-        return f"{a.query!r}: ambiguous — {names}"
+    from matcher.gazetteer import place_problem
+
+    if a.status != "resolved":
+        return f"{a.query!r}: {place_problem(a)}"
     where = a.prefecture or a.state or ""
     line = f"{a.query!r}: {a.name}{' ' + a.name_ja if a.name_ja else ''} ({a.kind}, {where}) [{a.code}]"
     if a.via_alias:
         line += f" — {a.via_alias['name']} merged into it on {a.via_alias['merged_on']}"
+    if a.ward:
+        line += f" — {a.ward['name']} ward"
+    if a.via and a.via not in ("name", "alias"):
+        line += f" (via {a.via})"
     return line
 
 

@@ -2,8 +2,12 @@
 counties, states and ZIP codes.
 
 The parts: :mod:`~matcher.gazetteer.resolver` (the :class:`Gazetteer` and its precedence rules),
-:mod:`~matcher.gazetteer.names` (folding names to keys), :mod:`~matcher.gazetteer.index`
-(exact and one-edit look-ups) and :mod:`~matcher.gazetteer.cache` (the database geocode cache).
+:mod:`~matcher.gazetteer.names` (folding names to keys), :mod:`~matcher.gazetteer.forms` (the
+forms people write: organisations, districts, addresses, postal codes),
+:mod:`~matcher.gazetteer.index` (exact and one-edit look-ups), :mod:`~matcher.gazetteer.postal`
+(postal code → municipality), :mod:`~matcher.gazetteer.files` (reading data/),
+:mod:`~matcher.gazetteer.explain` (the sentences: :func:`place_problem` is the one said for an
+unknown or ambiguous place everywhere) and :mod:`~matcher.gazetteer.cache` (the geocode cache).
 
 Examples
 --------
@@ -13,6 +17,8 @@ True
 """
 
 from matcher.gazetteer.cache import SessionGeocodeCache
+from matcher.gazetteer.explain import candidate_label, place_problem, resolved_summary
+from matcher.gazetteer.forms import MAX_PLACE_CHARS
 from matcher.gazetteer.names import jp_key, kana_to_romaji, strip_macrons, us_key
 from matcher.gazetteer.resolver import Gazetteer, Resolution
 
@@ -24,4 +30,8 @@ __all__ = [
     "strip_macrons",
     "jp_key",
     "us_key",
+    "MAX_PLACE_CHARS",
+    "place_problem",
+    "candidate_label",
+    "resolved_summary",
 ]

@@ -6,39 +6,43 @@ Internal to :mod:`matcher.gazetteer.resolver`.
 from __future__ import annotations
 
 import bisect
-from collections import defaultdict
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from matcher.gazetteer.names import _is_cjk
 
 
-@dataclass(frozen=True)
-class _Hit:
+class _Hit(NamedTuple):  # a tuple: built ~100,000 times at load, so cheap to make and compare
     kind: str  # prefecture | municipality | state | city | county | zip
     code: str
     tier: int  # 0 current name, 1 old name or secondary name, 2 typo
     alias: int | None = None  # index into aliases
+    ward: int | None = None  # index into wards (a designated city's ward)
 
 
 class _Index:
     """A key → hits dict; typo look-ups try every one-edit variant of the query key."""
 
     _LETTERS = "abcdefghijklmnopqrstuvwxyz0123456789"
+    MAX_TYPO_KEY = 32  # longer keys get no typo search: its cost grows with the square of the length
 
     def __init__(self) -> None:
-        self.exact: dict[str, list[_Hit]] = defaultdict(list)
+        self.exact: dict[str, list[_Hit]] = {}
         self._sorted: list[str] | None = None
 
     def add(self, key: str, hit: _Hit) -> None:
-        if key and hit not in self.exact[key]:
-            self.exact[key].append(hit)
+        hits = self.exact.get(key)
+        if hits is None:
+            if key:
+                self.exact[key] = [hit]
+        elif hit not in hits:
+            hits.append(hit)
 
     def get(self, key: str) -> list[_Hit]:
         return self.exact.get(key, [])
 
     def typo(self, key: str) -> list[_Hit]:
         """Return hits for keys one edit away (delete, swap, replace, insert); ~600 dict probes."""
-        if len(key) < 5 or _is_cjk(key):
+        if not 5 <= len(key) <= self.MAX_TYPO_KEY or _is_cjk(key):
             return []
         exact, found = self.exact, set()
         for i in range(len(key) + 1):
@@ -53,6 +57,7 @@ class _Index:
         return [_Hit(h.kind, h.code, 2, h.alias) for k in found for h in self.exact[k]]
 
     def prefixed(self, prefix: str, cap: int = 3000) -> list[tuple[str, _Hit]]:
+        prefix = prefix[: self.MAX_TYPO_KEY * 2]  # no name is longer; keeps the comparisons short
         if self._sorted is None:
             self._sorted = sorted(self.exact)
         i = bisect.bisect_left(self._sorted, prefix)

@@ -113,10 +113,11 @@ def _is_cjk(text: str) -> bool:
     return not text.isascii() and _CJK.search(text) is not None
 
 
+_OU = re.compile(r"o[uh]")
 _JP_FOLDS = [
     (re.compile(r"m(?=[bpm])"), "n"),
     (re.compile(r"cch"), "tch"),
-    (re.compile(r"o[uh]"), "o"),
+    (_OU, "o"),
     (re.compile(r"([aeiou])\1+"), r"\1"),
     (re.compile(r"nn"), "n"),
 ]
@@ -136,6 +137,8 @@ def jp_key(text: str) -> str:
     key = _NON_ALNUM.sub("", strip_macrons(text).lower())
     for pattern, repl in _JP_FOLDS:
         key = pattern.sub(repl, key)
+        while pattern is _OU and _OU.search(key):  # "Ouhito" → "ohito" → "oito", as "Ōhito" folds
+            key = pattern.sub(repl, key)
     return key
 
 
@@ -149,6 +152,9 @@ def us_key(text: str) -> str:
     >>> us_key("St. Petersburg") == us_key("Saint Petersburg"), us_key("Lee's Summit")
     (True, 'leessummit')
     """
+    if text.isalpha() and text.isascii():  # most names are one plain word
+        low = text.lower()
+        return _US_WORDS.get(low, low)
     if not text.isascii():
         text = strip_macrons(unicodedata.normalize("NFKC", text))
     return "".join(_US_WORDS.get(w, w) for w in _NON_ALNUM.split(text.lower()) if w)

@@ -7,7 +7,7 @@ import re
 from collections.abc import Iterable
 from typing import Any
 
-from matcher.ingest.report import RowError
+from matcher.ingest.report import RowError, RowPlace
 
 __all__ = ["JAPANESE_LEVEL_WORDS", "parse_bool", "parse_japanese_level"]
 
@@ -113,32 +113,33 @@ class _Places:
     def __init__(self, gazetteer):
         self.gazetteer = gazetteer
         self._seen: dict[tuple[str, str], Any] = {}
+        self.resolved: list[RowPlace] = []  # each place cell that resolved, for the report
 
     def resolve(self, row: _Row, column: str, country: str, kinds: Iterable[str], expected: str,
                 required: bool = True):
         """Return the resolution of a cell, or None after recording why it cannot be used."""
+        from matcher.gazetteer import MAX_PLACE_CHARS, place_problem
+
         query = row.get(column)
         if not query:
             if required:
                 row.error(column, f"is empty; expected {expected}")
             return None
+        if len(query) > MAX_PLACE_CHARS:  # refused before the gazetteer reads it
+            row.error(column, f"is {len(query):,} characters long; a place is at most {MAX_PLACE_CHARS}")
+            return None
         key = (query.casefold(), country)
         if key not in self._seen:
             self._seen[key] = self.gazetteer.resolve(query, country=country)
         res = self._seen[key]
-        if res.status == "unknown":
-            row.error(column, f"unknown place {query!r}; expected {expected}")
-        elif res.status == "ambiguous":
-            names = "; ".join(_label(c) for c in res.candidates[:8])
-            more = f" and {len(res.candidates) - 8} more" if len(res.candidates) > 8 else ""
-            row.error(column, f"{query!r} is ambiguous: {names}{more}; add the prefecture or state")
+        if res.status in ("unknown", "ambiguous"):
+            row.error(column, place_problem(res, expected))
         elif res.kind not in kinds:
             row.error(column, f"{query!r} is {self._KIND_WORDS.get(res.kind, res.kind)}; expected {expected}")
         else:
+            from matcher.gazetteer import resolved_summary
+
+            self.resolved.append(RowPlace(row.number, column, query, resolved_summary(res), res.via))
             return res
         return None
 
-
-def _label(res) -> str:
-    where = res.prefecture or res.state
-    return f"{res.name} ({where})" if where else str(res.name)

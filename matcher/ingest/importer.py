@@ -265,6 +265,7 @@ def import_csv(session: Session, kind: str, path: Path | str, *, gazetteer, dry_
         return report
     ctx = _Context(session, gazetteer, path, report.warnings)
     plan = _CHECKS[kind]([row for row in rows if not row.unreadable], ctx)
+    report.places = ctx.places.resolved
     bad = [row for row in rows if row.errors]
     report.errors = [e for row in bad for e in row.errors]
     report.rejected = len(bad) if skip_invalid else 0

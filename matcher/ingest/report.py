@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-__all__ = ["RowError", "ImportReport"]
+__all__ = ["RowError", "RowPlace", "ImportReport"]
 
 
 @dataclass(frozen=True)
@@ -25,6 +25,28 @@ class RowError:
         return {"row": self.row, "column": self.column, "value": self.value, "message": self.message}
 
 
+@dataclass(frozen=True)
+class RowPlace:
+    """What one place cell resolved to, and how ("alias", "district", "organisation", "ward", …)."""
+
+    row: int
+    column: str
+    value: str
+    resolved_to: str
+    via: str | None
+
+    def __str__(self) -> str:
+        how = f" (via {self.via})" if self.via else ""
+        return f"row {self.row}, column {self.column}: {self.value!r} → {self.resolved_to}{how}"
+
+    def to_json(self) -> dict[str, Any]:
+        return {"row": self.row, "column": self.column, "value": self.value, "resolved_to": self.resolved_to,
+                "via": self.via}
+
+
+_SHOWN_PLACES = 20  # the summary names this many read-through-a-form places; the JSON has all
+
+
 @dataclass
 class ImportReport:
     """What an import found and did; ``ok`` is False when any row or the header is bad."""
@@ -41,6 +63,7 @@ class ImportReport:
     warnings: list[RowError] = field(default_factory=list)
     rejects_file: str | None = None
     alumni_ids: list[int] = field(default_factory=list)  # alumni whose row or placements were written
+    places: list[RowPlace] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
@@ -54,6 +77,7 @@ class ImportReport:
             "errors": [e.to_json() for e in self.errors],
             "warnings": [w.to_json() for w in self.warnings],
             "rejects_file": self.rejects_file,
+            "places": [p.to_json() for p in self.places],
         }
 
     def summary(self) -> str:
@@ -73,4 +97,8 @@ class ImportReport:
             lines.append(f"rejected rows written to {self.rejects_file}")
         lines += [str(e) for e in self.errors]
         lines += [f"warning: {w}" for w in self.warnings]
+        read = [p for p in self.places if p.via not in (None, "name", "code")]
+        lines += [f"place: {p}" for p in read[:_SHOWN_PLACES]]
+        if len(read) > _SHOWN_PLACES:
+            lines.append(f"… and {len(read) - _SHOWN_PLACES} more places read through an old name or a form")
         return "\n".join(lines)

