@@ -42,7 +42,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections.abc import Iterable, MutableMapping
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -129,17 +129,8 @@ class Resolution:
     alias_name_ja: str | None = None  # the old name in kanji, when answered through one
 
     def to_json(self) -> dict:
-        """Return a JSON-ready dict (candidates nested the same way)."""
-        return {
-            "query": self.query, "status": self.status, "country": self.country, "kind": self.kind,
-            "name": self.name, "name_ja": self.name_ja, "prefecture": self.prefecture, "state": self.state,
-            "code": self.code, "lat": self.lat, "lon": self.lon, "via_alias": self.via_alias,
-            "candidates": [c.to_json() for c in self.candidates],
-            "place_id": self.place_id, "prefecture_code": self.prefecture_code,
-            "name_romaji": self.name_romaji, "municipality_kind": self.municipality_kind,
-            "label": self.label, "note": self.note, "source": self.source,
-            "via": self.via, "ward": self.ward, "alias_name_ja": self.alias_name_ja,
-        }
+        """Return a JSON-ready dict of every field (candidates nested the same way)."""
+        return asdict(self)
 
 
 # --- The gazetteer -----------------------------------------------------------------------
