@@ -7,11 +7,11 @@ the API and the HTML pages say the same things.
 from __future__ import annotations
 
 import re
-import unicodedata
 
 from sqlalchemy import Select, bindparam, func, or_, select
 from sqlalchemy.orm import Session, joinedload
 
+from matcher.gazetteer import strip_macrons
 from matcher.geo import haversine_km
 from matcher.scoring.comparisons import IN_TOWN_KM
 from matcher.models import (
@@ -33,10 +33,8 @@ _SUFFIXES = re.compile(r"[\s-]+(shi|ku|cho|machi|son|mura|city|town|village|ken|
 
 
 def _fold(text: str) -> str:
-    """Lower-case, strip macrons and Japanese municipal suffixes: "Ōita-shi" → "oita"."""
-    plain = "".join(c for c in unicodedata.normalize("NFKD", text) if not unicodedata.combining(c))
-    plain = plain.strip().lower()
-    return _SUFFIXES.sub("", plain).strip()
+    """Lower-case, strip macrons (the gazetteer's rule) and municipal suffixes: "Ōita-shi" → "oita"."""
+    return _SUFFIXES.sub("", strip_macrons(text).strip().lower()).strip()
 
 
 def _gazetteer_codes(gazetteer, q: str) -> tuple[set[str], set[str], set[int], set[str]]:
