@@ -41,6 +41,7 @@ __all__ = [
     "Chapter",
     "Alumnus",
     "Placement",
+    "ScoreRun",
     "Suggestion",
     "MatchRequest",
     "Decision",
@@ -401,8 +402,24 @@ class ScoringModel(Base):
     created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=_now)
 
 
+class ScoreRun(Base):
+    """One scoring run: the model it used and when. Every stored suggestion belongs to one run."""
+
+    __tablename__ = "score_runs"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    model_version: Mapped[str] = mapped_column(String(40), default="default")
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=_now)
+
+
 class Suggestion(Base):
-    """A scored pairing: alum × relationship (volunteer) or chapter × relationship (partner)."""
+    """A scored pairing: alum × relationship (volunteer) or chapter × relationship (partner).
+
+    A volunteer row is kept small: its comparison levels as one integer (``levels``, see
+    :mod:`matcher.scoring.store`), from which the reasons are written when the row is read;
+    a partner row (a few hundred in all) keeps its reasons in ``contributions``, since they
+    count a chapter's members. The model and time are the run's.
+    """
 
     __tablename__ = "suggestions"
     __table_args__ = (
@@ -415,19 +432,28 @@ class Suggestion(Base):
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
+    run_id: Mapped[int] = mapped_column(ForeignKey("score_runs.id", ondelete="CASCADE"))
     kind: Mapped[str] = mapped_column(String(10))
     alumnus_id: Mapped[int | None] = mapped_column(ForeignKey("alumni.id", ondelete="CASCADE"), index=True)
     chapter_id: Mapped[int | None] = mapped_column(ForeignKey("chapters.id", ondelete="CASCADE"), index=True)
     relationship_id: Mapped[int] = mapped_column(ForeignKey("relationships.id", ondelete="CASCADE"))
     score: Mapped[float] = mapped_column(Float)
     rank: Mapped[int] = mapped_column(Integer, default=0)
-    contributions: Mapped[list[Any]] = mapped_column(JSON, default=list)  # [{factor, level, weight, sentence}]
-    model_version: Mapped[str] = mapped_column(String(40), default="default")
-    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=_now)
+    levels: Mapped[int | None] = mapped_column(Integer)  # volunteer: pair code + 256 * alumnus combo
+    contributions: Mapped[list[Any] | None] = mapped_column(JSON)  # partner: [{factor, level, weight, sentence}]
 
+    run: Mapped[ScoreRun] = relationship()
     alumnus: Mapped[Alumnus | None] = relationship()
     chapter: Mapped[Chapter | None] = relationship()
     relationship_: Mapped[Relationship] = relationship()
+
+    @property
+    def model_version(self) -> str:
+        return self.run.model_version
+
+    @property
+    def created_at(self) -> dt.datetime:
+        return self.run.created_at
 
 
 class MatchRequest(Base):

@@ -9,6 +9,7 @@ from sqlalchemy import bindparam, select
 
 from matcher import decisions
 from matcher.models import Alumnus, MatchRequest, Relationship, Suggestion
+from matcher.scoring.readback import volunteer_reasons
 from web.auth import can_see_relationship, role_required
 from web.database import get_session
 from web.present import distance_band, placement_rows, reasons, relationship_sides, tie_sentence, us_point
@@ -19,7 +20,7 @@ RADII = {"25": 25, "80": 80, "200": 200}
 
 # Built once per process, with the relationship and the page as parameters: a Select is
 # immutable, and building one (and its cache key) per request costs more than running it.
-_VOLUNTEERS = (select(Suggestion.score, Suggestion.rank, Suggestion.contributions, Alumnus.id.label("alum_id"),
+_VOLUNTEERS = (select(Suggestion.score, Suggestion.rank, Suggestion.levels, Alumnus.id.label("alum_id"),
                       Alumnus.name, Alumnus.home_lat, Alumnus.home_lon, Alumnus.home_state_abbr,
                       Alumnus.japanese_level, Alumnus.availability_hours)
                .join(Alumnus, Suggestion.alumnus_id == Alumnus.id)
@@ -53,7 +54,8 @@ def volunteer_rows(db, rel: Relationship, *, radius: int | None = None, theme: s
     """Return one page of the relationship's suggested volunteers, best first, as display rows (no contacts).
 
     Two queries whatever the page size: the page's suggestions with the few alumni columns
-    a row shows (never e-mail or address), then those alumni's placements for the tie.
+    a row shows (never e-mail or address), then those alumni's placements for the tie; the
+    reasons are written from the rows' stored levels.
     """
     query = _VOLUNTEERS
     if min_level:
@@ -73,11 +75,12 @@ def volunteer_rows(db, rel: Relationship, *, radius: int | None = None, theme: s
     if found:
         for alum_id, *placement in conn.execute(*placement_rows(row.alum_id for row, _, _ in found)):
             placements.setdefault(alum_id, []).append(placement)
+    written = volunteer_reasons(db, [(row.alum_id, rel.id, row.levels) for row, _, _ in found])
     # display_name only reads .name: the property serves the row as it serves an Alumnus.
     return [{"alum_id": row.alum_id, "name": Alumnus.display_name.fget(row), "score": row.score,
              "rank": row.rank, "band": band, "km": km, "tie": tie_sentence(placements.get(row.alum_id, ()), rel),
              "japanese_level": row.japanese_level, "hours": row.availability_hours,
-             "reasons": reasons(row.contributions)} for row, band, km in found]
+             "reasons": reasons(why)} for (row, band, km), why in zip(found, written)]
 
 
 @bp.get("/relationships/<int:relationship_id>/volunteers")

@@ -19,8 +19,8 @@ from matcher.scoring.comparisons import validate_settings
 from matcher.scoring.features import (N_PREF, Alumni, Geography, Relationships, alumnus_codes, placement_table,
                               unit_vectors)
 
-__all__ = ["Pool", "RelationshipSide", "active_model", "load_pool", "load_alumni", "relationship_side",
-           "invalidate"]
+__all__ = ["Pool", "RelationshipSide", "active_model", "model_settings", "load_pool", "load_alumni",
+           "relationship_side", "invalidate"]
 
 
 def active_model(session) -> tuple[str, dict[str, Any]]:
@@ -37,20 +37,44 @@ def active_model(session) -> tuple[str, dict[str, Any]]:
     return model.version, validate_settings({**model.settings, "version": model.version})
 
 
+def model_settings(session, version: str) -> dict[str, Any]:
+    """Return the settings of the model called ``version`` (the defaults for "default" or an unknown one)."""
+    from sqlalchemy import select
+
+    from matcher.models import ScoringModel
+
+    stored = session.scalar(select(ScoringModel.settings).where(ScoringModel.version == version))
+    return validate_settings({**(stored or {}), "version": version})
+
+
 @dataclass
 class RelationshipSide:
     """Relationships as arrays with their details, the fitted theme vectoriser and look-ups."""
 
     key: tuple
     geo: Geography
-    rels: Relationships
+    rels: Relationships  # ``rels.themes`` is None until :meth:`fit_themes`
     info: dict[int, dict[str, Any]]  # relationship id -> names and details for reasons
-    vectorizer: Any  # fitted TfidfVectorizer, or None when no relationship has themes
+    theme_texts: list[str]  # each relationship's programme themes, for the TF-IDF vectoriser
     table: np.ndarray  # placement_table(geo, rels)
     state_index: dict[str, int]
     pref_name: dict[str, str]
     region_name: dict[str, str]
     memo: dict[Any, Any] = field(default_factory=dict)  # per-model caches kept with this side (reasons)
+    vectorizer: Any = None  # fitted TfidfVectorizer once :meth:`fit_themes` ran; None without themes
+
+    def fit_themes(self) -> None:
+        """Fit the TF-IDF vectoriser on the programme themes and set ``rels.themes``, once.
+
+        Only scoring needs it: reading reasons back does not, so a web worker never
+        imports scikit-learn for a page.
+        """
+        if "themes_fitted" in self.memo:
+            return
+        self.vectorizer = vec = _tfidf(self.theme_texts)
+        if vec is not None:
+            self.rels.themes = np.asarray(vec.transform(self.theme_texts).T.todense(), dtype=np.float32)
+        self.memo["themes_fitted"] = True
 
     def interests(self, texts: list[str]):
         """Return the L2-normalised TF-IDF rows (CSR, float32) of alumni interests; None without themes."""
@@ -147,10 +171,6 @@ def _load_side(session, key: tuple) -> RelationshipSide:
             region=region_name.get(r.jp_prefecture_code, ""), jp_kind=r.jp_kind,
             themes=[t.strip() for t in r.themes.split(";") if t.strip()], status=r.status,
             dormant_since=r.dormant_since, lat=lat[-1], lon=lon[-1], wanted=r.volunteers_wanted)
-    vec = _tfidf([r.themes.replace(";", " ") for r in rows])
-    themes = None
-    if vec is not None:
-        themes = np.asarray(vec.transform([r.themes.replace(";", " ") for r in rows]).T.todense(), dtype=np.float32)
     rels = Relationships(
         ids=np.array([r.id for r in rows], np.int64), xyz=unit_vectors(lat, lon).reshape(len(rows), 3),
         state=np.array([state_index.get(r.us_state_abbr, -1) for r in rows], np.int16),
@@ -158,9 +178,9 @@ def _load_side(session, key: tuple) -> RelationshipSide:
         muni=np.array([int(r.jp_municipality_code) if r.jp_kind == "municipality" and r.jp_municipality_code
                        else -1 for r in rows], np.int32),
         pref=np.array([int(r.jp_prefecture_code) - 1 for r in rows], np.int16),
-        themes=themes, wanted=np.array([r.volunteers_wanted for r in rows], np.int32))
-    return RelationshipSide(key, geo, rels, info, vec, placement_table(geo, rels), state_index, pref_name,
-                            region_name)
+        wanted=np.array([r.volunteers_wanted for r in rows], np.int32))
+    return RelationshipSide(key, geo, rels, info, [r.themes.replace(";", " ") for r in rows],
+                            placement_table(geo, rels), state_index, pref_name, region_name)
 
 
 def _display_name(name: str) -> str:
@@ -171,8 +191,12 @@ def _display_name(name: str) -> str:
 
 
 def load_alumni(session, side: RelationshipSide, alumnus_ids: list[int] | None = None,
-                this_year: int | None = None) -> tuple[Alumni, dict[int, dict[str, Any]]]:
-    """Read eligible alumni (consent given, capacity left) as arrays plus details for the reasons."""
+                this_year: int | None = None, scoring: bool = True) -> tuple[Alumni, dict[int, dict[str, Any]]]:
+    """Read eligible alumni (consent given, capacity left) as arrays plus details for the reasons.
+
+    With ``scoring=False`` (reasons of stored suggestions), read every alumnus in
+    ``alumnus_ids`` whatever their consent, and leave out the interest vectors.
+    """
     from sqlalchemy import func, select
 
     from matcher import models as m
@@ -189,7 +213,9 @@ def load_alumni(session, side: RelationshipSide, alumnus_ids: list[int] | None =
     q = (select(A.id, A.external_id, A.name, A.home, A.home_lat, A.home_lon, A.home_state_abbr, A.japanese_level,
                 A.interests, A.availability_hours, A.max_matches, A.chapter_id, used_col.label("used"))
          .outerjoin(approved, approved.c.alumnus_id == A.id)
-         .where(A.consent.is_(True), A.max_matches > used_col).order_by(A.id))
+         .order_by(A.id))
+    if scoring:
+        q = q.where(A.consent.is_(True), A.max_matches > used_col)
     if alumnus_ids is not None:
         q = q.where(A.id.in_(alumnus_ids))
     alums = session.execute(q).all()
@@ -226,6 +252,7 @@ def load_alumni(session, side: RelationshipSide, alumnus_ids: list[int] | None =
             last_year[i] = max(p["end"] for p in ps)
         info[a.id] = dict(external_id=a.external_id, name=_display_name(a.name), lat=a.home_lat, lon=a.home_lon,
                           home=a.home, state=a.home_state_abbr, placements=ps, japanese_level=a.japanese_level,
+                          interests=a.interests,
                           jet_years=int(jet_years[i]), last_year=int(last_year[i]), hours=a.availability_hours,
                           capacity=a.max_matches - a.used, chapter_id=a.chapter_id)
     alumni = Alumni(
@@ -236,7 +263,7 @@ def load_alumni(session, side: RelationshipSide, alumnus_ids: list[int] | None =
         muni=muni, pref=pref,
         codes=alumnus_codes([a.japanese_level for a in alums], jet_years, role, last_year,
                             [a.availability_hours for a in alums], this_year),
-        interests=side.interests([a.interests for a in alums]),
+        interests=side.interests([a.interests for a in alums]) if scoring else None,
         capacity=np.array([a.max_matches - a.used for a in alums], np.int32))
     return alumni, info
 
@@ -246,5 +273,6 @@ def load_pool(session, alumnus_ids: list[int] | None = None, this_year: int | No
     """Read relationships (cached, see :func:`relationship_side`) and eligible alumni into a :class:`Pool`."""
     this_year = this_year or dt.date.today().year
     side = relationship_side(session, fresh=fresh)
+    side.fit_themes()
     alumni, info = load_alumni(session, side, alumnus_ids, this_year)
     return Pool(side.geo, alumni, side.rels, {"rels": side.info, "alumni": info, "year": this_year}, side)

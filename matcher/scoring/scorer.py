@@ -27,8 +27,7 @@ from matcher.scoring.comparisons import ALUMNUS_FACTORS, comparisons, validate_s
 from matcher.scoring.features import Alumni, Geography, Relationships, pair_codes, placement_table
 from matcher.scoring.topk import NOT_ELIGIBLE, Buffers, renumber, scan_chunk
 
-__all__ = ["NOT_ELIGIBLE", "Scorer", "TopK", "score_codes", "top_k_chunk", "score_pool"]
-
+__all__ = ["NOT_ELIGIBLE", "Scorer", "TopK", "scorer_for", "score_codes", "top_k_chunk", "score_pool"]
 
 
 @dataclass
@@ -83,9 +82,37 @@ class Scorer:
         """Return each alumnus's combo code (int64) from its alumnus-factor level codes."""
         return sum(codes[f].astype(np.int64) * s for f, s in zip(ALUMNUS_FACTORS, self.strides))
 
+    def split_combo(self, combo) -> dict[str, np.ndarray]:
+        """Return the alumnus-factor level codes (uint8 arrays) of combo codes; the inverse of :meth:`combos`.
+
+        >>> s = Scorer({})
+        >>> codes = {"japanese": [0, 2], "years": [1, 0], "role": [2, 2], "recency": [0, 1], "availability": [1, 2]}
+        >>> split = s.split_combo(s.combos({f: np.array(v) for f, v in codes.items()}))
+        >>> {f: v.tolist() for f, v in split.items()} == codes
+        True
+        """
+        combo = np.asarray(combo, np.int64)
+        return {f: ((combo // s) % len(self.comps[f])).astype(np.uint8) for f, s in zip(ALUMNUS_FACTORS, self.strides)}
+
     def alumnus_scores(self, codes: dict[str, np.ndarray]) -> np.ndarray:
         """Return the float32 score every alumnus brings to any relationship."""
         return self.combo_scores[self.combos(codes)]
+
+
+_SCORERS: dict[str, Scorer] = {}
+
+
+def scorer_for(settings: dict[str, Any]) -> Scorer:
+    """The :class:`Scorer` of a model's settings (with its ``version``), built once per process."""
+    import json
+
+    key = json.dumps(settings, sort_keys=True)
+    scorer = _SCORERS.get(key)
+    if scorer is None:
+        if len(_SCORERS) > 8:
+            _SCORERS.clear()
+        scorer = _SCORERS[key] = Scorer(settings)
+    return scorer
 
 
 @dataclass
