@@ -25,6 +25,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
@@ -429,13 +430,16 @@ class Suggestion(Base):
             name="subject",
         ),
         Index("ix_suggestions_relationship_score", "relationship_id", "score"),
+        # partner rows only: a full index would hold a NULL for each of the ~350,000 volunteer rows
+        Index("ix_suggestions_chapter_id", "chapter_id", sqlite_where=text("chapter_id IS NOT NULL"),
+              postgresql_where=text("chapter_id IS NOT NULL")),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     run_id: Mapped[int] = mapped_column(ForeignKey("score_runs.id", ondelete="CASCADE"))
     kind: Mapped[str] = mapped_column(String(10))
     alumnus_id: Mapped[int | None] = mapped_column(ForeignKey("alumni.id", ondelete="CASCADE"), index=True)
-    chapter_id: Mapped[int | None] = mapped_column(ForeignKey("chapters.id", ondelete="CASCADE"), index=True)
+    chapter_id: Mapped[int | None] = mapped_column(ForeignKey("chapters.id", ondelete="CASCADE"))
     relationship_id: Mapped[int] = mapped_column(ForeignKey("relationships.id", ondelete="CASCADE"))
     score: Mapped[float] = mapped_column(Float)
     rank: Mapped[int] = mapped_column(Integer, default=0)

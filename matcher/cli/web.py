@@ -11,10 +11,7 @@ import sys
 from pathlib import Path
 
 import click
-from sqlalchemy import select
-
-from matcher import db
-from matcher.cli._app import AppContext, emit_json, pass_app
+from matcher.cli._app import AppContext, db, emit_json, pass_app
 from matcher.console import status
 
 __all__ = ["serve", "users", "demo"]
@@ -81,6 +78,8 @@ def users_add(app: AppContext, login, role, chapter, relationship_id, alum, pass
 
 def _demo_accounts(session) -> list[dict[str, str]]:
     """Create one account per role, scoped to the demo's best-known relationship and chapter."""
+    from sqlalchemy import select
+
     from matcher.accounts import create_user
     from matcher.models import Alumnus, Chapter, Municipality, Relationship, Suggestion, USPlace
 

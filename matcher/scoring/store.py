@@ -16,17 +16,20 @@ ones, never a mix: SQLite readers keep reading the last committed state until th
 and PostgreSQL readers their snapshot. On PostgreSQL the run first takes a lock that
 only other writers wait for (two runs at once would otherwise each keep their own rows).
 
-Rows go to the database in one statement per run: ``executemany`` on SQLite, a binary
-``COPY`` built with NumPy on PostgreSQL (psycopg 3).
+Rows go to the database in bulk: ``executemany`` on SQLite (into the table without its
+indexes, built again at the end, see :func:`replacing`), a binary ``COPY`` built with NumPy
+on PostgreSQL (psycopg 3).
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import numpy as np
 
-__all__ = ["LEVEL_BASE", "pack_levels", "unpack_levels", "start_run", "current_run", "ensure_run",
+__all__ = ["LEVEL_BASE", "pack_levels", "unpack_levels", "start_run", "replacing", "current_run", "ensure_run",
            "write_volunteers", "write_partners"]
 
 LEVEL_BASE = 256  # pair codes are below it (uint8)
@@ -61,10 +64,8 @@ def start_run(session, version: str) -> int:
 
     from matcher.models import ScoreRun, Suggestion
 
-    conn = session.connection()
-    if conn.dialect.name == "postgresql":
-        conn.exec_driver_sql(f"LOCK TABLE {Suggestion.__tablename__} IN SHARE ROW EXCLUSIVE MODE")
-    session.execute(delete(Suggestion.__table__))  # SQLite empties the table without visiting rows
+    _lock(session.connection())
+    session.execute(delete(Suggestion.__table__))
     last = session.scalar(select(func.max(ScoreRun.id)))
     if last is not None:
         session.execute(delete(ScoreRun.__table__).where(ScoreRun.id < last))
@@ -72,6 +73,37 @@ def start_run(session, version: str) -> int:
     session.add(run)
     session.flush()
     return run.id
+
+
+@contextmanager
+def replacing(session, version: str) -> Iterator[int]:
+    """Replace every stored suggestion within the block: yield the new run's id to write rows under.
+
+    On SQLite the table's indexes are dropped first and built again after the block: the
+    old rows are then deleted without index work (with foreign keys on, SQLite visits every
+    row), and one sorted build of each index costs less than keeping it up to date row by
+    row. It all happens in the caller's transaction, so readers see the old rows (and
+    indexes) until it commits.
+    """
+    from matcher.models import Suggestion
+
+    conn = session.connection()
+    _lock(conn)
+    indexes = list(Suggestion.__table__.indexes) if conn.dialect.name == "sqlite" else []
+    for index in indexes:
+        index.drop(conn)
+    run_id = start_run(session, version)
+    yield run_id
+    for index in indexes:
+        index.create(conn)
+
+
+def _lock(conn) -> None:
+    """On PostgreSQL, make other writers of suggestions wait for this transaction (readers do not)."""
+    from matcher.models import Suggestion
+
+    if conn.dialect.name == "postgresql":
+        conn.exec_driver_sql(f"LOCK TABLE {Suggestion.__tablename__} IN SHARE ROW EXCLUSIVE MODE")
 
 
 def current_run(session) -> tuple[int, str] | None:

@@ -14,12 +14,12 @@ from typing import Any
 import numpy as np
 
 from matcher.scoring.comparisons import comparisons
-from matcher.scoring.features import haversine_km, pair_codes
+from matcher.scoring.features import haversine_km, pair_codes, placement_levels
 from matcher.scoring.pool import Pool, active_model, load_pool, model_settings
 from matcher.scoring.readback import volunteer_reasons
 from matcher.scoring.reasons import writer_for
 from matcher.scoring.scorer import Scorer, TopK, score_pool, scorer_for
-from matcher.scoring.store import ensure_run, pack_levels, start_run, write_partners, write_volunteers
+from matcher.scoring.store import ensure_run, pack_levels, replacing, write_partners, write_volunteers
 
 __all__ = ["explain", "score_all", "rescore_alumnus", "suggest_volunteers", "suggest_relationships",
            "suggest_partners"]
@@ -66,20 +66,18 @@ def _partner_rows(session, pool: Pool, scorer: Scorer, top: int) -> list[dict[st
     comps = comparisons(scorer.settings)
     radius = float(scorer.settings["partner_radius_km"])
     chapter_of = np.array([pool.info["alumni"][int(i)]["chapter_id"] or -1 for i in pool.alumni.ids], np.int64)
-    table = pool.side.table
+    place = placement_levels(pool.alumni, pool.rels, pool.side.table)  # only the placement tie counts here
+    rel_info = [pool.info["rels"][rid] for rid in pool.rels.ids.tolist()]
+    rel_lat, rel_lon = (np.array([r[key] for r in rel_info], float) for key in ("lat", "lon"))
     rows = []
     for ch in session.scalars(select(Chapter).order_by(Chapter.id)):
-        members = np.flatnonzero(chapter_of == ch.id)
-        n_partner = np.zeros(len(pool.rels), int)
-        n_ties = np.zeros(len(pool.rels), int)
-        if members.size:
-            place = pair_codes(pool.geo, pool.alumni.take(members), pool.rels, scorer.settings, table) // 18
-            n_partner, n_ties = (place == 0).sum(0), (place <= 1).sum(0)
+        members = place[chapter_of == ch.id]
+        n_partner, n_ties = (members == 0).sum(0), (members <= 1).sum(0)
         hub = ch.hub_place
+        hub_km = haversine_km(hub.lat, hub.lon, rel_lat, rel_lon) if hub else np.full(len(rel_info), np.nan)
         found = []
-        for r, rid in enumerate(pool.rels.ids.tolist()):
-            rel = pool.info["rels"][rid]
-            km = float(haversine_km(hub.lat, hub.lon, rel["lat"], rel["lon"])) if hub else float("nan")
+        for r, rel in enumerate(rel_info):
+            km = float(hub_km[r])
             in_states = rel["us_state_abbr"] in ch.state_list
             hub_level = 0 if km <= 80 else 1 if in_states else 2 if km <= radius else None
             if hub_level is None:
@@ -94,7 +92,7 @@ def _partner_rows(session, pool: Pool, scorer: Scorer, top: int) -> list[dict[st
                             sentence=comps[f].levels[lv].describe(**ctx))
                        for f, lv in (("members", member_level), ("hub", hub_level), ("status", status_level))]
             reasons = [x for x in reasons if x["weight"] != 0]
-            found.append((round(sum(x["weight"] for x in reasons), 4), rid, reasons))
+            found.append((round(sum(x["weight"] for x in reasons), 4), int(pool.rels.ids[r]), reasons))
         found.sort(key=lambda t: (-t[0], t[1]))
         rows += [dict(chapter_id=ch.id, relationship_id=rid, score=s, rank=i + 1, contributions=reasons)
                  for i, (s, rid, reasons) in enumerate(found[:top])]
@@ -141,8 +139,7 @@ def score_all(session, top_k: int | None = None, progress: Callable[[Iterable], 
     by_col, by_row = score_pool(pool.geo, pool.alumni, pool.rels, scorer, k, k, timings=timings)
     pairs = _volunteer_pairs(by_col, by_row, len(pool.rels))
     partners = _partner_rows(session, pool, scorer, max(k, 25))
-    with _page_cache(session):
-        run_id = start_run(session, version)
+    with _page_cache(session), replacing(session, version) as run_id:
         _store_volunteers(session, run_id, pool, scorer, pairs, progress)
         write_partners(session, run_id, partners)
     return dict(model_version=version, alumni=len(pool.alumni), relationships=len(pool.rels),

@@ -19,7 +19,7 @@ branch_labels = None
 depends_on = None
 
 
-def _suggestions(*columns: sa.Column) -> None:
+def _suggestions(*columns: sa.Column, partial: bool = True) -> None:
     op.create_table(
         "suggestions",
         sa.Column("id", sa.Integer(), nullable=False),
@@ -43,7 +43,9 @@ def _suggestions(*columns: sa.Column) -> None:
     )
     with op.batch_alter_table("suggestions", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_suggestions_alumnus_id"), ["alumnus_id"], unique=False)
-        batch_op.create_index(batch_op.f("ix_suggestions_chapter_id"), ["chapter_id"], unique=False)
+        where = sa.text("chapter_id IS NOT NULL") if partial else None
+        batch_op.create_index(batch_op.f("ix_suggestions_chapter_id"), ["chapter_id"], unique=False,
+                              sqlite_where=where, postgresql_where=where)
         batch_op.create_index("ix_suggestions_relationship_score", ["relationship_id", "score"], unique=False)
 
 
@@ -70,5 +72,6 @@ def downgrade() -> None:
         sa.Column("contributions", sa.JSON(), nullable=False),
         sa.Column("model_version", sa.String(length=40), nullable=False),
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        partial=False,
     )
     op.drop_table("score_runs")
