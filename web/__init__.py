@@ -44,6 +44,7 @@ def create_app(test_config: dict | None = None) -> Flask:
         MAIL_TRANSPORT=None,  # an object with .send(EmailMessage); tests pass a ListTransport
         PAGE_SIZE=50,
         VOLUNTEER_PAGE_SIZE=20,  # committees want a handful; the next page is a click away
+        PRELOAD=False,  # load shared read-only structures now (gunicorn --preload: before the fork)
     )
     app.config.from_prefixed_env("JETMATCH")
     if test_config is not None:
@@ -65,6 +66,10 @@ def create_app(test_config: dict | None = None) -> Flask:
     for module in (auth, home, relationships, committee, chapter, coordinator, partnerships, alumnus, api):
         app.register_blueprint(module.bp)
     app.extensions["csrf"].exempt(api.bp)  # token-authenticated, never cookie-authenticated
+    if app.config["PRELOAD"]:
+        from web.warm import warm
+
+        warm(app)
     return app
 
 

@@ -30,11 +30,13 @@ def serve(app: AppContext, host: str, port: int, workers: int, dev: bool) -> Non
     app.ensure_schema()
     env = dict(os.environ)
     env["JETMATCH_DATABASE_URL"] = app.engine.url.render_as_string(hide_password=False)
+    if not dev:  # the app is built once in gunicorn's master, its shared structures loaded before the fork
+        env["JETMATCH_PRELOAD"] = "1"
     if dev:
         args = [sys.executable, "-m", "flask", "--app", "web:create_app", "run", "--host", host, "--port", str(port)]
     else:
         args = [sys.executable, "-m", "gunicorn", "--bind", f"{host}:{port}", "--workers", str(workers),
-                "--access-logfile", "-", "web:create_app()"]
+                "--preload", "--access-logfile", "-", "web:create_app()"]
     click.echo(f"serving on http://{host}:{port}/ (Ctrl-C to stop)")
     os.execvpe(args[0], args, env)
 
