@@ -57,8 +57,7 @@ def start_run(session, version: str) -> int:
     """Begin replacing the stored suggestions: delete them all, record a new run; return its id.
 
     Call inside the transaction that writes the new rows. Only the latest earlier run is
-    kept (its id keeps new ids growing); it is deleted while no row refers to it, so the
-    foreign key costs nothing.
+    kept (its id keeps new ids growing).
     """
     from sqlalchemy import delete, func, select
 
@@ -79,10 +78,8 @@ def start_run(session, version: str) -> int:
 def replacing(session, version: str) -> Iterator[int]:
     """Replace every stored suggestion within the block: yield the new run's id to write rows under.
 
-    On SQLite the table's indexes are dropped first and built again after the block: the
-    old rows are then deleted without index work (with foreign keys on, SQLite visits every
-    row), and one sorted build of each index costs less than keeping it up to date row by
-    row. It all happens in the caller's transaction, so readers see the old rows (and
+    On SQLite the table's indexes are dropped first and built again after the block: one
+    sorted build of each costs less than keeping it up to date row by row. It all happens in the caller's transaction, so readers see the old rows (and
     indexes) until it commits.
     """
     from matcher.models import Suggestion
