@@ -151,7 +151,10 @@ def _distance_codes(alumni: Alumni, rels: Relationships) -> np.ndarray:
     """Distance level per pair: 0 ≤25 km, 1 ≤80, 2 partner state, 3 ≤200, 4 same state, 5 further."""
     cos = np.cos(np.array(DIST_KM) / EARTH_RADIUS_KM)
     with np.errstate(invalid="ignore"):
-        dot = alumni.xyz @ rels.xyz.T
+        # written out rather than a matrix product, whose summation order (and fused multiply-adds)
+        # the BLAS chooses: :mod:`matcher.scoring.compiled` must compute the same dot products
+        a, b = alumni.xyz, rels.xyz
+        dot = a[:, 0, None] * b[None, :, 0] + a[:, 1, None] * b[None, :, 1] + a[:, 2, None] * b[None, :, 2]
         code = np.full(dot.shape, 5, np.uint8)
         code -= (dot >= cos[2]).view(np.uint8) * np.uint8(2)
         code -= (dot >= cos[1]).view(np.uint8) * np.uint8(2)

@@ -5,7 +5,8 @@ pair comparisons (see :mod:`matcher.scoring.features`), the *combo* the five alu
 Once per model, :class:`Scorer` turns the weights into look-up tables — the pair codes
 renumbered best first, the rank of every possible total score, each code's weight group —
 so ranking compares small integers, with no float sums and no sorts over the whole matrix.
-:func:`score_pool` builds the codes chunk by chunk (:mod:`matcher.scoring.features`, then
+:func:`score_pool` builds the score-ordered codes chunk by chunk in one compiled pass
+(:func:`matcher.scoring.compiled.pair_q`, equal to :mod:`matcher.scoring.features` then
 :func:`score_codes`) and hands each chunk (alumni x relationships, one byte per pair) to
 the compiled kernels of :mod:`matcher.scoring.topk`, which keep each relationship's best alumni
 across chunks and list each alumnus's own best; :func:`top_k_chunk` does the same for one
@@ -25,6 +26,7 @@ import numpy as np
 
 from matcher.scoring.comparisons import ALUMNUS_FACTORS, comparisons, validate_settings
 from matcher.scoring.features import Alumni, Geography, Relationships, pair_codes, placement_table
+from matcher.scoring.compiled import pair_q
 from matcher.scoring.topk import NOT_ELIGIBLE, Buffers, renumber, scan_chunk
 
 __all__ = ["NOT_ELIGIBLE", "Scorer", "TopK", "scorer_for", "score_codes", "top_k_chunk", "score_pool"]
@@ -205,7 +207,7 @@ def score_pool(geo: Geography, alumni: Alumni, rels: Relationships, scorer: Scor
         t0 = time.perf_counter()
         idx = visit[start:start + step]
         combo = combo_all[idx]
-        q = score_codes(scorer, pair_codes(geo, alumni.take(idx), rels, scorer.settings, table))
+        q = pair_q(alumni.take(idx), rels, scorer.settings, scorer.qmap, table)
         t1 = time.perf_counter()
         mine = TopK(*scan_chunk(q, m, combo, idx, scorer, k_rows, buffers))  # the relationship lists stay buffered
         t2 = time.perf_counter()
