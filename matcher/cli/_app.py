@@ -77,11 +77,12 @@ class AppContext:
             )
 
     def gazetteer(self):
+        """The gazetteer of this database, from the instance folder's cache file when it is current."""
         if self._gazetteer is None:
-            from matcher.gazetteer.resolver import Gazetteer
+            from matcher.cli._cached import cached_gazetteer
 
             with self.session() as session:
-                self._gazetteer = Gazetteer.from_session(session)
+                self._gazetteer = cached_gazetteer(session, db.instance_path() / "cache")
         return self._gazetteer
 
 
