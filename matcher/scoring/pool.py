@@ -10,6 +10,8 @@ length, volunteers wanted). ``jetmatch score`` reloads it; :func:`invalidate` dr
 from __future__ import annotations
 
 import datetime as dt
+import functools
+import json
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -37,14 +39,25 @@ def active_model(session) -> tuple[str, dict[str, Any]]:
     return model.version, validate_settings({**model.settings, "version": model.version})
 
 
-def model_settings(session, version: str) -> dict[str, Any]:
-    """Return the settings of the model called ``version`` (the defaults for "default" or an unknown one)."""
-    from sqlalchemy import select
+@functools.cache
+def _settings_query():
+    from sqlalchemy import bindparam, select
 
     from matcher.models import ScoringModel
 
-    stored = session.scalar(select(ScoringModel.settings).where(ScoringModel.version == version))
-    return validate_settings({**(stored or {}), "version": version})
+    return select(ScoringModel.settings).where(ScoringModel.version == bindparam("version"))
+
+
+def model_settings(session, version: str) -> dict[str, Any]:
+    """Return the settings of the model called ``version`` (the defaults for "default" or an unknown one)."""
+    stored = session.scalar(_settings_query(), {"version": version})
+    return _validated(json.dumps({**(stored or {}), "version": version}, sort_keys=True))
+
+
+@functools.lru_cache(maxsize=32)
+def _validated(settings: str) -> dict[str, Any]:
+    """Settings completed from the defaults, once per distinct JSON text (a page reads them every time)."""
+    return validate_settings(json.loads(settings))
 
 
 @dataclass
@@ -111,15 +124,18 @@ def _tfidf(themes: list[str]):
 _SIDES: dict[str, RelationshipSide] = {}
 
 
-def _fingerprint(session) -> tuple:
+@functools.cache
+def _fingerprint_query():
     from sqlalchemy import func, select
 
     from matcher.models import Relationship as R
 
+    return select(func.max(R.id), func.count(), func.sum(func.length(R.themes)), func.sum(R.volunteers_wanted))
+
+
+def _fingerprint(session) -> tuple:
     url = session.get_bind().engine.url.render_as_string(hide_password=True)
-    row = session.execute(select(func.max(R.id), func.count(), func.sum(func.length(R.themes)),
-                                 func.sum(R.volunteers_wanted))).one()
-    return (url, *row)
+    return (url, *session.execute(_fingerprint_query()).one())
 
 
 def invalidate() -> None:
@@ -190,24 +206,19 @@ def _display_name(name: str) -> str:
     return f"{parts[0]} {parts[-1][0]}."
 
 
-def load_alumni(session, side: RelationshipSide, alumnus_ids: list[int] | None = None,
-                this_year: int | None = None, scoring: bool = True) -> tuple[Alumni, dict[int, dict[str, Any]]]:
-    """Read eligible alumni (consent given, capacity left) as arrays plus details for the reasons.
-
-    With ``scoring=False`` (reasons of stored suggestions), read every alumnus in
-    ``alumnus_ids`` whatever their consent, and leave out the interest vectors.
-    """
-    from sqlalchemy import func, select
+@functools.cache
+def _alumni_query(scoring: bool, by_id: bool):
+    """The alumni statement, built once per process (building a Select costs more than running it for a page)."""
+    from sqlalchemy import bindparam, func, select
 
     from matcher import models as m
 
-    this_year = this_year or dt.date.today().year
     A = m.Alumnus
     approved = (select(m.MatchRequest.alumnus_id, func.count().label("n"))
                 .where(m.MatchRequest.status == "approved", m.MatchRequest.alumnus_id.is_not(None))
                 .group_by(m.MatchRequest.alumnus_id))
-    if alumnus_ids is not None:
-        approved = approved.where(m.MatchRequest.alumnus_id.in_(alumnus_ids))
+    if by_id:
+        approved = approved.where(m.MatchRequest.alumnus_id.in_(bindparam("ids", expanding=True)))
     approved = approved.subquery()
     used_col = func.coalesce(approved.c.n, 0)
     q = (select(A.id, A.external_id, A.name, A.home, A.home_lat, A.home_lon, A.home_state_abbr, A.japanese_level,
@@ -216,21 +227,44 @@ def load_alumni(session, side: RelationshipSide, alumnus_ids: list[int] | None =
          .order_by(A.id))
     if scoring:
         q = q.where(A.consent.is_(True), A.max_matches > used_col)
-    if alumnus_ids is not None:
-        q = q.where(A.id.in_(alumnus_ids))
-    session.flush()
-    conn = session.connection()  # Core rows: the ORM's per-row work costs more than the query at 40,000 alumni
-    alums = conn.execute(q).all()
-    placements: dict[int, list] = {a.id: [] for a in alums}
+    if by_id:
+        q = q.where(A.id.in_(bindparam("ids", expanding=True)))
+    return q
+
+
+@functools.cache
+def _placements_query(by_id: bool):
+    """The placements statement (with municipality and old names), built once per process."""
+    from sqlalchemy import bindparam, select
+
+    from matcher import models as m
+
     P, Al = m.Placement, m.MunicipalityAlias
     pq = (select(P.alumnus_id, P.municipality_code, P.prefecture_code, P.role, P.start_year, P.end_year,
                  m.Municipality.name_romaji, Al.name, Al.merged_on)
           .outerjoin(m.Municipality, P.municipality_code == m.Municipality.code)
           .outerjoin(Al, P.alias_id == Al.id).order_by(P.alumnus_id, P.start_year))
-    if alumnus_ids is not None:
-        pq = pq.where(P.alumnus_id.in_(alumnus_ids))
+    if by_id:
+        pq = pq.where(P.alumnus_id.in_(bindparam("ids", expanding=True)))
+    return pq
+
+
+def load_alumni(session, side: RelationshipSide, alumnus_ids: list[int] | None = None,
+                this_year: int | None = None, scoring: bool = True) -> tuple[Alumni, dict[int, dict[str, Any]]]:
+    """Read eligible alumni (consent given, capacity left) as arrays plus details for the reasons.
+
+    With ``scoring=False`` (reasons of stored suggestions), read every alumnus in
+    ``alumnus_ids`` whatever their consent, and leave out the interest vectors.
+    """
+    this_year = this_year or dt.date.today().year
+    params = {} if alumnus_ids is None else {"ids": list(alumnus_ids)}
+    session.flush()
+    conn = session.connection()  # Core rows: the ORM's per-row work costs more than the query at 40,000 alumni
+    alums = conn.execute(_alumni_query(scoring, alumnus_ids is not None), params).all()
+    placements: dict[int, list] = {a.id: [] for a in alums}
+    found = conn.execute(_placements_query(alumnus_ids is not None), params)
     pref_name, region_name = side.pref_name, side.region_name
-    for aid, muni, pref, role, start, end, muni_name, alias, merged in conn.execute(pq):
+    for aid, muni, pref, role, start, end, muni_name, alias, merged in found:
         mine = placements.get(aid)
         if mine is not None:
             mine.append(dict(muni=muni, pref=pref, role=role, start=start, end=end, muni_name=muni_name,

@@ -23,6 +23,7 @@ on PostgreSQL (psycopg 3).
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -103,13 +104,18 @@ def _lock(conn) -> None:
         conn.exec_driver_sql(f"LOCK TABLE {Suggestion.__tablename__} IN SHARE ROW EXCLUSIVE MODE")
 
 
-def current_run(session) -> tuple[int, str] | None:
-    """Return (id, model version) of the run whose suggestions are stored; None before any."""
+@functools.cache
+def _current_query():
     from sqlalchemy import select
 
     from matcher.models import ScoreRun
 
-    row = session.execute(select(ScoreRun.id, ScoreRun.model_version).order_by(ScoreRun.id.desc()).limit(1)).first()
+    return select(ScoreRun.id, ScoreRun.model_version).order_by(ScoreRun.id.desc()).limit(1)
+
+
+def current_run(session) -> tuple[int, str] | None:
+    """Return (id, model version) of the run whose suggestions are stored; None before any."""
+    row = session.execute(_current_query()).first()
     return None if row is None else (row.id, row.model_version)
 
 
