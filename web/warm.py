@@ -49,11 +49,20 @@ def _gazetteer(app: Flask) -> None:
 
 
 def _scoring(app: Flask) -> None:
+    """The relationship side, the model's tables and reason writer: write one stored row's reasons."""
+    from sqlalchemy import select
+
+    from matcher.models import Suggestion
     from matcher.scoring.pool import relationship_side
-    from matcher.scoring.readback import volunteer_reasons  # noqa: F401 - NumPy and the reason writer
+    from matcher.scoring.readback import volunteer_reasons
     from web.database import get_session
 
-    relationship_side(get_session())
+    session = get_session()
+    relationship_side(session)
+    row = session.execute(select(Suggestion.alumnus_id, Suggestion.relationship_id, Suggestion.levels)
+                          .where(Suggestion.kind == "volunteer").limit(1)).first()
+    if row is not None:
+        volunteer_reasons(session, [tuple(row)])
 
 
 def _partnerships(app: Flask) -> None:
