@@ -21,33 +21,47 @@ __all__ = ["pair_q"]
 
 
 @njit(nogil=True, cache=True)
-def _codes(xyz, state, muni, pref, ptr, ind, val, rxyz, rstate, ris_state, rmuni, themes, table, cos, bands,
-           qmap, out):  # out: (alumni, padded relationships) uint8
+def _codes(xyz, state, muni, pref, ptr, ind, val, rx, ry, rz, rstate, ris_state, keys, key_cols, themes, table, cos,
+           bands, qmap, out):  # out: (alumni, padded relationships) uint8
+    """Per alumnus, a few simple passes over the relationships (each one a vector loop), then the codes."""
     n, width = muni.shape
-    m = rxyz.shape[0]
+    m = rx.shape[0]
+    place = np.empty(m, np.uint8)
+    c = np.empty(m, np.float32)
     for a in range(n):
+        first = table[pref[a, 0]]
+        for r in range(m):
+            place[r] = first[r]
+        for j in range(1, width):
+            row = table[pref[a, j]]
+            for r in range(m):
+                place[r] = min(place[r], row[r])
+        for j in range(width):  # the partner municipality itself: relationships found by their code
+            code = muni[a, j]
+            if code >= 0:
+                i = np.searchsorted(keys, code)
+                while i < keys.size and keys[i] == code:
+                    place[key_cols[i]] = 0
+                    i += 1
+        for r in range(m):
+            c[r] = np.float32(0.0)
+        for k in range(ptr[a], ptr[a + 1]):  # the sparse row in stored order, float32, as SciPy sums it
+            v = val[k]
+            trow = themes[ind[k]]
+            for r in range(m):
+                c[r] += v * trow[r]
         ax, ay, az = xyz[a, 0], xyz[a, 1], xyz[a, 2]
         st = state[a]
         for r in range(m):
-            p = table[pref[a, 0], r]
-            for j in range(1, width):
-                p = min(p, table[pref[a, j], r])
-            if rmuni[r] >= 0:
-                for j in range(width):
-                    if muni[a, j] == rmuni[r]:
-                        p = 0
-            dot = ax * rxyz[r, 0] + ay * rxyz[r, 1] + az * rxyz[r, 2]  # NaN (home unknown) compares False
+            dot = ax * rx[r] + ay * ry[r] + az * rz[r]  # NaN (home unknown) compares False
             d = 5 - 2 * (dot >= cos[2]) - 2 * (dot >= cos[1]) - (dot >= cos[0])
-            same = st >= 0 and st == rstate[r]
+            same = (st >= 0) & (st == rstate[r])
             if d == 5 and same:
                 d = 4
             if ris_state[r]:
                 d = 2 if same else 5
-            c = np.float32(0.0)
-            for k in range(ptr[a], ptr[a + 1]):  # the sparse row in stored order, float32, as SciPy sums it
-                c += val[k] * themes[r, ind[k]]
-            t = 2 - (c >= bands[1]) - (c >= bands[0])
-            out[a, r] = qmap[p * 18 + d * 3 + t]
+            t = 2 - (c[r] >= bands[1]) - (c[r] >= bands[0])
+            out[a, r] = qmap[place[r] * 18 + d * 3 + t]
         for r in range(m, out.shape[1]):
             out[a, r] = 255
 
@@ -64,16 +78,20 @@ def pair_q(alumni: Alumni, rels: Relationships, settings: dict, qmap: np.ndarray
     out = np.empty((n, -(-m // _SPAN) * _SPAN), np.uint8)
     if alumni.interests is None or rels.themes is None or rels.themes.shape[0] == 0:
         ptr, ind, val = np.zeros(n + 1, np.int64), np.zeros(0, np.int32), np.zeros(0, np.float32)
-        themes = np.zeros((m, 1), np.float32)
+        themes = np.zeros((1, m), np.float32)
     else:
         csr = alumni.interests.tocsr()
         ptr, ind, val = csr.indptr.astype(np.int64), csr.indices.astype(np.int32), csr.data.astype(np.float32)
-        themes = np.ascontiguousarray(rels.themes.T, np.float32)
+        themes = np.ascontiguousarray(rels.themes, np.float32)  # (terms, relationships)
+    cols = np.flatnonzero(rels.muni >= 0)
+    order = np.argsort(rels.muni[cols], kind="stable")
+    keys, key_cols = rels.muni[cols][order].astype(np.int64), cols[order].astype(np.int64)
     cos = np.cos(np.array(DIST_KM) / EARTH_RADIUS_KM)
     bands = np.array(settings["theme_bands"], np.float32)  # NumPy compares the float32 cosines in float32
-    args = (np.ascontiguousarray(rels.xyz, np.float64), rels.state.astype(np.int64), rels.is_state.astype(np.bool_),
-            rels.muni.astype(np.int64), themes, np.ascontiguousarray(table, np.uint8), cos, bands,
-            np.asarray(qmap, np.uint8))
+    rxyz = np.asarray(rels.xyz, np.float64)
+    args = (*(np.ascontiguousarray(rxyz[:, i]) for i in range(3)), rels.state.astype(np.int64),
+            rels.is_state.astype(np.bool_), keys, key_cols, themes, np.ascontiguousarray(table, np.uint8), cos,
+            bands, np.asarray(qmap, np.uint8))
     xyz, state = np.ascontiguousarray(alumni.xyz, np.float64), alumni.state.astype(np.int64)
     muni, pref = np.ascontiguousarray(alumni.muni, np.int64), np.ascontiguousarray(alumni.pref, np.int64)
     parts = np.linspace(0, n, 2 * threads() + 1).astype(np.int64)
