@@ -28,6 +28,7 @@ def _codes(xyz, state, muni, pref, ptr, ind, val, rx, ry, rz, rstate, ris_state,
     m = rx.shape[0]
     place = np.empty(m, np.uint8)
     c = np.empty(m, np.float32)
+    pair = np.empty(m, np.int64)
     for a in range(n):
         first = table[pref[a, 0]]
         for r in range(m):
@@ -52,16 +53,16 @@ def _codes(xyz, state, muni, pref, ptr, ind, val, rx, ry, rz, rstate, ris_state,
                 c[r] += v * trow[r]
         ax, ay, az = xyz[a, 0], xyz[a, 1], xyz[a, 2]
         st = state[a]
-        for r in range(m):
+        for r in range(m):  # branch-free, so that it compiles to vector instructions
             dot = ax * rx[r] + ay * ry[r] + az * rz[r]  # NaN (home unknown) compares False
-            d = 5 - 2 * (dot >= cos[2]) - 2 * (dot >= cos[1]) - (dot >= cos[0])
-            same = (st >= 0) & (st == rstate[r])
-            if d == 5 and same:
-                d = 4
-            if ris_state[r]:
-                d = 2 if same else 5
-            t = 2 - (c[r] >= bands[1]) - (c[r] >= bands[0])
-            out[a, r] = qmap[place[r] * 18 + d * 3 + t]
+            d = 5 - 2 * np.int64(dot >= cos[2]) - 2 * np.int64(dot >= cos[1]) - np.int64(dot >= cos[0])
+            same = np.int64((st >= 0) & (st == rstate[r]))
+            d -= np.int64(d == 5) * same  # further away, but in the same state
+            d += ris_state[r] * (5 - 3 * same - d)  # a whole US state: in it (2) or not (5)
+            t = 2 - np.int64(c[r] >= bands[1]) - np.int64(c[r] >= bands[0])
+            pair[r] = place[r] * 18 + d * 3 + t
+        for r in range(m):
+            out[a, r] = qmap[pair[r]]
         for r in range(m, out.shape[1]):
             out[a, r] = 255
 
@@ -90,7 +91,7 @@ def pair_q(alumni: Alumni, rels: Relationships, settings: dict, qmap: np.ndarray
     bands = np.array(settings["theme_bands"], np.float32)  # NumPy compares the float32 cosines in float32
     rxyz = np.asarray(rels.xyz, np.float64)
     args = (*(np.ascontiguousarray(rxyz[:, i]) for i in range(3)), rels.state.astype(np.int64),
-            rels.is_state.astype(np.bool_), keys, key_cols, themes, np.ascontiguousarray(table, np.uint8), cos,
+            rels.is_state.astype(np.int64), keys, key_cols, themes, np.ascontiguousarray(table, np.uint8), cos,
             bands, np.asarray(qmap, np.uint8))
     xyz, state = np.ascontiguousarray(alumni.xyz, np.float64), alumni.state.astype(np.int64)
     muni, pref = np.ascontiguousarray(alumni.muni, np.int64), np.ascontiguousarray(alumni.pref, np.int64)

@@ -200,6 +200,7 @@ def score_pool(geo: Geography, alumni: Alumni, rels: Relationships, scorer: Scor
     # the best alumnus factors first: the relationship lists fill with strong entries early and
     # screen out most later pairs; runs of one combo share their screening thresholds
     visit = np.lexsort((np.arange(n), combo_all, -scorer.combo_scores[combo_all]))
+    ordered = alumni.take(visit)  # once: each chunk is then a slice, not a gather from the whole pool
     clock = timings if timings is not None else {}
     buffers = Buffers(m, k_cols)
     by_row = []
@@ -207,7 +208,7 @@ def score_pool(geo: Geography, alumni: Alumni, rels: Relationships, scorer: Scor
         t0 = time.perf_counter()
         idx = visit[start:start + step]
         combo = combo_all[idx]
-        q = pair_q(alumni.take(idx), rels, scorer.settings, scorer.qmap, table)
+        q = pair_q(ordered.take(slice(start, start + step)), rels, scorer.settings, scorer.qmap, table)
         t1 = time.perf_counter()
         mine = TopK(*scan_chunk(q, m, combo, idx, scorer, k_rows, buffers))  # the relationship lists stay buffered
         t2 = time.perf_counter()
