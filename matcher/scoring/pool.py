@@ -262,7 +262,7 @@ def load_alumni(session, side: RelationshipSide, alumnus_ids: list[int] | None =
     conn = session.connection()  # Core rows: the ORM's per-row work costs more than the query at 40,000 alumni
     alums = conn.execute(_alumni_query(scoring, alumnus_ids is not None), params).all()
     placements: dict[int, list] = {a.id: [] for a in alums}
-    found = conn.execute(_placements_query(alumnus_ids is not None), params)
+    found = conn.execute(_placements_query(alumnus_ids is not None), params).all()
     pref_name, region_name = side.pref_name, side.region_name
     for aid, muni, pref, role, start, end, muni_name, alias, merged in found:
         mine = placements.get(aid)
