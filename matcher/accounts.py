@@ -304,8 +304,10 @@ def user_summary(user: User) -> dict[str, Any]:
 
 def export_alumnus(session: Session, alumnus: Alumnus) -> dict[str, Any]:
     """Return everything jetmatch holds about ``alumnus``, as JSON-ready data."""
+    from matcher.scoring.readback import suggestion_reasons
+
     suggestions = session.scalars(
-        select(Suggestion).where(Suggestion.alumnus_id == alumnus.id).order_by(Suggestion.score.desc()))
+        select(Suggestion).where(Suggestion.alumnus_id == alumnus.id).order_by(Suggestion.score.desc())).all()
     requests = session.scalars(select(MatchRequest).where(MatchRequest.alumnus_id == alumnus.id))
     return {
         "external_id": alumnus.external_id,
@@ -328,8 +330,8 @@ def export_alumnus(session: Session, alumnus: Alumnus) -> dict[str, Any]:
         ],
         "suggestions": [
             {"relationship_id": s.relationship_id, "relationship": s.relationship_.label, "score": s.score,
-             "reasons": s.contributions}
-            for s in suggestions
+             "reasons": reasons}
+            for s, reasons in zip(suggestions, suggestion_reasons(session, suggestions))
         ],
         "requests": [
             {"id": r.id, "kind": r.kind, "relationship_id": r.relationship_id, "status": r.status,

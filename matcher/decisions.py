@@ -139,9 +139,9 @@ def _open_request(session: Session, kind: str, suggestion_kind: str, requested_b
     suggestion = session.scalars(
         select(Suggestion).where(Suggestion.kind == suggestion_kind,
                                  *(getattr(Suggestion, column) == value for column, value in subject.items()))
-        .order_by(Suggestion.created_at.desc())).first()
+        .order_by(Suggestion.id.desc())).first()
     values = dict(kind=kind, **subject, score=suggestion.score if suggestion else None,
-                  contributions=list(suggestion.contributions) if suggestion else [],
+                  contributions=_reasons(session, suggestion),
                   requested_by_id=requested_by.id if requested_by else None, status="pending", decision_count=0)
     # A concurrent click inserts the same pair: the unique index turns the second insert into
     # nothing (it waits for the first to commit), and both clicks read back the one request.
@@ -150,6 +150,15 @@ def _open_request(session: Session, kind: str, suggestion_kind: str, requested_b
     session.execute(dialect.insert(MatchRequest.__table__).values(**values)
                     .on_conflict_do_nothing(index_elements=columns, index_where=where))
     return _existing_open(session, kind=kind, **subject)
+
+
+def _reasons(session: Session, suggestion: Suggestion | None) -> list:
+    """The suggestion's reasons as they read now: the request keeps them, whatever later runs say."""
+    if suggestion is None:
+        return []
+    from matcher.scoring.readback import suggestion_reasons
+
+    return suggestion_reasons(session, [suggestion])[0]
 
 
 # --- decisions --------------------------------------------------------------------------

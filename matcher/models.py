@@ -45,6 +45,7 @@ __all__ = [
     "Chapter",
     "Alumnus",
     "Placement",
+    "ScoreRun",
     "Suggestion",
     "MatchRequest",
     "Decision",
@@ -447,11 +448,26 @@ class PartnershipSuggestion(Base):
     probability: Mapped[float] = mapped_column(Float)
     reasons: Mapped[list[Any]] = mapped_column(JSON, default=list)
     champion_ids: Mapped[list[Any]] = mapped_column(JSON, default=list)
+
+
+class ScoreRun(Base):
+    """One scoring run: the model it used and when. Every stored suggestion belongs to one run."""
+
+    __tablename__ = "score_runs"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    model_version: Mapped[str] = mapped_column(String(40), default="default")
     created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=_now)
 
 
 class Suggestion(Base):
-    """A scored pairing: alum × relationship (volunteer) or chapter × relationship (partner)."""
+    """A scored pairing: alum × relationship (volunteer) or chapter × relationship (partner).
+
+    A volunteer row is kept small: its comparison levels as one integer (``levels``, see
+    :mod:`matcher.scoring.store`), from which the reasons are written when the row is read;
+    a partner row (a few hundred in all) keeps its reasons in ``contributions``, since they
+    count a chapter's members. The model and time are the run's.
+    """
 
     __tablename__ = "suggestions"
     __table_args__ = (
@@ -461,22 +477,38 @@ class Suggestion(Base):
             name="subject",
         ),
         Index("ix_suggestions_relationship_score", "relationship_id", "score"),
+        # partner rows only: a full index would hold a NULL for each of the ~350,000 volunteer rows
+        Index("ix_suggestions_chapter_id", "chapter_id", sqlite_where=text("chapter_id IS NOT NULL"),
+              postgresql_where=text("chapter_id IS NOT NULL")),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
+    # No foreign keys: the rows are derived and replaced whole by every run, and PostgreSQL
+    # checks a foreign key row by row (3 keys tripled the time of a 350,000-row COPY).
+    # Readers join to alumni and relationships; deleting an alum deletes their rows.
+    run_id: Mapped[int] = mapped_column(Integer)
     kind: Mapped[str] = mapped_column(String(10))
-    alumnus_id: Mapped[int | None] = mapped_column(ForeignKey("alumni.id", ondelete="CASCADE"), index=True)
-    chapter_id: Mapped[int | None] = mapped_column(ForeignKey("chapters.id", ondelete="CASCADE"), index=True)
-    relationship_id: Mapped[int] = mapped_column(ForeignKey("relationships.id", ondelete="CASCADE"))
+    alumnus_id: Mapped[int | None] = mapped_column(Integer, index=True)
+    chapter_id: Mapped[int | None] = mapped_column(Integer)
+    relationship_id: Mapped[int] = mapped_column(Integer)
     score: Mapped[float] = mapped_column(Float)
     rank: Mapped[int] = mapped_column(Integer, default=0)
-    contributions: Mapped[list[Any]] = mapped_column(JSON, default=list)  # [{factor, level, weight, sentence}]
-    model_version: Mapped[str] = mapped_column(String(40), default="default")
-    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=_now)
+    levels: Mapped[int | None] = mapped_column(Integer)  # volunteer: pair code + 256 * alumnus combo
+    contributions: Mapped[list[Any] | None] = mapped_column(JSON)  # partner: [{factor, level, weight, sentence}]
 
-    alumnus: Mapped[Alumnus | None] = relationship()
-    chapter: Mapped[Chapter | None] = relationship()
-    relationship_: Mapped[Relationship] = relationship()
+    run: Mapped[ScoreRun] = relationship(primaryjoin="foreign(Suggestion.run_id) == ScoreRun.id")
+    alumnus: Mapped[Alumnus | None] = relationship(primaryjoin="foreign(Suggestion.alumnus_id) == Alumnus.id")
+    chapter: Mapped[Chapter | None] = relationship(primaryjoin="foreign(Suggestion.chapter_id) == Chapter.id")
+    relationship_: Mapped[Relationship] = relationship(
+        primaryjoin="foreign(Suggestion.relationship_id) == Relationship.id")
+
+    @property
+    def model_version(self) -> str:
+        return self.run.model_version
+
+    @property
+    def created_at(self) -> dt.datetime:
+        return self.run.created_at
 
 
 _OPEN_INTRODUCTION = text("kind = 'introduction' AND status IN ('pending', 'on_hold')")

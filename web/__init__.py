@@ -49,6 +49,7 @@ def create_app(test_config: dict | None = None) -> Flask:
         PAGE_SIZE=50,
         VOLUNTEER_PAGE_SIZE=20,  # committees want a handful; the next page is a click away
         GRAPH_CHECK_SECONDS=5.0,  # how often pages re-check the place graph's data fingerprint
+        PRELOAD=False,  # load shared read-only structures now (gunicorn --preload: before the fork)
     )
     app.config.from_prefixed_env("JETMATCH")
     if test_config is not None:
@@ -70,6 +71,10 @@ def create_app(test_config: dict | None = None) -> Flask:
                    reports):
         app.register_blueprint(module.bp)
     app.extensions["csrf"].exempt(api.bp)  # token-authenticated, never cookie-authenticated
+    if app.config["PRELOAD"]:
+        from web.warm import warm
+
+        warm(app)
     return app
 
 

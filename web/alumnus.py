@@ -11,6 +11,7 @@ from sqlalchemy.exc import IntegrityError
 from matcher import accounts, decisions
 from matcher.models import Alumnus, MatchRequest, Placement, Suggestion
 from matcher.scoring import rescore_alumnus
+from matcher.scoring.readback import suggestion_reasons
 from web.auth import login_required, role_required
 from web.database import gazetteer, get_session
 from web.forms import ActionForm, PlacementForm, ProfileForm
@@ -135,6 +136,7 @@ def suggestions():
     rows = db.scalars(select(Suggestion).where(Suggestion.kind == "volunteer",
                                                Suggestion.alumnus_id == g.user.alumnus_id)
                       .order_by(Suggestion.score.desc()).limit(50)).all()
+    rows = list(zip(rows, suggestion_reasons(db, rows)))
     intros = db.scalars(select(MatchRequest).where(MatchRequest.alumnus_id == g.user.alumnus_id)
                         .order_by(MatchRequest.requested_at.desc())).all()
     contacts = {r.id: decisions.contacts_for(db, r) for r in intros}

@@ -10,6 +10,7 @@ from sqlalchemy import bindparam, select
 from matcher import decisions
 from matcher.models import Alumnus, MatchRequest, Relationship, Suggestion
 from matcher.names import display_name
+from matcher.scoring.readback import volunteer_reasons
 from web.auth import can_see_relationship, role_required
 from web.database import get_session
 from web.security import MAX_PAGE, int_arg, text_arg
@@ -22,7 +23,7 @@ MAX_THEME = 60
 
 # Built once per process, with the relationship and the page as parameters: a Select is
 # immutable, and building one (and its cache key) per request costs more than running it.
-_VOLUNTEERS = (select(Suggestion.score, Suggestion.rank, Suggestion.contributions, Alumnus.id.label("alum_id"),
+_VOLUNTEERS = (select(Suggestion.score, Suggestion.rank, Suggestion.levels, Alumnus.id.label("alum_id"),
                       Alumnus.given_name, Alumnus.family_name, Alumnus.home_lat, Alumnus.home_lon, Alumnus.home_state_abbr,
                       Alumnus.japanese_level, Alumnus.availability_hours)
                .join(Alumnus, Suggestion.alumnus_id == Alumnus.id)
@@ -56,7 +57,8 @@ def volunteer_rows(db, rel: Relationship, *, radius: int | None = None, theme: s
     """Return one page of the relationship's suggested volunteers, best first, as display rows (no contacts).
 
     Two queries whatever the page size: the page's suggestions with the few alumni columns
-    a row shows (never e-mail or address), then those alumni's placements for the tie.
+    a row shows (never e-mail or address), then those alumni's placements for the tie; the
+    reasons are written from the rows' stored levels.
     """
     query = _VOLUNTEERS
     if min_level:
@@ -76,11 +78,12 @@ def volunteer_rows(db, rel: Relationship, *, radius: int | None = None, theme: s
     if found:
         for alum_id, *placement in conn.execute(*placement_rows(row.alum_id for row, _, _ in found)):
             placements.setdefault(alum_id, []).append(placement)
+    written = volunteer_reasons(db, [(row.alum_id, rel.id, row.levels) for row, _, _ in found])
     # The band only: the km stays here (an exact distance from a known town gives a home away).
     return [{"alum_id": row.alum_id, "name": display_name(row.given_name, row.family_name), "score": row.score,
              "rank": row.rank, "band": band, "tie": tie_sentence(placements.get(row.alum_id, ()), rel),
              "japanese_level": row.japanese_level, "hours": row.availability_hours,
-             "reasons": reasons(row.contributions)} for row, band, km in found]
+             "reasons": reasons(why)} for (row, band, km), why in zip(found, written)]
 
 
 @bp.get("/relationships/<int:relationship_id>/volunteers")

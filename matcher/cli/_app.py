@@ -1,18 +1,48 @@
-"""What every command shares: the database context, its click decorator, JSON output."""
+"""What every command shares: the database context, its click decorator, JSON output, lazy modules.
+
+Nothing heavy is imported here or at the top of a command module: `jetmatch --help` loads
+click and these modules only, and each command imports what it needs when it runs.
+"""
 
 from __future__ import annotations
 
+import importlib.util
 import json
+import sys
 from dataclasses import dataclass, field
 from functools import cached_property
+from types import ModuleType
+from typing import TYPE_CHECKING
 
 import click
-from sqlalchemy import Engine
-from sqlalchemy.orm import Session, sessionmaker
 
-from matcher import db
+if TYPE_CHECKING:
+    from sqlalchemy import Engine
+    from sqlalchemy.orm import Session, sessionmaker
 
-__all__ = ["AppContext", "pass_app", "emit_json"]
+__all__ = ["AppContext", "pass_app", "emit_json", "lazy_module"]
+
+
+def lazy_module(name: str) -> ModuleType:
+    """Return the module ``name``, run on the first use of one of its attributes (importlib's LazyLoader).
+
+    A command module can then name ``db`` or ``pt`` at its top and still start in
+    milliseconds for the commands that never touch them.
+
+    >>> lazy_module("json").dumps([1])
+    '[1]'
+    """
+    if name in sys.modules:
+        return sys.modules[name]
+    spec = importlib.util.find_spec(name)
+    spec.loader = importlib.util.LazyLoader(spec.loader)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+db = lazy_module("matcher.db")
 
 
 @dataclass
@@ -40,18 +70,19 @@ class AppContext:
 
     def ensure_schema(self) -> None:
         """Refuse to run against a database that `jetmatch init` has not prepared."""
-        if db.current_revision(self.engine) != db.head_revision():
+        if not db.is_current(self.engine):
             raise click.ClickException(
                 f"the database at {self.engine.url.render_as_string(hide_password=True)} is not initialised "
                 "or is out of date: run `jetmatch init` first"
             )
 
     def gazetteer(self):
+        """The gazetteer of this database, from the instance folder's cache file when it is current."""
         if self._gazetteer is None:
-            from matcher.gazetteer.resolver import Gazetteer
+            from matcher.cli._cached import cached_gazetteer
 
             with self.session() as session:
-                self._gazetteer = Gazetteer.from_session(session)
+                self._gazetteer = cached_gazetteer(session, db.instance_path() / "cache")
         return self._gazetteer
 
 

@@ -6,12 +6,13 @@ import sys
 from pathlib import Path
 
 import click
-from sqlalchemy import func, select
-from sqlalchemy.orm import Session
+from typing import TYPE_CHECKING
 
-from matcher import db
-from matcher.cli._app import AppContext, emit_json, pass_app
+from matcher.cli._app import AppContext, db, emit_json, pass_app
 from matcher.console import status
+
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
 
 __all__ = ["init", "resolve", "import_", "table_counts", "describe_resolution"]
 
@@ -45,6 +46,8 @@ def init(app: AppContext, demo_n: int, seed: int, as_json: bool) -> None:
 
 def table_counts(session: Session) -> dict[str, int]:
     """Return the number of rows in the main tables."""
+    from sqlalchemy import func, select
+
     from matcher import models as m
 
     tables = {"prefectures": m.Prefecture, "municipalities": m.Municipality, "aliases": m.MunicipalityAlias,

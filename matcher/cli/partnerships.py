@@ -8,12 +8,13 @@ from pathlib import Path
 
 import click
 
-from matcher import partnerships as pt
-from matcher.cli._app import emit_json, pass_app
+from matcher.cli._app import emit_json, lazy_module, pass_app
 from matcher.console import status
 
 
 __all__ = ["partnerships"]
+
+pt = lazy_module("matcher.partnerships")  # scikit-learn and networkx: loaded when a command runs
 
 
 @click.group("partnerships")

@@ -11,10 +11,7 @@ import sys
 from pathlib import Path
 
 import click
-from sqlalchemy import select
-
-from matcher import db
-from matcher.cli._app import AppContext, emit_json, pass_app
+from matcher.cli._app import AppContext, db, emit_json, pass_app
 from matcher.console import status
 
 __all__ = ["serve", "users", "demo"]
@@ -43,11 +40,13 @@ def serve(app: AppContext, host: str, port: int, workers: int, dev: bool, job_wo
     app.ensure_schema()
     env = dict(os.environ)
     env["JETMATCH_DATABASE_URL"] = app.engine.url.render_as_string(hide_password=False)
+    if not dev:  # the app is built once in gunicorn's master, its shared structures loaded before the fork
+        env["JETMATCH_PRELOAD"] = "1"
     if dev:
         args = [sys.executable, "-m", "flask", "--app", "web:create_app", "run", "--host", host, "--port", str(port)]
     else:
         args = [sys.executable, "-m", "gunicorn", "--bind", f"{host}:{port}", "--workers", str(workers),
-                "--access-logfile", "-", "web:create_app()"]
+                "--preload", "--access-logfile", "-", "web:create_app()"]
     click.echo(f"serving on http://{host}:{port}/ (Ctrl-C to stop)")
     if not job_workers:
         os.execvpe(args[0], args, env)
@@ -239,6 +238,8 @@ def users_list(app: AppContext, as_json: bool) -> None:
 
 def _demo_accounts(session) -> list[dict[str, str]]:
     """Create one account per role, scoped to the demo's best-known relationship and chapter."""
+    from sqlalchemy import select
+
     from matcher.accounts import create_user
     from matcher.models import Alumnus, Chapter, Municipality, Relationship, Suggestion, USPlace
 

@@ -7,6 +7,8 @@ The parts, in the order data flows through them:
 - :mod:`~matcher.scoring.pool`: loading alumni and relationships from the database into arrays;
 - :mod:`~matcher.scoring.scorer` and :mod:`~matcher.scoring.topk`: totals and exact top-k lists;
 - :mod:`~matcher.scoring.reasons` and :mod:`~matcher.scoring.suggestions`: explained, stored suggestions;
+- :mod:`~matcher.scoring.store` and :mod:`~matcher.scoring.readback`: small rows written in bulk, their
+  reasons written when read;
 - :mod:`~matcher.scoring.learning`: weights learned from coordinators' decisions;
 - :mod:`~matcher.scoring.assignment`: a capacity-respecting assignment;
 - :mod:`~matcher.scoring.bench`: the benchmark behind ``jetmatch bench``.
@@ -29,6 +31,7 @@ _EXPORTS = {
     "scorer": ["Scorer", "TopK", "score_pool"],
     "suggestions": ["explain", "score_all", "rescore_alumnus", "suggest_volunteers", "suggest_relationships",
                     "suggest_partners"],
+    "readback": ["volunteer_reasons", "suggestion_reasons"],
     "pool": ["Pool", "load_pool", "active_model", "invalidate"],
     "learning": ["LevelLogit", "train_from_decisions", "model_status", "use_model"],
     "assignment": ["assign_edges", "assign_pool"],

@@ -30,6 +30,7 @@ __all__ = [
     "Relationships",
     "unit_vectors",
     "placement_table",
+    "placement_levels",
     "pair_codes",
     "decode_pair",
     "alumnus_codes",
@@ -150,7 +151,10 @@ def _distance_codes(alumni: Alumni, rels: Relationships) -> np.ndarray:
     """Distance level per pair: 0 ≤25 km, 1 ≤80, 2 partner state, 3 ≤200, 4 same state, 5 further."""
     cos = np.cos(np.array(DIST_KM) / EARTH_RADIUS_KM)
     with np.errstate(invalid="ignore"):
-        dot = alumni.xyz @ rels.xyz.T
+        # written out rather than a matrix product, whose summation order (and fused multiply-adds)
+        # the BLAS chooses: :mod:`matcher.scoring.compiled` must compute the same dot products
+        a, b = alumni.xyz, rels.xyz
+        dot = a[:, 0, None] * b[None, :, 0] + a[:, 1, None] * b[None, :, 1] + a[:, 2, None] * b[None, :, 2]
         code = np.full(dot.shape, 5, np.uint8)
         code -= (dot >= cos[2]).view(np.uint8) * np.uint8(2)
         code -= (dot >= cos[1]).view(np.uint8) * np.uint8(2)
@@ -175,16 +179,22 @@ def _theme_codes(alumni: Alumni, rels: Relationships, bands: list[float]) -> np.
     return code
 
 
-def pair_codes(geo: Geography, alumni: Alumni, rels: Relationships, settings: dict[str, Any] | None = None,
-               table: np.ndarray | None = None) -> np.ndarray:
-    """Return the uint8 pair code (A, R): ``placement * 18 + distance * 3 + themes``."""
-    settings = validate_settings(settings or {})
-    table = placement_table(geo, rels) if table is None else table
+def placement_levels(alumni: Alumni, rels: Relationships, table: np.ndarray) -> np.ndarray:
+    """Return the placement level (uint8, (A, R)) of each pair: the best over the alumnus's placements."""
     place = table[alumni.pref[:, 0]]
     for j in range(1, alumni.pref.shape[1]):
         np.minimum(place, table[alumni.pref[:, j]], out=place)
     rows, cols = _exact_pairs(alumni.muni, rels.muni)
     place[rows, cols] = 0
+    return place
+
+
+def pair_codes(geo: Geography, alumni: Alumni, rels: Relationships, settings: dict[str, Any] | None = None,
+               table: np.ndarray | None = None) -> np.ndarray:
+    """Return the uint8 pair code (A, R): ``placement * 18 + distance * 3 + themes``."""
+    settings = validate_settings(settings or {})
+    table = placement_table(geo, rels) if table is None else table
+    place = placement_levels(alumni, rels, table)
     place *= np.uint8(18)
     place += _distance_codes(alumni, rels) * np.uint8(3)
     place += _theme_codes(alumni, rels, settings["theme_bands"])

@@ -10,6 +10,8 @@ length, volunteers wanted). ``jetmatch score`` reloads it; :func:`invalidate` dr
 from __future__ import annotations
 
 import datetime as dt
+import functools
+import json
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -20,8 +22,8 @@ from matcher.scoring.comparisons import validate_settings
 from matcher.scoring.features import (N_PREF, Alumni, Geography, Relationships, alumnus_codes, placement_table,
                               unit_vectors)
 
-__all__ = ["Pool", "RelationshipSide", "active_model", "load_pool", "load_alumni", "relationship_side",
-           "invalidate"]
+__all__ = ["Pool", "RelationshipSide", "active_model", "model_settings", "load_pool", "load_alumni",
+           "relationship_side", "invalidate"]
 
 
 def active_model(session) -> tuple[str, dict[str, Any]]:
@@ -38,20 +40,55 @@ def active_model(session) -> tuple[str, dict[str, Any]]:
     return model.version, validate_settings({**model.settings, "version": model.version})
 
 
+@functools.cache
+def _settings_query():
+    from sqlalchemy import bindparam, select
+
+    from matcher.models import ScoringModel
+
+    return select(ScoringModel.settings).where(ScoringModel.version == bindparam("version"))
+
+
+def model_settings(session, version: str) -> dict[str, Any]:
+    """Return the settings of the model called ``version`` (the defaults for "default" or an unknown one)."""
+    stored = session.scalar(_settings_query(), {"version": version})
+    return _validated(json.dumps({**(stored or {}), "version": version}, sort_keys=True))
+
+
+@functools.lru_cache(maxsize=32)
+def _validated(settings: str) -> dict[str, Any]:
+    """Settings completed from the defaults, once per distinct JSON text (a page reads them every time)."""
+    return validate_settings(json.loads(settings))
+
+
 @dataclass
 class RelationshipSide:
     """Relationships as arrays with their details, the fitted theme vectoriser and look-ups."""
 
     key: tuple
     geo: Geography
-    rels: Relationships
+    rels: Relationships  # ``rels.themes`` is None until :meth:`fit_themes`
     info: dict[int, dict[str, Any]]  # relationship id -> names and details for reasons
-    vectorizer: Any  # fitted TfidfVectorizer, or None when no relationship has themes
+    theme_texts: list[str]  # each relationship's programme themes, for the TF-IDF vectoriser
     table: np.ndarray  # placement_table(geo, rels)
     state_index: dict[str, int]
     pref_name: dict[str, str]
     region_name: dict[str, str]
     memo: dict[Any, Any] = field(default_factory=dict)  # per-model caches kept with this side (reasons)
+    vectorizer: Any = None  # fitted TfidfVectorizer once :meth:`fit_themes` ran; None without themes
+
+    def fit_themes(self) -> None:
+        """Fit the TF-IDF vectoriser on the programme themes and set ``rels.themes``, once.
+
+        Only scoring needs it: reading reasons back does not, so a web worker never
+        imports scikit-learn for a page.
+        """
+        if "themes_fitted" in self.memo:
+            return
+        self.vectorizer = vec = _tfidf(self.theme_texts)
+        if vec is not None:
+            self.rels.themes = np.asarray(vec.transform(self.theme_texts).T.todense(), dtype=np.float32)
+        self.memo["themes_fitted"] = True
 
     def interests(self, texts: list[str]):
         """Return the L2-normalised TF-IDF rows (CSR, float32) of alumni interests; None without themes."""
@@ -88,15 +125,18 @@ def _tfidf(themes: list[str]):
 _SIDES: dict[str, RelationshipSide] = {}
 
 
-def _fingerprint(session) -> tuple:
+@functools.cache
+def _fingerprint_query():
     from sqlalchemy import func, select
 
     from matcher.models import Relationship as R
 
+    return select(func.max(R.id), func.count(), func.sum(func.length(R.themes)), func.sum(R.volunteers_wanted))
+
+
+def _fingerprint(session) -> tuple:
     url = session.get_bind().engine.url.render_as_string(hide_password=True)
-    row = session.execute(select(func.max(R.id), func.count(), func.sum(func.length(R.themes)),
-                                 func.sum(R.volunteers_wanted))).one()
-    return (url, *row)
+    return (url, *session.execute(_fingerprint_query()).one())
 
 
 def invalidate() -> None:
@@ -148,10 +188,6 @@ def _load_side(session, key: tuple) -> RelationshipSide:
             region=region_name.get(r.jp_prefecture_code, ""), jp_kind=r.jp_kind,
             themes=[t.strip() for t in r.themes.split(";") if t.strip()], status=r.status,
             dormant_since=r.dormant_since, lat=lat[-1], lon=lon[-1], wanted=r.volunteers_wanted)
-    vec = _tfidf([r.themes.replace(";", " ") for r in rows])
-    themes = None
-    if vec is not None:
-        themes = np.asarray(vec.transform([r.themes.replace(";", " ") for r in rows]).T.todense(), dtype=np.float32)
     rels = Relationships(
         ids=np.array([r.id for r in rows], np.int64), xyz=unit_vectors(lat, lon).reshape(len(rows), 3),
         state=np.array([state_index.get(r.us_state_abbr, -1) for r in rows], np.int16),
@@ -159,44 +195,70 @@ def _load_side(session, key: tuple) -> RelationshipSide:
         muni=np.array([int(r.jp_municipality_code) if r.jp_kind == "municipality" and r.jp_municipality_code
                        else -1 for r in rows], np.int32),
         pref=np.array([int(r.jp_prefecture_code) - 1 for r in rows], np.int16),
-        themes=themes, wanted=np.array([r.volunteers_wanted for r in rows], np.int32))
-    return RelationshipSide(key, geo, rels, info, vec, placement_table(geo, rels), state_index, pref_name,
-                            region_name)
+        wanted=np.array([r.volunteers_wanted for r in rows], np.int32))
+    return RelationshipSide(key, geo, rels, info, [r.themes.replace(";", " ") for r in rows],
+                            placement_table(geo, rels), state_index, pref_name, region_name)
 
 
-def load_alumni(session, side: RelationshipSide, alumnus_ids: list[int] | None = None,
-                this_year: int | None = None) -> tuple[Alumni, dict[int, dict[str, Any]]]:
-    """Read eligible alumni (consent given, capacity left) as arrays plus details for the reasons."""
-    from sqlalchemy import func, select
+@functools.cache
+def _alumni_query(scoring: bool, by_id: bool):
+    """The alumni statement, built once per process (building a Select costs more than running it for a page)."""
+    from sqlalchemy import bindparam, func, select
 
     from matcher import models as m
 
-    this_year = this_year or dt.date.today().year
     A = m.Alumnus
     approved = (select(m.MatchRequest.alumnus_id, func.count().label("n"))
                 .where(m.MatchRequest.status == "approved", m.MatchRequest.alumnus_id.is_not(None))
                 .group_by(m.MatchRequest.alumnus_id))
-    if alumnus_ids is not None:
-        approved = approved.where(m.MatchRequest.alumnus_id.in_(alumnus_ids))
+    if by_id:
+        approved = approved.where(m.MatchRequest.alumnus_id.in_(bindparam("ids", expanding=True)))
     approved = approved.subquery()
     used_col = func.coalesce(approved.c.n, 0)
     q = (select(A.id, A.external_id, A.given_name, A.family_name, A.home, A.home_lat, A.home_lon, A.home_state_abbr, A.japanese_level,
                 A.interests, A.availability_hours, A.max_matches, A.chapter_id, used_col.label("used"))
          .outerjoin(approved, approved.c.alumnus_id == A.id)
-         .where(A.consent.is_(True), A.max_matches > used_col).order_by(A.id))
-    if alumnus_ids is not None:
-        q = q.where(A.id.in_(alumnus_ids))
-    alums = session.execute(q).all()
-    placements: dict[int, list] = {a.id: [] for a in alums}
+         .order_by(A.id))
+    if scoring:
+        q = q.where(A.consent.is_(True), A.max_matches > used_col)
+    if by_id:
+        q = q.where(A.id.in_(bindparam("ids", expanding=True)))
+    return q
+
+
+@functools.cache
+def _placements_query(by_id: bool):
+    """The placements statement (with municipality and old names), built once per process."""
+    from sqlalchemy import bindparam, select
+
+    from matcher import models as m
+
     P, Al = m.Placement, m.MunicipalityAlias
     pq = (select(P.alumnus_id, P.municipality_code, P.prefecture_code, P.role, P.start_year, P.end_year,
                  m.Municipality.name_romaji, Al.name, Al.merged_on)
           .outerjoin(m.Municipality, P.municipality_code == m.Municipality.code)
           .outerjoin(Al, P.alias_id == Al.id).order_by(P.alumnus_id, P.start_year))
-    if alumnus_ids is not None:
-        pq = pq.where(P.alumnus_id.in_(alumnus_ids))
+    if by_id:
+        pq = pq.where(P.alumnus_id.in_(bindparam("ids", expanding=True)))
+    return pq
+
+
+def load_alumni(session, side: RelationshipSide, alumnus_ids: list[int] | None = None,
+                this_year: int | None = None, scoring: bool = True) -> tuple[Alumni, dict[int, dict[str, Any]]]:
+    """Read eligible alumni (consent given, capacity left) as arrays plus details for the reasons.
+
+    With ``scoring=False`` (reasons of stored suggestions), read every alumnus in
+    ``alumnus_ids`` whatever their consent, and leave out the interest vectors.
+    """
+    this_year = this_year or dt.date.today().year
+    params = {} if alumnus_ids is None else {"ids": list(alumnus_ids)}
+    session.flush()
+    conn = session.connection()  # Core rows: the ORM's per-row work costs more than the query at 40,000 alumni
+    alums = conn.execute(_alumni_query(scoring, alumnus_ids is not None), params).all()
+    placements: dict[int, list] = {a.id: [] for a in alums}
+    found = conn.execute(_placements_query(alumnus_ids is not None), params).all()
     pref_name, region_name = side.pref_name, side.region_name
-    for aid, muni, pref, role, start, end, muni_name, alias, merged in session.execute(pq):
+    for aid, muni, pref, role, start, end, muni_name, alias, merged in found:
         mine = placements.get(aid)
         if mine is not None:
             mine.append(dict(muni=muni, pref=pref, role=role, start=start, end=end, muni_name=muni_name,
@@ -220,6 +282,7 @@ def load_alumni(session, side: RelationshipSide, alumnus_ids: list[int] | None =
             last_year[i] = max(p["end"] for p in ps)
         info[a.id] = dict(external_id=a.external_id, name=display_name(a.given_name, a.family_name), lat=a.home_lat, lon=a.home_lon,
                           home=a.home, state=a.home_state_abbr, placements=ps, japanese_level=a.japanese_level,
+                          interests=a.interests,
                           jet_years=int(jet_years[i]), last_year=int(last_year[i]), hours=a.availability_hours,
                           capacity=a.max_matches - a.used, chapter_id=a.chapter_id)
     alumni = Alumni(
@@ -230,7 +293,7 @@ def load_alumni(session, side: RelationshipSide, alumnus_ids: list[int] | None =
         muni=muni, pref=pref,
         codes=alumnus_codes([a.japanese_level for a in alums], jet_years, role, last_year,
                             [a.availability_hours for a in alums], this_year),
-        interests=side.interests([a.interests for a in alums]),
+        interests=side.interests([a.interests for a in alums]) if scoring else None,
         capacity=np.array([a.max_matches - a.used for a in alums], np.int32))
     return alumni, info
 
@@ -240,5 +303,6 @@ def load_pool(session, alumnus_ids: list[int] | None = None, this_year: int | No
     """Read relationships (cached, see :func:`relationship_side`) and eligible alumni into a :class:`Pool`."""
     this_year = this_year or dt.date.today().year
     side = relationship_side(session, fresh=fresh)
+    side.fit_themes()
     alumni, info = load_alumni(session, side, alumnus_ids, this_year)
     return Pool(side.geo, alumni, side.rels, {"rels": side.info, "alumni": info, "year": this_year}, side)

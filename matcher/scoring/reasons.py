@@ -12,6 +12,7 @@ themes, then the alumnus factors, so the weights sum to the score.
 
 from __future__ import annotations
 
+import copy
 import json
 import string
 from typing import Any
@@ -22,7 +23,7 @@ from matcher.scoring.comparisons import ALUMNUS_FACTORS
 from matcher.geo import haversine_km
 from matcher.scoring.features import decode_pair
 
-__all__ = ["ReasonWriter"]
+__all__ = ["ReasonWriter", "writer_for"]
 
 _REL_FIELDS = {"partner_kind", "partner_prefecture"}
 _JSON = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
@@ -176,3 +177,19 @@ class ReasonWriter:
             column = np.array(pieces, dtype=object)[inverse.reshape(-1)]
             text = column if text is None else text + column  # str concatenation, element by element
         return ["[" + t[:-1] + "]" for t in text.tolist()]
+
+
+def writer_for(scorer, side, ids: np.ndarray, info: dict[int, dict[str, Any]],
+               codes: dict[str, np.ndarray]) -> ReasonWriter:
+    """A :class:`ReasonWriter` for these alumni, sharing the relationship pieces of its model with earlier calls.
+
+    The shared writer is kept in ``side.memo`` (it lives as long as the relationship side);
+    each call gets a copy with its own alumni, so threads do not share alumnus pieces.
+    """
+    key = ("reasons", scorer.version, json.dumps(scorer.settings["weights"], sort_keys=True))
+    shared = side.memo.get(key)
+    if shared is None:
+        shared = side.memo[key] = ReasonWriter(scorer, side)
+    writer = copy.copy(shared)
+    writer.set_alumni(ids, info, codes)
+    return writer

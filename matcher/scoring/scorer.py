@@ -5,7 +5,8 @@ pair comparisons (see :mod:`matcher.scoring.features`), the *combo* the five alu
 Once per model, :class:`Scorer` turns the weights into look-up tables — the pair codes
 renumbered best first, the rank of every possible total score, each code's weight group —
 so ranking compares small integers, with no float sums and no sorts over the whole matrix.
-:func:`score_pool` builds the codes chunk by chunk (:mod:`matcher.scoring.features`, then
+:func:`score_pool` builds the score-ordered codes chunk by chunk in one compiled pass
+(:func:`matcher.scoring.compiled.pair_q`, equal to :mod:`matcher.scoring.features` then
 :func:`score_codes`) and hands each chunk (alumni x relationships, one byte per pair) to
 the compiled kernels of :mod:`matcher.scoring.topk`, which keep each relationship's best alumni
 across chunks and list each alumnus's own best; :func:`top_k_chunk` does the same for one
@@ -25,10 +26,10 @@ import numpy as np
 
 from matcher.scoring.comparisons import ALUMNUS_FACTORS, comparisons, validate_settings
 from matcher.scoring.features import Alumni, Geography, Relationships, pair_codes, placement_table
+from matcher.scoring.compiled import pair_q
 from matcher.scoring.topk import NOT_ELIGIBLE, Buffers, renumber, scan_chunk
 
-__all__ = ["NOT_ELIGIBLE", "Scorer", "TopK", "score_codes", "top_k_chunk", "score_pool"]
-
+__all__ = ["NOT_ELIGIBLE", "Scorer", "TopK", "scorer_for", "score_codes", "top_k_chunk", "score_pool"]
 
 
 @dataclass
@@ -83,9 +84,37 @@ class Scorer:
         """Return each alumnus's combo code (int64) from its alumnus-factor level codes."""
         return sum(codes[f].astype(np.int64) * s for f, s in zip(ALUMNUS_FACTORS, self.strides))
 
+    def split_combo(self, combo) -> dict[str, np.ndarray]:
+        """Return the alumnus-factor level codes (uint8 arrays) of combo codes; the inverse of :meth:`combos`.
+
+        >>> s = Scorer({})
+        >>> codes = {"japanese": [0, 2], "years": [1, 0], "role": [2, 2], "recency": [0, 1], "availability": [1, 2]}
+        >>> split = s.split_combo(s.combos({f: np.array(v) for f, v in codes.items()}))
+        >>> {f: v.tolist() for f, v in split.items()} == codes
+        True
+        """
+        combo = np.asarray(combo, np.int64)
+        return {f: ((combo // s) % len(self.comps[f])).astype(np.uint8) for f, s in zip(ALUMNUS_FACTORS, self.strides)}
+
     def alumnus_scores(self, codes: dict[str, np.ndarray]) -> np.ndarray:
         """Return the float32 score every alumnus brings to any relationship."""
         return self.combo_scores[self.combos(codes)]
+
+
+_SCORERS: dict[str, Scorer] = {}
+
+
+def scorer_for(settings: dict[str, Any]) -> Scorer:
+    """The :class:`Scorer` of a model's settings (with its ``version``), built once per process."""
+    import json
+
+    key = json.dumps(settings, sort_keys=True)
+    scorer = _SCORERS.get(key)
+    if scorer is None:
+        if len(_SCORERS) > 8:
+            _SCORERS.clear()
+        scorer = _SCORERS[key] = Scorer(settings)
+    return scorer
 
 
 @dataclass
@@ -171,6 +200,7 @@ def score_pool(geo: Geography, alumni: Alumni, rels: Relationships, scorer: Scor
     # the best alumnus factors first: the relationship lists fill with strong entries early and
     # screen out most later pairs; runs of one combo share their screening thresholds
     visit = np.lexsort((np.arange(n), combo_all, -scorer.combo_scores[combo_all]))
+    ordered = alumni.take(visit)  # once: each chunk is then a slice, not a gather from the whole pool
     clock = timings if timings is not None else {}
     buffers = Buffers(m, k_cols)
     by_row = []
@@ -178,7 +208,7 @@ def score_pool(geo: Geography, alumni: Alumni, rels: Relationships, scorer: Scor
         t0 = time.perf_counter()
         idx = visit[start:start + step]
         combo = combo_all[idx]
-        q = score_codes(scorer, pair_codes(geo, alumni.take(idx), rels, scorer.settings, table))
+        q = pair_q(ordered.take(slice(start, start + step)), rels, scorer.settings, scorer.qmap, table)
         t1 = time.perf_counter()
         mine = TopK(*scan_chunk(q, m, combo, idx, scorer, k_rows, buffers))  # the relationship lists stay buffered
         t2 = time.perf_counter()

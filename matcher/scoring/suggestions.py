@@ -6,7 +6,6 @@ The array work is :mod:`matcher.scoring.scorer`; this module is the database sid
 
 from __future__ import annotations
 
-import copy
 import json
 from collections.abc import Callable, Iterable
 from contextlib import contextmanager
@@ -16,79 +15,23 @@ import numpy as np
 
 from matcher.scoring.comparisons import comparisons
 from matcher.geo import haversine_km
-from matcher.scoring.features import pair_codes
-from matcher.scoring.pool import Pool, active_model, load_pool
-from matcher.scoring.reasons import ReasonWriter
-from matcher.scoring.scorer import Scorer, TopK, score_pool
+from matcher.scoring.features import pair_codes, placement_levels
+from matcher.scoring.pool import Pool, active_model, load_pool, model_settings
+from matcher.scoring.readback import volunteer_reasons
+from matcher.scoring.reasons import writer_for
+from matcher.scoring.scorer import Scorer, TopK, score_pool, scorer_for
+from matcher.scoring.store import ensure_run, pack_levels, replacing, write_partners, write_volunteers
 
 __all__ = ["explain", "score_all", "rescore_alumnus", "suggest_volunteers", "suggest_relationships",
            "suggest_partners"]
 
-_BATCH = 20_000  # pairs explained and inserted per round trip
-_COLUMNS = ("kind", "alumnus_id", "chapter_id", "relationship_id", "score", "rank", "contributions",
-            "model_version", "created_at")
-
-
-def _insert(session, rows: list[tuple]) -> None:
-    """Insert suggestion rows (tuples in :data:`_COLUMNS` order, reasons as JSON text) with one executemany.
-
-    The statement goes to the driver as written: per-row parameter processing costs more
-    than the insert itself at 400,000 rows. ``created_at`` is passed through the column type once.
-    """
-    if not rows:
-        return
-    from matcher.models import Suggestion
-
-    conn = session.connection()
-    dialect = conn.dialect
-    mark = "?" if dialect.paramstyle == "qmark" else "%s"
-    json_mark = f"CAST({mark} AS JSON)" if dialect.name == "postgresql" else mark
-    sql = (f"INSERT INTO {Suggestion.__tablename__} ({', '.join(_COLUMNS)}) VALUES "
-           f"({', '.join(json_mark if c == 'contributions' else mark for c in _COLUMNS)})")
-    conn.exec_driver_sql(sql, rows)
-
-
-def _now(session):
-    """The current time as the driver wants it for ``suggestions.created_at``."""
-    import datetime as dt
-
-    from matcher.models import Suggestion
-
-    dialect = session.connection().dialect
-    process = Suggestion.__table__.c.created_at.type.dialect_impl(dialect).bind_processor(dialect)
-    now = dt.datetime.now(dt.timezone.utc)
-    return process(now) if process else now
-
-
-_SCORERS: dict[str, Scorer] = {}
-
-
-def _scorer(version: str, settings: dict[str, Any]) -> Scorer:
-    """The :class:`Scorer` of a model, built once per process for the same settings."""
-    key = json.dumps({**settings, "version": version}, sort_keys=True)
-    scorer = _SCORERS.get(key)
-    if scorer is None:
-        if len(_SCORERS) > 8:
-            _SCORERS.clear()
-        scorer = _SCORERS[key] = Scorer({**settings, "version": version})
-    return scorer
-
-
-def _writer(pool: Pool, scorer: Scorer) -> ReasonWriter:
-    """The reason writer of this model, kept with the (cached) relationship side, set to the pool's alumni."""
-    key = ("reasons", scorer.version, json.dumps(scorer.settings["weights"], sort_keys=True))
-    shared = pool.side.memo.get(key)
-    if shared is None:
-        shared = pool.side.memo[key] = ReasonWriter(scorer, pool.side)
-    writer = copy.copy(shared)  # shares the relationship pieces; the alumni are this call's own (threads)
-    writer.set_alumni(pool.alumni.ids, pool.info["alumni"], pool.alumni.codes)
-    return writer
+_BATCH = 50_000  # volunteer rows per bulk statement (the progress bar moves once per batch)
 
 
 def explain(pool: Pool, scorer: Scorer, a: int, r: int, code: int) -> list[dict[str, Any]]:
     """Return the reasons for one pair: [{factor, level, weight, sentence}], weights summing to the score."""
-    text = _writer(pool, scorer).pairs(np.array([a]), np.array([r]), np.array([code]), pool.alumni.muni,
-                                       pool.alumni.pref)[0]
+    writer = writer_for(scorer, pool.side, pool.alumni.ids, pool.info["alumni"], pool.alumni.codes)
+    text = writer.pairs(np.array([a]), np.array([r]), np.array([code]), pool.alumni.muni, pool.alumni.pref)[0]
     return json.loads(text)
 
 
@@ -104,18 +47,15 @@ def _volunteer_pairs(by_col: TopK, by_row: TopK, n_rels: int) -> TopK:
     return both.take(first)
 
 
-def _store_volunteers(session, pool: Pool, scorer: Scorer, pairs: TopK,
+def _store_volunteers(session, run_id: int, pool: Pool, scorer: Scorer, pairs: TopK,
                       progress: Callable[[Iterable], Iterable] = iter) -> None:
-    """Explain and insert the volunteer rows in batches (Core executemany, reasons as JSON text)."""
-    writer, now, version = _writer(pool, scorer), _now(session), scorer.version
-    alum_ids, rel_ids = pool.alumni.ids, pool.rels.ids
+    """Store the volunteer rows in bulk: ids, score, rank and the levels the reasons are written from."""
+    levels = pack_levels(pairs.codes, scorer.combos(pool.alumni.codes)[pairs.rows])
+    alum_ids, rel_ids = pool.alumni.ids[pairs.rows], pool.rels.ids[pairs.cols]
     for start in progress(range(0, pairs.rows.size, _BATCH)):
-        part = pairs.take(slice(start, start + _BATCH))
-        texts = writer.pairs(part.rows, part.cols, part.codes, pool.alumni.muni, pool.alumni.pref)
-        _insert(session, [("volunteer", a, None, r, s, k, t, version, now)
-                          for a, r, s, k, t in zip(alum_ids[part.rows].tolist(), rel_ids[part.cols].tolist(),
-                                                   np.round(part.scores.astype(np.float64), 4).tolist(),
-                                                   part.ranks.tolist(), texts)])
+        part = slice(start, start + _BATCH)
+        write_volunteers(session, run_id, alum_ids[part], rel_ids[part], pairs.scores[part], pairs.ranks[part],
+                         levels[part])
 
 
 def _partner_rows(session, pool: Pool, scorer: Scorer, top: int) -> list[dict[str, Any]]:
@@ -127,20 +67,18 @@ def _partner_rows(session, pool: Pool, scorer: Scorer, top: int) -> list[dict[st
     comps = comparisons(scorer.settings)
     radius = float(scorer.settings["partner_radius_km"])
     chapter_of = np.array([pool.info["alumni"][int(i)]["chapter_id"] or -1 for i in pool.alumni.ids], np.int64)
-    table = pool.side.table
+    place = placement_levels(pool.alumni, pool.rels, pool.side.table)  # only the placement tie counts here
+    rel_info = [pool.info["rels"][rid] for rid in pool.rels.ids.tolist()]
+    rel_lat, rel_lon = (np.array([r[key] for r in rel_info], float) for key in ("lat", "lon"))
     rows = []
     for ch in session.scalars(select(Chapter).order_by(Chapter.id)):
-        members = np.flatnonzero(chapter_of == ch.id)
-        n_partner = np.zeros(len(pool.rels), int)
-        n_ties = np.zeros(len(pool.rels), int)
-        if members.size:
-            place = pair_codes(pool.geo, pool.alumni.take(members), pool.rels, scorer.settings, table) // 18
-            n_partner, n_ties = (place == 0).sum(0), (place <= 1).sum(0)
+        members = place[chapter_of == ch.id]
+        n_partner, n_ties = (members == 0).sum(0), (members <= 1).sum(0)
         hub = ch.hub_place
+        hub_km = haversine_km(hub.lat, hub.lon, rel_lat, rel_lon) if hub else np.full(len(rel_info), np.nan)
         found = []
-        for r, rid in enumerate(pool.rels.ids.tolist()):
-            rel = pool.info["rels"][rid]
-            km = float(haversine_km(hub.lat, hub.lon, rel["lat"], rel["lon"])) if hub else float("nan")
+        for r, rel in enumerate(rel_info):
+            km = float(hub_km[r])
             in_states = rel["us_state_abbr"] in ch.state_list
             hub_level = 0 if km <= 80 else 1 if in_states else 2 if km <= radius else None
             if hub_level is None:
@@ -155,10 +93,9 @@ def _partner_rows(session, pool: Pool, scorer: Scorer, top: int) -> list[dict[st
                             sentence=comps[f].levels[lv].describe(**ctx))
                        for f, lv in (("members", member_level), ("hub", hub_level), ("status", status_level))]
             reasons = [x for x in reasons if x["weight"] != 0]
-            found.append((round(sum(x["weight"] for x in reasons), 4), rid, reasons))
+            found.append((round(sum(x["weight"] for x in reasons), 4), int(pool.rels.ids[r]), reasons))
         found.sort(key=lambda t: (-t[0], t[1]))
-        rows += [dict(kind="partner", chapter_id=ch.id, relationship_id=rid, score=s, rank=i + 1,
-                      model_version=scorer.version, contributions=reasons)
+        rows += [dict(chapter_id=ch.id, relationship_id=rid, score=s, rank=i + 1, contributions=reasons)
                  for i, (s, rid, reasons) in enumerate(found[:top])]
     return rows
 
@@ -184,29 +121,28 @@ def _page_cache(session, mib: int = 256):
 def score_all(session, top_k: int | None = None, progress: Callable[[Iterable], Iterable] = iter) -> dict[str, Any]:
     """Recompute and store every suggestion (volunteers and partners) with the active model.
 
-    ``progress`` wraps the batches of suggestions being explained and stored (a progress bar).
-    The relationship side is reloaded (and re-cached for :func:`rescore_alumnus`).
+    The new lists replace the old ones in the session's transaction (see
+    :mod:`matcher.scoring.store`): commit it, and readers go from the old lists to the new.
+    ``progress`` wraps the batches of rows being stored (a progress bar). The relationship
+    side is reloaded (and re-cached for :func:`rescore_alumnus`).
+
+    Examples
+    --------
+    >>> summary = score_all(session)  # doctest: +SKIP
+    >>> sorted(summary)  # doctest: +SKIP
+    ['alumni', 'features_s', 'model_version', 'partner_suggestions', 'relationships', 'score_s', ...]
     """
-    from sqlalchemy import delete
-
-    from matcher.models import Suggestion
-
     version, settings = active_model(session)
-    scorer = _scorer(version, settings)
+    scorer = scorer_for({**settings, "version": version})
     k = top_k or int(scorer.settings["top_k"])
     pool = load_pool(session, fresh=True)
     timings: dict[str, float] = {}
     by_col, by_row = score_pool(pool.geo, pool.alumni, pool.rels, scorer, k, k, timings=timings)
     pairs = _volunteer_pairs(by_col, by_row, len(pool.rels))
     partners = _partner_rows(session, pool, scorer, max(k, 25))
-    with _page_cache(session):
-        session.execute(delete(Suggestion.__table__))
-        _store_volunteers(session, pool, scorer, pairs, progress)
-        now = _now(session)
-        _insert(session, [("partner", None, p["chapter_id"], p["relationship_id"], p["score"], p["rank"],
-                           json.dumps(p["contributions"], ensure_ascii=False), p["model_version"], now)
-                          for p in partners])
-    session.flush()
+    with _page_cache(session), replacing(session, version) as run_id:
+        _store_volunteers(session, run_id, pool, scorer, pairs, progress)
+        write_partners(session, run_id, partners)
     return dict(model_version=version, alumni=len(pool.alumni), relationships=len(pool.rels),
                 volunteer_suggestions=int(pairs.rows.size), partner_suggestions=len(partners),
                 features_s=round(timings.get("features_s", 0), 3), score_s=round(timings.get("score_s", 0), 3))
@@ -216,16 +152,21 @@ def rescore_alumnus(session, alumnus_id: int) -> list[dict[str, Any]]:
     """Refresh one alumnus's volunteer suggestions after they edit their profile; return the new rows.
 
     Their own top-k is replaced; they enter a relationship's list when they beat its k-th
-    stored score, and every list they entered or left is re-ranked. The relationship side
-    and the model come from the process caches, so this is one alumnus's row of NumPy and a
-    handful of indexed statements.
+    stored score, and every list they entered or left is re-ranked. The rows join the
+    current run and are scored with its model (the active one before any run). The
+    relationship side and the model come from the process caches, so this is one
+    alumnus's row of NumPy and a handful of indexed statements.
+
+    Returns
+    -------
+    The new rows: {kind, alumnus_id, chapter_id, relationship_id, score, rank, contributions, model_version}.
     """
     from sqlalchemy import delete, select
 
     from matcher.models import Suggestion as S
 
-    version, settings = active_model(session)
-    scorer = _scorer(version, settings)
+    run = ensure_run(session, active_model(session)[0])
+    scorer = scorer_for(model_settings(session, run[1]))
     k = int(scorer.settings["top_k"])
     was_listed = session.scalars(select(S.relationship_id).where(S.kind == "volunteer", S.alumnus_id == alumnus_id,
                                                                  S.rank > 0)).all()
@@ -244,17 +185,17 @@ def rescore_alumnus(session, alumnus_id: int) -> list[dict[str, Any]]:
     chosen = np.array(sorted(set(order[:k].tolist()) | set(enter), key=lambda r: (-scores[r], r)), np.int64)
     rows = []
     if chosen.size:
-        texts = _writer(pool, scorer).pairs(np.zeros(chosen.size, np.int64), chosen, codes[chosen],
-                                            pool.alumni.muni, pool.alumni.pref)
+        writer = writer_for(scorer, pool.side, pool.alumni.ids, pool.info["alumni"], pool.alumni.codes)
+        texts = writer.pairs(np.zeros(chosen.size, np.int64), chosen, codes[chosen], pool.alumni.muni,
+                             pool.alumni.pref)
+        levels = pack_levels(codes[chosen], scorer.combos(pool.alumni.codes)[0])
+        write_volunteers(session, run[0], np.full(chosen.size, alumnus_id), pool.rels.ids[chosen], scores[chosen],
+                         np.zeros(chosen.size, np.int64), levels)
         rows = [dict(kind="volunteer", alumnus_id=alumnus_id, chapter_id=None, relationship_id=int(pool.rels.ids[r]),
-                     score=round(float(scores[r]), 4), rank=0, contributions=t, model_version=version)
+                     score=round(float(scores[r]), 4), rank=0, contributions=json.loads(t), model_version=run[1])
                 for r, t in zip(chosen.tolist(), texts)]
-        now = _now(session)
-        _insert(session, [(*row.values(), now) for row in rows])
     _rerank(session, set(was_listed) | {int(pool.rels.ids[r]) for r in enter}, k)
     session.flush()
-    for row in rows:
-        row["contributions"] = json.loads(row["contributions"])
     return rows
 
 
@@ -288,12 +229,32 @@ def _rerank(session, relationship_ids: set[int], k: int) -> None:
         session.execute(stmt, changes)
 
 
-def _item(s, rel: dict[str, Any] | None = None) -> dict[str, Any]:
-    return dict(score=s.score, rank=s.rank, model_version=s.model_version, reasons=s.contributions)
+def _run_version():
+    from sqlalchemy import select
+
+    from matcher.models import ScoreRun, Suggestion
+
+    return select(ScoreRun.model_version).where(ScoreRun.id == Suggestion.run_id).scalar_subquery()
+
+
+def _items(session, found: list[tuple], fields) -> list[dict[str, Any]]:
+    """Rows of (suggestion, other, model version) as dicts: ``fields(other)``, score, rank, model, reasons."""
+    volunteer = [(s.alumnus_id, s.relationship_id, s.levels) for s, _, _ in found if s.kind == "volunteer"]
+    written = iter(volunteer_reasons(session, volunteer, found[0][2]) if volunteer else [])
+    return [dict(**fields(other), score=s.score, rank=s.rank, model_version=version,
+                 reasons=next(written) if s.kind == "volunteer" else s.contributions)
+            for s, other, version in found]
 
 
 def suggest_volunteers(session, relationship_id: int, top: int = 10) -> list[dict[str, Any]]:
-    """Return the stored volunteer list of one relationship, best first, with reasons."""
+    """Return the stored volunteer list of one relationship, best first, with reasons.
+
+    Examples
+    --------
+    >>> suggest_volunteers(session, 12, top=1)  # doctest: +SKIP
+    [{'relationship_id': 12, 'alumnus_id': 311, 'external_id': 'A-00311', 'alumnus': 'Hana S.', 'home': ...,
+      'us_place': ..., 'jp_place': ..., 'score': 7.3, 'rank': 1, 'model_version': 'default', 'reasons': [...]}]
+    """
     from sqlalchemy import select
 
     from matcher.models import Alumnus, Relationship, Suggestion
@@ -301,17 +262,23 @@ def suggest_volunteers(session, relationship_id: int, top: int = 10) -> list[dic
     rel = session.get(Relationship, relationship_id)
     if rel is None:
         raise LookupError(f"no relationship {relationship_id}")
-    q = (select(Suggestion, Alumnus).join(Alumnus, Suggestion.alumnus_id == Alumnus.id)
+    q = (select(Suggestion, Alumnus, _run_version()).join(Alumnus, Suggestion.alumnus_id == Alumnus.id)
          .where(Suggestion.kind == "volunteer", Suggestion.relationship_id == relationship_id,
                 Alumnus.consent.is_(True))
          .order_by(Suggestion.score.desc(), Suggestion.alumnus_id).limit(top))
-    return [dict(relationship_id=rel.id, alumnus_id=a.id, external_id=a.external_id, alumnus=a.display_name,
-                 home=a.home, us_place=rel.us_label, jp_place=rel.jp_label, **_item(s))
-            for s, a in session.execute(q)]
+    return _items(session, session.execute(q).all(), lambda a: dict(
+        relationship_id=rel.id, alumnus_id=a.id, external_id=a.external_id, alumnus=a.display_name, home=a.home,
+        us_place=rel.us_label, jp_place=rel.jp_label))
 
 
 def suggest_relationships(session, external_id: str, top: int = 10) -> list[dict[str, Any]]:
-    """Return the stored relationships suggested for one alumnus (by external id), best first."""
+    """Return the stored relationships suggested for one alumnus (by external id), best first.
+
+    Examples
+    --------
+    >>> suggest_relationships(session, "A-00311", top=1)[0]["reasons"][0]["factor"]  # doctest: +SKIP
+    'placement'
+    """
     from sqlalchemy import select
 
     from matcher.models import Alumnus, Relationship, Suggestion
@@ -319,15 +286,23 @@ def suggest_relationships(session, external_id: str, top: int = 10) -> list[dict
     alum = session.scalars(select(Alumnus).where(Alumnus.external_id == external_id)).first()
     if alum is None:
         raise LookupError(f"no alumnus {external_id}")
-    q = (select(Suggestion, Relationship).join(Relationship, Suggestion.relationship_id == Relationship.id)
+    q = (select(Suggestion, Relationship, _run_version())
+         .join(Relationship, Suggestion.relationship_id == Relationship.id)
          .where(Suggestion.kind == "volunteer", Suggestion.alumnus_id == alum.id)
          .order_by(Suggestion.score.desc(), Suggestion.relationship_id).limit(top))
-    return [dict(relationship_id=r.id, alumnus_id=alum.id, external_id=alum.external_id, us_place=r.us_label,
-                 jp_place=r.jp_label, **_item(s)) for s, r in session.execute(q)]
+    return _items(session, session.execute(q).all(), lambda r: dict(
+        relationship_id=r.id, alumnus_id=alum.id, external_id=alum.external_id, us_place=r.us_label,
+        jp_place=r.jp_label))
 
 
 def suggest_partners(session, slug: str, top: int = 10) -> list[dict[str, Any]]:
-    """Return the stored relationships suggested to one chapter, best first."""
+    """Return the stored relationships suggested to one chapter, best first.
+
+    Examples
+    --------
+    >>> suggest_partners(session, "jetaa-nw", top=1)[0]["reasons"][0]["factor"]  # doctest: +SKIP
+    'members'
+    """
     from sqlalchemy import select
 
     from matcher.models import Chapter, Relationship, Suggestion
@@ -335,8 +310,10 @@ def suggest_partners(session, slug: str, top: int = 10) -> list[dict[str, Any]]:
     ch = session.scalars(select(Chapter).where(Chapter.slug == slug)).first()
     if ch is None:
         raise LookupError(f"no chapter {slug!r}")
-    q = (select(Suggestion, Relationship).join(Relationship, Suggestion.relationship_id == Relationship.id)
+    q = (select(Suggestion, Relationship, _run_version())
+         .join(Relationship, Suggestion.relationship_id == Relationship.id)
          .where(Suggestion.kind == "partner", Suggestion.chapter_id == ch.id)
          .order_by(Suggestion.score.desc(), Suggestion.relationship_id).limit(top))
-    return [dict(relationship_id=r.id, chapter_id=ch.id, chapter=ch.slug, us_place=r.us_label, jp_place=r.jp_label,
-                 status=r.status, **_item(s)) for s, r in session.execute(q)]
+    return _items(session, session.execute(q).all(), lambda r: dict(
+        relationship_id=r.id, chapter_id=ch.id, chapter=ch.slug, us_place=r.us_label, jp_place=r.jp_label,
+        status=r.status))

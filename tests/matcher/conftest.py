@@ -19,6 +19,7 @@ import pytest
 from matcher import db
 from matcher.models import (Alumnus, Chapter, Decision, MatchRequest, Municipality, MunicipalityAlias, Placement,
                             Prefecture, Relationship, Suggestion, USPlace, USState)
+from matcher.scoring.store import ensure_run
 
 UTC = dt.timezone.utc
 
@@ -84,9 +85,10 @@ def _build(s) -> SimpleNamespace:
                                  (cy, "44201", "44", None), (dee, "03205", "03", None), (fay, None, "03", None)):
         s.add(Placement(alumnus_id=a.id, place="as written", municipality_code=muni, prefecture_code=pref,
                         alias_id=alias, role="ALT", start_year=2003, end_year=2005))
+    run_id = ensure_run(s, "default")[0]
     for a, r, score in ((ada, r1, 7.6), (ben, r1, 3.9), (cy, r1, 5.0), (ada, r2, 4.5), (ben, r3, 3.0),
                         (cy, r3, 2.0), (dee, r1, 9.0)):
-        s.add(Suggestion(kind="volunteer", alumnus_id=a.id, relationship_id=r.id, score=score))
+        s.add(Suggestion(run_id=run_id, kind="volunteer", alumnus_id=a.id, relationship_id=r.id, score=score))
     t0 = dt.datetime(2026, 1, 5, 10, tzinfo=UTC)  # a Monday, ISO week 2026-W02
     for a, score, at, decisions in (
             (ada, 7.6, t0, [("approved", "coord1", 24)]),

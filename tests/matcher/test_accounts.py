@@ -9,6 +9,8 @@ from matcher.accounts import (AccountError, accept_invite, authenticate, create_
                               export_alumnus, new_api_token, user_for_api_token)
 from matcher.decisions import decide, request_introduction
 from matcher.models import Alumnus, Decision, MatchRequest, Placement, Relationship, Suggestion, User
+from matcher.scoring.readback import pair_levels
+from matcher.scoring.store import ensure_run
 
 
 @pytest.fixture(autouse=True)
@@ -76,18 +78,22 @@ def test_api_tokens_are_stored_hashed_and_replaced(session):
 
 
 def test_export_holds_the_profile_and_deletion_keeps_an_anonymous_trace(session):
-    rel = session.scalar(select(Relationship).order_by(Relationship.id))
+    rel = session.scalar(select(Relationship).where(Relationship.jp_municipality_code == "03205")
+                         .order_by(Relationship.id))
     alum = _alum(session, "ACC-DEL")
     session.add(Placement(alumnus_id=alum.id, place="Ishidoriya", municipality_code="03205", prefecture_code="03",
                           role="ALT", start_year=2003, end_year=2005))
-    session.add(Suggestion(kind="volunteer", alumnus_id=alum.id, relationship_id=rel.id, score=5.0,
-                           contributions=[]))
+    session.flush()
+    session.add(Suggestion(run_id=ensure_run(session, "default")[0], kind="volunteer", alumnus_id=alum.id,
+                           relationship_id=rel.id, score=5.0, levels=pair_levels(session, alum.id, rel.id)))
     create_user(session, "hana-del", "alumnus", alum="ACC-DEL", password="long enough pw")
     req = request_introduction(session, rel.id, alum.id, None)
     decide(session, req.id, "approved", "coord@example.org", "good fit")
     session.refresh(alum)
     data = export_alumnus(session, alum)
     assert data["email"] == "hana.q@example.org" and data["placements"][0]["place"] == "Ishidoriya"
+    # the stored row holds level codes; the export writes its reasons out
+    assert data["suggestions"][0]["reasons"][0]["sentence"].startswith("placed in Hanamaki — the partner")
     assert data["suggestions"][0]["relationship_id"] == rel.id and data["requests"][0]["status"] == "approved"
 
     delete_alumnus(session, alum)

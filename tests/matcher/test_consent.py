@@ -13,6 +13,8 @@ from matcher.decisions import (AlreadyDecided, ConsentWithdrawn, decide, history
                                withdraw_consent)
 from matcher.ingest.importer import import_csv
 from matcher.models import Alumnus, Decision, MatchRequest, OutboxMessage, Relationship, Suggestion
+from matcher.scoring.readback import pair_levels
+from matcher.scoring.store import ensure_run
 
 
 def _world(session):
@@ -23,7 +25,8 @@ def _world(session):
                    consent_contact=True)
     session.add(alum)
     session.flush()
-    session.add(Suggestion(kind="volunteer", alumnus_id=alum.id, relationship_id=rel.id, score=6.0))
+    session.add(Suggestion(run_id=ensure_run(session, "default")[0], kind="volunteer", alumnus_id=alum.id,
+                           relationship_id=rel.id, score=6.0, levels=pair_levels(session, alum.id, rel.id)))
     session.flush()
     return rel, alum
 

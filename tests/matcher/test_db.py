@@ -99,3 +99,8 @@ def test_session_fixture_undoes_commits(engine, session):
     with engine.connect() as other:
         # Another connection cannot see an uncommitted outer transaction.
         assert other.scalar(select(Alumnus.id).where(Alumnus.external_id == "ROLLBACK-1")) is None
+
+
+def test_the_quick_schema_check_finds_alembics_head():
+    # every command checks the schema by reading the migration files, not by importing Alembic
+    assert db._scan_head() == db.head_revision()

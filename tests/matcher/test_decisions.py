@@ -9,7 +9,10 @@ from sqlalchemy.exc import DBAPIError
 from matcher import db
 from matcher.decisions import (AlreadyDecided, DecisionError, SMTPTransport, contacts_for, decide,
                                propose_partnership, queue, request_introduction)
-from matcher.models import Alumnus, Chapter, Decision, MatchRequest, OutboxMessage, Relationship, Suggestion
+from matcher.models import (Alumnus, Chapter, Decision, MatchRequest, MunicipalityAlias, OutboxMessage, Placement,
+                            Relationship, Suggestion)
+from matcher.scoring.readback import pair_levels
+from matcher.scoring.store import ensure_run
 
 
 def _world(session, suffix=""):
@@ -25,9 +28,13 @@ def _world(session, suffix=""):
     nope = Alumnus(external_id=f"D-NOPE{suffix}", name="Noa Nope", email="noa@example.org", consent=False)
     session.add_all([alum, shy, nope])
     session.flush()
-    session.add(Suggestion(kind="volunteer", alumnus_id=alum.id, relationship_id=rel.id, score=7.6, rank=1,
-                           contributions=[{"factor": "placement", "level": "partner", "weight": 4.0,
-                                           "sentence": "placed in Ishidoriya (merged into Hanamaki in 2006)"}]))
+    session.add(Placement(alumnus_id=alum.id, place="Ishidoriya", municipality_code="03205", prefecture_code="03",
+                          alias_id=session.scalar(select(MunicipalityAlias.id).where(
+                              MunicipalityAlias.municipality_code == "03205", MunicipalityAlias.name == "Ishidoriya")),
+                          role="ALT", start_year=2003, end_year=2005))
+    session.flush()
+    session.add(Suggestion(run_id=ensure_run(session, "default")[0], kind="volunteer", alumnus_id=alum.id,
+                           relationship_id=rel.id, score=7.6, rank=1, levels=pair_levels(session, alum.id, rel.id)))
     session.flush()
     return rel, alum, shy, nope
 
@@ -56,7 +63,8 @@ def test_decision_is_appended_and_bumps_the_count(session):
     session.refresh(req)
     assert (req.status, req.decision_count) == ("approved", 2)
     assert [d.decided_by for d in req.decisions] == ["coord@example.org", "coord2@example.org"]
-    assert approved.features == {"placement": "partner"}
+    assert approved.features == {c["factor"]: c["level"] for c in req.contributions}
+    assert approved.features["placement"] == "partner"
 
 
 def test_a_stale_view_loses_and_names_the_winner(session):

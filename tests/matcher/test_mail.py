@@ -15,6 +15,8 @@ from matcher.cli import cli
 from matcher.decisions import decide, propose_partnership, request_introduction
 from matcher.mail import SMTPTransport, enqueue, send_outbox
 from matcher.models import Alumnus, Chapter, OutboxMessage, Relationship, Suggestion, User
+from matcher.scoring.readback import pair_levels
+from matcher.scoring.store import ensure_run
 
 SENDER = "jetmatch <no-reply@jetmatch.test>"
 
@@ -91,7 +93,8 @@ def test_mail_send_command_delivers_and_reports_json(scratch_db_url, runner, smt
                        consent_contact=True)
         s.add(alum)
         s.flush()
-        s.add(Suggestion(kind="volunteer", alumnus_id=alum.id, relationship_id=rel.id, score=5.0))
+        s.add(Suggestion(run_id=ensure_run(s, "default")[0], kind="volunteer", alumnus_id=alum.id,
+                         relationship_id=rel.id, score=5.0, levels=pair_levels(s, alum.id, rel.id)))
         s.flush()
         decide(s, request_introduction(s, rel.id, alum.id, None).id, "approved", "coord@example.org")
     engine.dispose()

@@ -13,6 +13,9 @@ from dataclasses import dataclass
 from sqlalchemy import func, select
 
 from matcher import accounts
+from matcher.scoring.pool import invalidate
+from matcher.scoring.readback import pair_levels
+from matcher.scoring.store import ensure_run
 from matcher.models import (Alumnus, Chapter, Municipality, MunicipalityAlias, Placement, Prefecture,
                             Relationship, Suggestion, USPlace, USState)
 
@@ -120,29 +123,24 @@ def build(session) -> World:
                           prefecture_code=iwate.code, role="ALT", start_year=2015, end_year=2017))
     session.flush()
 
-    placed = _contribution("placement", "partner", 4.0,
-                           "placed in Ishidoriya (merged into Hanamaki in 2006) — the partner city (2003–2005)")
-    near = _contribution("distance", "within_25km", 2.0, "lives 0 km from Hot Springs, AR")
+    # Volunteer rows hold level codes, as a score run stores them; their reasons are written when read.
+    invalidate()
+    run_id = ensure_run(session, "default")[0]
+
+    def volunteer(alum, rel, score, rank):
+        return Suggestion(run_id=run_id, kind="volunteer", alumnus_id=alum.id, relationship_id=rel.id, score=score,
+                          rank=rank, levels=pair_levels(session, alum.id, rel.id))
+
     rows = [
-        Suggestion(kind="volunteer", alumnus_id=hana.id, relationship_id=hs.id, score=7.6, rank=1,
-                   contributions=[placed, near, _contribution("themes", "strong", 1.2,
-                                  "interests match the committee's programmes (education, youth exchange)"),
-                                  _contribution("japanese", "fluent", 0.4, "fluent Japanese (level 4)")]),
-        Suggestion(kind="volunteer", alumnus_id=daniel.id, relationship_id=hs.id, score=3.9, rank=2,
-                   contributions=[_contribution("placement", "same_prefecture", 2.0,
-                                                "placed in Morioka, in Iwate, the partner's prefecture (2010–2013)"),
-                                  _contribution("distance", "within_80km", 1.5, "lives 78 km from Hot Springs, AR"),
-                                  _contribution("role", "cir", 0.5, "worked in international relations as a CIR")]),
+        volunteer(hana, hs, 7.6, 1),
+        volunteer(daniel, hs, 3.9, 2),
         # Priya did not consent: a stale row like this must still never be shown.
-        Suggestion(kind="volunteer", alumnus_id=priya.id, relationship_id=hs.id, score=9.0, rank=0,
-                   contributions=[placed]),
-        Suggestion(kind="volunteer", alumnus_id=hana.id, relationship_id=rut.id, score=4.5, rank=1,
-                   contributions=[_contribution("placement", "partner", 4.0,
-                                  "placed in Ishidoriya — the partner as named at signing (2003–2005)")]),
-        Suggestion(kind="partner", chapter_id=chapter.id, relationship_id=hs.id, score=6.5, rank=1,
+        volunteer(priya, hs, 9.0, 0),
+        volunteer(hana, rut, 4.5, 1),
+        Suggestion(run_id=run_id, kind="partner", chapter_id=chapter.id, relationship_id=hs.id, score=6.5, rank=1,
                    contributions=[_contribution("members", "partner", 3.0, "2 of your members lived in Hanamaki"),
                                   _contribution("hub", "hub_city", 1.5, "78 km from your hub, Little Rock, AR")]),
-        Suggestion(kind="partner", chapter_id=chapter.id, relationship_id=rut.id, score=4.0, rank=2,
+        Suggestion(run_id=run_id, kind="partner", chapter_id=chapter.id, relationship_id=rut.id, score=4.0, rank=2,
                    contributions=[_contribution("status", "dormant", 1.0, "dormant since 2012")]),
     ]
     session.add_all(rows)

@@ -17,11 +17,17 @@ from conftest import csrf_token, login, post
 from matcher import accounts, decisions
 from matcher.mail import send_outbox
 from matcher.models import Alumnus, Decision, MatchRequest, Placement, User
+from matcher.scoring.readback import pair_levels
+from matcher.scoring.store import ensure_run
 from test_routes import EXPECTED, _url
 
 SECRETS = (jm_world.HANA_EMAIL, jm_world.HANA_SURNAME, jm_world.PRIYA_SURNAME, "daniel.om@example.org",
            "Okonkwo-Marsh")
 VIEWERS = ("coordinator", "chapter_lead", "committee", "committee_rutland", "alumnus_daniel")
+
+
+def world_run(db_session) -> int:
+    return ensure_run(db_session, "default")[0]
 
 
 def _token(db_session, world, key):
@@ -297,8 +303,9 @@ def test_radius_filter_fills_the_page_from_inside_the_circle(db_session, world, 
                      home_lat=hs.lat + 0.2, home_lon=hs.lon + 0.24, home_state_abbr="AR", consent=True)
     db_session.add(corner)
     db_session.flush()
-    db_session.add(Suggestion(kind="volunteer", alumnus_id=corner.id, relationship_id=world.hot_springs.id,
-                              score=8.0, rank=0, contributions=[]))
+    db_session.add(Suggestion(run_id=world_run(db_session), kind="volunteer", alumnus_id=corner.id,
+                              relationship_id=world.hot_springs.id, score=8.0, rank=0,
+                              levels=pair_levels(db_session, corner.id, world.hot_springs.id)))
     db_session.flush()
     with app.app_context():
         rows = volunteer_rows(db_session, world.hot_springs, radius=25, page=1, size=1)
@@ -316,8 +323,8 @@ def test_a_sister_state_tie_counts_members_anywhere_in_the_prefecture(db_session
                        jp_prefecture_code="03", status="unknown")
     db_session.add(tie)
     db_session.flush()
-    db_session.add(Suggestion(kind="partner", chapter_id=world.chapter.id, relationship_id=tie.id, score=9.9,
-                              rank=0, contributions=[]))
+    db_session.add(Suggestion(run_id=world_run(db_session), kind="partner", chapter_id=world.chapter.id,
+                              relationship_id=tie.id, score=9.9, rank=0, contributions=[]))
     db_session.flush()
     row = next(r for r in partner_rows(db_session, world.chapter) if r["rel"].id == tie.id)
     in_iwate = member_ties(db_session, world.chapter.id)[1]["03"]

@@ -13,6 +13,8 @@ import jm_world
 from conftest import app_config, login, post
 from matcher import accounts, decisions
 from matcher.models import Alumnus, MatchRequest, OutboxMessage, Suggestion, User
+from matcher.scoring.readback import pair_levels
+from matcher.scoring.store import ensure_run
 from web import create_app
 
 
@@ -30,8 +32,9 @@ def _whitfield(db_session, world) -> Alumnus:
                    consent=True, consent_contact=True, japanese_level=3, max_matches=1)
     db_session.add(dana)
     db_session.flush()
-    db_session.add(Suggestion(kind="volunteer", alumnus_id=dana.id, relationship_id=world.hot_springs.id,
-                              score=9.0, rank=1, contributions=[]))
+    db_session.add(Suggestion(run_id=ensure_run(db_session, "default")[0], kind="volunteer", alumnus_id=dana.id,
+                              relationship_id=world.hot_springs.id, score=9.0, rank=1,
+                              levels=pair_levels(db_session, dana.id, world.hot_springs.id)))
     db_session.flush()
     return dana
 

@@ -7,6 +7,7 @@ import pytest
 from sqlalchemy import select
 
 from matcher.models import Alumnus, MunicipalityAlias, Placement, Relationship, Suggestion, USPlace
+from matcher.scoring.readback import suggestion_reasons
 from matcher.scoring.features import Alumni, Geography, Relationships, alumnus_codes, decode_pair, pair_codes, unit_vectors
 from matcher.scoring.scorer import Scorer, TopK, score_codes, top_k_chunk
 from matcher.scoring.suggestions import rescore_alumnus, score_all, suggest_relationships, suggest_volunteers
@@ -79,8 +80,9 @@ def test_non_consenting_and_full_alumni_never_appear(session, named):
 
 
 def test_contributions_sum_to_the_score(session, named):
-    for s in session.scalars(select(Suggestion)):
-        assert sum(c["weight"] for c in s.contributions) == pytest.approx(s.score, abs=1e-3)
+    stored = session.scalars(select(Suggestion)).all()
+    for s, reasons in zip(stored, suggestion_reasons(session, stored)):
+        assert sum(c["weight"] for c in reasons) == pytest.approx(s.score, abs=1e-3)
 
 
 def test_one_alumnus_is_refreshed_quickly_after_an_edit(session, named):

@@ -1,0 +1,182 @@
+"""Stored suggestions, kept small and written in bulk.
+
+What is stored, and why:
+
+* a volunteer row is six numbers: its run, the alumnus, the relationship, the score, its
+  rank in the relationship's list (0 when only in the alumnus's own list) and ``levels``,
+  the pair code and the alumnus's combo of factor levels in one integer (:func:`pack_levels`).
+  The reasons are written from these codes when the row is read
+  (:mod:`matcher.scoring.readback`), with the same sentences as at scoring time; storing
+  the sentences made storing 350,000 rows take thirty times longer than scoring them;
+* the rows are only those the pages read: each relationship's top k and each alumnus's top k;
+* a run's model version and time are stored once, in ``score_runs``.
+
+A run replaces every row in one transaction, so a reader sees the old lists or the new
+ones, never a mix: SQLite readers keep reading the last committed state until the commit,
+and PostgreSQL readers their snapshot. On PostgreSQL the run first takes a lock that
+only other writers wait for (two runs at once would otherwise each keep their own rows).
+
+Rows go to the database in bulk: ``executemany`` on SQLite (into the table without its
+indexes, built again at the end, see :func:`replacing`), a binary ``COPY`` built with NumPy
+on PostgreSQL (psycopg 3).
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import numpy as np
+
+__all__ = ["LEVEL_BASE", "pack_levels", "unpack_levels", "start_run", "replacing", "current_run", "ensure_run",
+           "write_volunteers", "write_partners"]
+
+LEVEL_BASE = 256  # pair codes are below it (uint8)
+_VOLUNTEER_COLUMNS = ("run_id", "kind", "alumnus_id", "relationship_id", "score", "rank", "levels")
+
+
+def pack_levels(pair_code, combo):
+    """Return the stored ``levels`` of pairs: pair code + 256 x the alumnus's combo code.
+
+    >>> int(pack_levels(3 * 18 + 1 * 3 + 2, 100))
+    25659
+    >>> [int(x) for x in unpack_levels(25659)]
+    [59, 100]
+    """
+    return np.asarray(pair_code, np.int64) + LEVEL_BASE * np.asarray(combo, np.int64)
+
+
+def unpack_levels(levels):
+    """Return (pair code, combo code) of stored ``levels``."""
+    levels = np.asarray(levels, np.int64)
+    return levels % LEVEL_BASE, levels // LEVEL_BASE
+
+
+def start_run(session, version: str) -> int:
+    """Begin replacing the stored suggestions: delete them all, record a new run; return its id.
+
+    Call inside the transaction that writes the new rows. Only the latest earlier run is
+    kept (its id keeps new ids growing).
+    """
+    from sqlalchemy import delete, func, select
+
+    from matcher.models import ScoreRun, Suggestion
+
+    _lock(session.connection())
+    session.execute(delete(Suggestion.__table__))
+    last = session.scalar(select(func.max(ScoreRun.id)))
+    if last is not None:
+        session.execute(delete(ScoreRun.__table__).where(ScoreRun.id < last))
+    run = ScoreRun(model_version=version)
+    session.add(run)
+    session.flush()
+    return run.id
+
+
+@contextmanager
+def replacing(session, version: str) -> Iterator[int]:
+    """Replace every stored suggestion within the block: yield the new run's id to write rows under.
+
+    On SQLite the table's indexes are dropped first and built again after the block: one
+    sorted build of each costs less than keeping it up to date row by row. It all happens in the caller's transaction, so readers see the old rows (and
+    indexes) until it commits.
+    """
+    from matcher.models import Suggestion
+
+    conn = session.connection()
+    _lock(conn)
+    indexes = list(Suggestion.__table__.indexes) if conn.dialect.name == "sqlite" else []
+    for index in indexes:
+        index.drop(conn)
+    run_id = start_run(session, version)
+    yield run_id
+    for index in indexes:
+        index.create(conn)
+
+
+def _lock(conn) -> None:
+    """On PostgreSQL, make other writers of suggestions wait for this transaction (readers do not)."""
+    from matcher.models import Suggestion
+
+    if conn.dialect.name == "postgresql":
+        conn.exec_driver_sql(f"LOCK TABLE {Suggestion.__tablename__} IN SHARE ROW EXCLUSIVE MODE")
+
+
+@functools.cache
+def _current_query():
+    from sqlalchemy import select
+
+    from matcher.models import ScoreRun
+
+    return select(ScoreRun.id, ScoreRun.model_version).order_by(ScoreRun.id.desc()).limit(1)
+
+
+def current_run(session) -> tuple[int, str] | None:
+    """Return (id, model version) of the run whose suggestions are stored; None before any."""
+    row = session.execute(_current_query()).first()
+    return None if row is None else (row.id, row.model_version)
+
+
+def ensure_run(session, version: str) -> tuple[int, str]:
+    """Return (id, model version) of the current run, starting an empty one with ``version`` when there is none."""
+    run = current_run(session)
+    return run if run is not None else (start_run(session, version), version)
+
+
+def write_volunteers(session, run_id: int, alumnus_ids: np.ndarray, relationship_ids: np.ndarray,
+                     scores: np.ndarray, ranks: np.ndarray, levels: np.ndarray) -> None:
+    """Insert volunteer rows of run ``run_id`` in one bulk statement (arrays of equal length).
+
+    Scores are stored rounded to 4 places, as the readers show them.
+    """
+    if len(alumnus_ids) == 0:
+        return
+    scores = np.round(np.asarray(scores, np.float64), 4)
+    conn = session.connection()
+    if conn.dialect.name == "postgresql":
+        _copy_volunteers(conn, run_id, alumnus_ids, relationship_ids, scores, ranks, levels)
+        return
+    from matcher.models import Suggestion
+
+    sql = (f"INSERT INTO {Suggestion.__tablename__} ({', '.join(_VOLUNTEER_COLUMNS)}) "
+           f"VALUES ({int(run_id)}, 'volunteer', ?, ?, ?, ?, ?)")
+    conn.exec_driver_sql(sql, list(zip(*(np.asarray(x).tolist() for x in
+                                         (alumnus_ids, relationship_ids, scores, ranks, levels)))))
+
+
+def _copy_volunteers(conn, run_id, alumnus_ids, relationship_ids, scores, ranks, levels) -> None:
+    """COPY the rows in PostgreSQL's binary format, every tuple laid out by one NumPy record type.
+
+    Each field is its byte length then its value, big-endian: integer columns are int4,
+    ``score`` float8 and ``kind`` the nine bytes of "volunteer".
+    """
+    from matcher.models import Suggestion
+
+    fields = [("run_id", ">i4"), ("kind", "S9"), ("alumnus_id", ">i4"), ("relationship_id", ">i4"),
+              ("score", ">f8"), ("rank", ">i4"), ("levels", ">i4")]
+    layout = [("count", ">i2")]
+    for name, kind in fields:
+        layout += [(f"{name}_len", ">i4"), (name, kind)]
+    rows = np.empty(len(alumnus_ids), np.dtype(layout))
+    rows["count"] = len(fields)
+    for name, kind in fields:
+        rows[f"{name}_len"] = np.dtype(kind).itemsize
+    rows["run_id"], rows["kind"] = run_id, b"volunteer"
+    rows["alumnus_id"], rows["relationship_id"] = alumnus_ids, relationship_ids
+    rows["score"], rows["rank"], rows["levels"] = scores, ranks, levels
+    payload = b"PGCOPY\n\xff\r\n\x00" + bytes(8) + rows.tobytes() + b"\xff\xff"
+    sql = (f"COPY {Suggestion.__tablename__} ({', '.join(_VOLUNTEER_COLUMNS)}) FROM STDIN (FORMAT BINARY)")
+    with conn.connection.dbapi_connection.cursor() as cursor, cursor.copy(sql) as copy:
+        copy.write(payload)
+
+
+def write_partners(session, run_id: int, rows: list[dict[str, Any]]) -> None:
+    """Insert chapter x relationship rows (a few hundred) with their reasons."""
+    if rows:
+        from sqlalchemy import insert
+
+        from matcher.models import Suggestion
+
+        session.execute(insert(Suggestion.__table__), [dict(row, run_id=run_id, kind="partner") for row in rows])
