@@ -11,6 +11,7 @@ import sys
 from pathlib import Path
 
 import click
+
 from matcher.cli._app import AppContext, db, emit_json, pass_app
 from matcher.console import status
 
@@ -220,6 +221,8 @@ def users_revoke_token(app: AppContext, login: str, as_json: bool) -> None:
 @pass_app
 def users_list(app: AppContext, as_json: bool) -> None:
     """List logins: role, state, invite expiry, API token expiry and last use."""
+    from sqlalchemy import select
+
     from matcher.accounts import user_summary
     from matcher.models import User
 

@@ -25,7 +25,7 @@ from typing import Any
 import numpy as np
 
 from matcher.scoring.comparisons import ALUMNUS_FACTORS, comparisons, validate_settings
-from matcher.scoring.features import Alumni, Geography, Relationships, pair_codes, placement_table
+from matcher.scoring.features import Alumni, Geography, Relationships, placement_table
 from matcher.scoring.compiled import pair_q
 from matcher.scoring.topk import NOT_ELIGIBLE, Buffers, renumber, scan_chunk
 
