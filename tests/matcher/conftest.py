@@ -95,12 +95,16 @@ def _build(s) -> SimpleNamespace:
             (ben, 3.9, t0 + dt.timedelta(days=1), [("rejected", "coord2", 48)]),
             (cy, 5.0, t0 + dt.timedelta(days=8), [("on_hold", "coord1", 2), ("approved", "coord1", 12)])):
         req = MatchRequest(kind="introduction", alumnus_id=a.id, relationship_id=r1.id, score=score,
-                           requested_at=at, status=decisions[-1][0], decision_count=len(decisions))
+                           requested_at=at, status="pending", decision_count=0)
         s.add(req)
         s.flush()
         for seq, (status, who, hours) in enumerate(decisions, 1):
+            # the database moves a request's status only along a decision row (append-only trail)
             s.add(Decision(request_id=req.id, sequence=seq, status=status, decided_by=who,
                            decided_at=at + dt.timedelta(hours=hours)))
+            s.flush()
+            req.status, req.decision_count = status, seq
+            s.flush()
     s.flush()
     return SimpleNamespace(r1=r1.id, r2=r2.id, r3=r3.id, r4=r4.id, ada=ada.id, ben=ben.id, cy=cy.id, dee=dee.id,
                            ishidoriya=ishidoriya.id, heartland=heartland.id,
