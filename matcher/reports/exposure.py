@@ -9,6 +9,7 @@ import numpy as np
 from sqlalchemy import func, select
 
 from matcher.models import Alumnus, Placement, Suggestion
+from matcher.names import display_name
 
 __all__ = ["exposure_report", "gini"]
 
@@ -56,7 +57,7 @@ def _why(row, has_placement: bool, scored: bool) -> str:
 def exposure_report(session, top: int = 10) -> dict:
     """Share of top-``top`` slots held by the top 10% of consenting alumni, the Gini of slots
     across them, and the consenting alumni in no relationship's top ``top``, with the likely reason."""
-    alumni = session.execute(select(Alumnus.id, Alumnus.name, Alumnus.max_matches, Alumnus.availability_hours,
+    alumni = session.execute(select(Alumnus.id, Alumnus.given_name, Alumnus.family_name, Alumnus.max_matches, Alumnus.availability_hours,
                                     Alumnus.home_lat).where(Alumnus.consent.is_(True)).order_by(Alumnus.id)).all()
     slots = _top_slots(session, top)
     counts = sorted((slots.get(a.id, 0) for a in alumni), reverse=True)
@@ -64,7 +65,7 @@ def exposure_report(session, top: int = 10) -> dict:
     total = sum(counts)
     suggested = set(session.scalars(select(Suggestion.alumnus_id).where(Suggestion.kind == "volunteer").distinct()))
     placed = set(session.scalars(select(Placement.alumnus_id).distinct()))
-    never = [{"alumnus": Alumnus.display_name.fget(a), "reason": _why(a, a.id in placed, a.id in suggested)}
+    never = [{"alumnus": display_name(a.given_name, a.family_name), "reason": _why(a, a.id in placed, a.id in suggested)}
              for a in alumni if not slots.get(a.id)]
     return {"top": top, "consenting_alumni": len(alumni), "slots": total,
             "top_decile_alumni": k, "top_decile_share": round(sum(counts[:k]) / total, 3) if total else None,

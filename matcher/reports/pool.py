@@ -9,6 +9,7 @@ from sqlalchemy import select
 
 from matcher.geo import PointIndex
 from matcher.models import Alumnus, Municipality, Placement, Relationship, USPlace, USState
+from matcher.names import display_name
 
 __all__ = ["Pool", "load_pool", "RADIUS_KM"]
 
@@ -51,12 +52,12 @@ class Pool:
 
 def load_pool(session) -> Pool:
     """Read the pool with one query per table (no ORM objects)."""
-    rows = session.execute(select(Alumnus.id, Alumnus.name, Alumnus.home_lat, Alumnus.home_lon)
+    rows = session.execute(select(Alumnus.id, Alumnus.given_name, Alumnus.family_name, Alumnus.home_lat, Alumnus.home_lon)
                            .where(Alumnus.consent.is_(True)).order_by(Alumnus.id)).all()
     ids = np.array([r[0] for r in rows], dtype=np.int64)
-    names = [Alumnus.display_name.fget(r) for r in rows]
-    lat = np.array([np.nan if r[2] is None else r[2] for r in rows], dtype=float)
-    lon = np.array([np.nan if r[3] is None else r[3] for r in rows], dtype=float)
+    names = [display_name(r.given_name, r.family_name) for r in rows]
+    lat = np.array([np.nan if r.home_lat is None else r.home_lat for r in rows], dtype=float)
+    lon = np.array([np.nan if r.home_lon is None else r.home_lon for r in rows], dtype=float)
     R = Relationship
     rels = []
     for rid, us_kind, st, jp_kind, muni, pref, status, year, since, pname, plat, plon, sname, slat, slon, mname \

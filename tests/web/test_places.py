@@ -34,11 +34,16 @@ def test_a_100_kb_placement_name_is_a_clear_error_on_the_page(client, world, as_
     before = db_session.scalars(select(Placement.id).where(Placement.alumnus_id == world.hana.id)).all()
     response = post(client, "/me/placements", {"place": HUNDRED_KB, "role": "ALT", "start_year": 2001,
                                                "end_year": 2002})
-    assert response.status_code == 303
-    page = client.get("/me").get_data(as_text=True)
-    assert "The place text is 102,400 characters long; a place is at most 200." in page
+    # refused before any work (the app's cap on every field), with the field named
+    assert response.status_code == 400
+    assert "The form field &#39;place&#39; has 102400 characters; at most 10000 are accepted." in response.get_data(
+        as_text=True)
+    over = post(client, "/me/placements", {"place": "Ishidoriya " * 20, "role": "ALT", "start_year": 2001,
+                                           "end_year": 2002})
+    assert over.status_code == 400 and "Field cannot be longer than 200 characters." in over.get_data(as_text=True)
     assert db_session.scalars(select(Placement.id).where(Placement.alumnus_id == world.hana.id)).all() == before
-    preview = client.get("/places/resolve", query_string={"q": HUNDRED_KB}).get_json()
+    assert client.get("/places/resolve", query_string={"q": HUNDRED_KB}).status_code == 400
+    preview = client.get("/places/resolve", query_string={"q": "Ishidoriya " * 20}).get_json()
     assert preview["status"] == "too long"
 
 
