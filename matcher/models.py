@@ -448,6 +448,7 @@ class PartnershipSuggestion(Base):
     probability: Mapped[float] = mapped_column(Float)
     reasons: Mapped[list[Any]] = mapped_column(JSON, default=list)
     champion_ids: Mapped[list[Any]] = mapped_column(JSON, default=list)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=_now)
 
 
 class ScoreRun(Base):

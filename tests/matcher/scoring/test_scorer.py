@@ -224,6 +224,9 @@ def test_distance_reasons_are_bands_never_kilometres(session, named):
     morioka = next(i for i in rutland if i["external_id"] == "T-MORIOKA")
     assert {"factor": "distance", "level": "within_25km", "sentence": "lives in Rutland, VT"}.items() <= next(
         r for r in morioka["reasons"] if r["factor"] == "distance").items()
-    sentences = [c["sentence"] for s in session.scalars(select(Suggestion)) for c in s.contributions
+    from matcher.scoring.readback import suggestion_reasons
+
+    stored = session.scalars(select(Suggestion)).all()  # every stored row's reasons, as the pages write them
+    sentences = [c["sentence"] for reasons in suggestion_reasons(session, stored) for c in reasons
                  if c["factor"] == "distance"]
     assert sentences and not [s for s in sentences if re.search(r"\d+ km (from|away)", s)]
