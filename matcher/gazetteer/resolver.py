@@ -42,9 +42,11 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections.abc import Iterable, MutableMapping
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
+
+from sqlalchemy import select
 
 from matcher.gazetteer.cache import SessionGeocodeCache
 from matcher.gazetteer.explain import candidate_reason
@@ -77,6 +79,7 @@ from matcher.gazetteer.names import (
     strip_macrons,
     us_key,
 )
+from matcher.models import Municipality, MunicipalityAlias, Prefecture, USPlace, USState, USZip
 
 __all__ = [
     "Resolution",
@@ -204,15 +207,13 @@ class Gazetteer:
         Wards and postal codes are not tables: they are read from the reference files in ``data``
         (default: :func:`matcher.refdata.data_dir`).
         """
-        from sqlalchemy import select
-
-        from matcher import models as m
+        # refdata imports matcher.gazetteer.files, so importing it at the top would be a cycle
         from matcher.refdata import data_dir
 
         def rows(*cols):
             return [r._asdict() for r in session.execute(select(*cols))]
 
-        A = m.MunicipalityAlias
+        A = MunicipalityAlias
         aliases = rows(A.municipality_code, A.name, A.name_ja, A.kind, A.district, A.merged_on, A.source, A.id,
                        A.kana, A.district_ja, A.old_code)
         for a in aliases:
@@ -222,16 +223,16 @@ class Gazetteer:
         kwargs.setdefault("wards", read_rows(folder / "jp_wards.csv"))
         kwargs.setdefault("postal", read_rows(folder / "jp_postal_codes.csv"))
         return cls(
-            rows(m.Prefecture.code, m.Prefecture.name, m.Prefecture.name_ja, m.Prefecture.region,
-                 m.Prefecture.neighbours, m.Prefecture.lat, m.Prefecture.lon),
-            rows(m.Municipality.code, m.Municipality.prefecture_code, m.Municipality.name,
-                 m.Municipality.name_romaji, m.Municipality.name_ja, m.Municipality.name_kana,
-                 m.Municipality.kind, m.Municipality.lat, m.Municipality.lon, m.Municipality.population),
+            rows(Prefecture.code, Prefecture.name, Prefecture.name_ja, Prefecture.region,
+                 Prefecture.neighbours, Prefecture.lat, Prefecture.lon),
+            rows(Municipality.code, Municipality.prefecture_code, Municipality.name,
+                 Municipality.name_romaji, Municipality.name_ja, Municipality.name_kana,
+                 Municipality.kind, Municipality.lat, Municipality.lon, Municipality.population),
             aliases,
-            rows(m.USState.abbr, m.USState.name, m.USState.fips, m.USState.lat, m.USState.lon),
-            rows(m.USPlace.id, m.USPlace.name, m.USPlace.state_abbr, m.USPlace.kind, m.USPlace.lat,
-                 m.USPlace.lon, m.USPlace.population),
-            rows(m.USZip.zip, m.USZip.place_id, m.USZip.lat, m.USZip.lon),
+            rows(USState.abbr, USState.name, USState.fips, USState.lat, USState.lon),
+            rows(USPlace.id, USPlace.name, USPlace.state_abbr, USPlace.kind, USPlace.lat,
+                 USPlace.lon, USPlace.population),
+            rows(USZip.zip, USZip.place_id, USZip.lat, USZip.lon),
             **kwargs,
         )
 
@@ -855,6 +856,4 @@ def _muni_label(m: dict, p: dict) -> str:
 
 
 def _replace(res: Resolution, **changes) -> Resolution:
-    from dataclasses import replace
-
     return replace(res, **changes)
