@@ -7,6 +7,7 @@ import re
 from collections.abc import Iterable
 from typing import Any
 
+from matcher.gazetteer import MAX_PLACE_CHARS, place_problem, resolved_summary
 from matcher.ingest.report import RowError, RowPlace
 
 __all__ = ["JAPANESE_LEVEL_WORDS", "parse_bool", "parse_japanese_level"]
@@ -118,8 +119,6 @@ class _Places:
     def resolve(self, row: _Row, column: str, country: str, kinds: Iterable[str], expected: str,
                 required: bool = True):
         """Return the resolution of a cell, or None after recording why it cannot be used."""
-        from matcher.gazetteer import MAX_PLACE_CHARS, place_problem
-
         query = row.get(column)
         if not query:
             if required:
@@ -137,8 +136,6 @@ class _Places:
         elif res.kind not in kinds:
             row.error(column, f"{query!r} is {self._KIND_WORDS.get(res.kind, res.kind)}; expected {expected}")
         else:
-            from matcher.gazetteer import resolved_summary
-
             self.resolved.append(RowPlace(row.number, column, query, resolved_summary(res), res.via))
             return res
         return None
