@@ -148,6 +148,7 @@ def evaluate_seed(graph: TieGraph, seed: int, holdout: float = 0.2, negatives: i
     over every candidate of every hidden list. ``inner``: the model's cross-fitted
     figures on its own training lists (what choices may be tuned on; the test lists are not).
     """
+    # imported here, not at the top: matcher.partnerships loads on the CLI's --help path and sklearn is heavy
     from sklearn.metrics import roc_auc_score
 
     rng = np.random.default_rng(seed)

@@ -193,6 +193,7 @@ class TieGraph:
 def _near_from(lat: np.ndarray, lon: np.ndarray, points: np.ndarray, centres: np.ndarray, km: float,
                n: int) -> sparse.csr_matrix:
     """len(centres) × n: 1 where ``points[k]`` is within ``km`` of ``centres[i]`` (not itself)."""
+    # imported here, not at the top: matcher.partnerships loads on the CLI's --help path and sklearn is heavy
     from sklearn.neighbors import BallTree
 
     ok = np.isfinite(lat[points]) & np.isfinite(lon[points])

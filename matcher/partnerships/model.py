@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import numpy as np
 from scipy.special import expit
+from sqlalchemy import select
 
+from matcher.models import ScoringModel
 from matcher.partnerships.features import (_CONTINUOUS, FEATURES, SIGNALS, SUPPORTING, _sentence, _transform,
                                            candidate_lists)
 from matcher.partnerships.graph import TieGraph
@@ -202,10 +204,6 @@ MODEL_PREFIX = "partnerships-"
 def stored_model(session) -> tuple[PartnershipModel, str] | None:
     """The newest stored partnerships model and its version, or None when there is none (or
     it no longer fits the code's FEATURES)."""
-    from sqlalchemy import select
-
-    from matcher.models import ScoringModel
-
     row = session.scalars(select(ScoringModel).where(ScoringModel.version.like(MODEL_PREFIX + "%"))
                           .order_by(ScoringModel.version.desc())).first()
     if row is None or row.settings.get("kind") != "partnerships":

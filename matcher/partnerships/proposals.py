@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+from sqlalchemy import select
+
+from matcher.models import MatchRequest, Municipality, Prefecture, Relationship, USPlace, USState, User
 from matcher.partnerships.graph import TieGraph
 from matcher.partnerships.load import load_graph
 from matcher.partnerships.model import PartnershipModel, model_for
 from matcher.partnerships.suggest import describe_pair
+from matcher.refdata import pair_key
 
 __all__ = ["propose_partnership", "open_proposals", "proposal_labels"]
 
@@ -22,11 +26,6 @@ def propose_partnership(session, us_place_id: int | str, jp_code: str, by_login:
     side that is not in the reference data. ``graph`` and ``model`` as in suggest_partnerships;
     ``described``: the pair's score and reasons as a page showed them (a stored suggestion).
     """
-    from sqlalchemy import select
-
-    from matcher.models import MatchRequest, Municipality, Prefecture, Relationship, USPlace, USState, User
-    from matcher.refdata import pair_key
-
     state_side = isinstance(us_place_id, str) and not us_place_id.isdigit()
     us_kind = "state" if state_side else "city"
     jp_kind = "prefecture" if len(jp_code) == 2 else "municipality"
@@ -72,10 +71,6 @@ def _describe(session, state_side: bool, us_place_id, jp_kind: str, jp_code: str
 
 def open_proposals(session) -> dict[tuple[str, str], object]:
     """Proposed new partnerships not rejected yet, by (US key, JP key) as in a Universe."""
-    from sqlalchemy import select
-
-    from matcher.models import MatchRequest
-
     rows = session.scalars(select(MatchRequest).where(
         MatchRequest.kind == "new_partnership", MatchRequest.status.in_(("pending", "on_hold", "approved")))
         .order_by(MatchRequest.id))
@@ -91,8 +86,6 @@ def _request_keys(request) -> tuple[str, str]:
 
 def proposal_labels(session, requests) -> dict[int, str]:
     """"Seattle, WA ↔ Takeo, Saga" for each new-partnership request among ``requests``, by id."""
-    from matcher.models import Municipality, Prefecture, USPlace, USState
-
     out = {}
     for r in requests:
         if r.kind != "new_partnership":

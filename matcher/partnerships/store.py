@@ -5,6 +5,9 @@ from __future__ import annotations
 
 import datetime as dt
 
+from sqlalchemy import delete, func, select
+
+from matcher.models import Alumnus, PartnershipSuggestion, Relationship, ScoringModel
 from matcher.partnerships.graph import TieGraph
 from matcher.partnerships.load import load_graph
 from matcher.partnerships.model import MODEL_PREFIX, PartnershipModel, fit_model
@@ -25,10 +28,6 @@ def train(session, seed: int = 0, now: dt.datetime | None = None, suggestions: b
     rows lose ``current``. Older stored suggestions are deleted in the same transaction, so
     a reader sees the old list or the new one. Returns the new row (flushed, not committed).
     """
-    from sqlalchemy import select
-
-    from matcher.models import ScoringModel
-
     now = now or dt.datetime.now(dt.timezone.utc)
     graph = load_graph(session)
     model = fit_model(graph, seed=seed)
@@ -49,10 +48,6 @@ def train(session, seed: int = 0, now: dt.datetime | None = None, suggestions: b
 def store_suggestions(session, row, graph: TieGraph, model: PartnershipModel, top: int = STORED_TOP) -> int:
     """Rank the likeliest new pairs per level with ``model`` and store them under ``row``'s
     version, replacing every stored list. Returns the number of rows written."""
-    from sqlalchemy import delete
-
-    from matcher.models import PartnershipSuggestion
-
     ranked = {level: suggest_partnerships(session, top=top, level=level, graph=graph, model=model)
               for level in ("city", "state")}
     ranked["any"] = sorted(ranked["city"] + ranked["state"], key=lambda r: -r["score"])[:top]
@@ -75,10 +70,6 @@ def stored_suggestions(session, level: str = "any", champions: int = 5) -> dict 
     pairs that have become partnerships since left out); ``stale`` when relationships
     changed after they were ranked (checked on every read, so cheaply: alumni and
     placements count for less, and retraining after imports is a job's work)."""
-    from sqlalchemy import select
-
-    from matcher.models import Alumnus, PartnershipSuggestion, Relationship, ScoringModel
-
     head = session.execute(select(ScoringModel.version, ScoringModel.metrics)
                            .where(ScoringModel.version.like(MODEL_PREFIX + "%"))
                            .order_by(ScoringModel.version.desc()).limit(1)).first()
@@ -102,9 +93,5 @@ def stored_suggestions(session, level: str = "any", champions: int = 5) -> dict 
 
 
 def _relationships_fingerprint(session) -> str:
-    from sqlalchemy import func, select
-
-    from matcher.models import Relationship
-
     return repr(tuple(session.execute(select(func.count(), func.max(Relationship.id))).one()))
 

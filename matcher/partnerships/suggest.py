@@ -5,8 +5,10 @@ from __future__ import annotations
 
 import numpy as np
 from scipy.special import expit
+from sqlalchemy import func, select
 
 from matcher.geo import haversine_km
+from matcher.models import Alumnus, Placement, Relationship, ScoringModel, Seeker, USPlace
 from matcher.partnerships.features import pair_features
 from matcher.partnerships.graph import TieGraph
 from matcher.partnerships.load import RADIUS_KM, load_graph
@@ -87,10 +89,6 @@ def default_us_pool(graph: TieGraph, min_population: int = 100_000) -> np.ndarra
 def champions(session, graph: TieGraph, us: int, jp: int, limit: int = 5) -> list[dict]:
     """Consenting alumni who live near the US side and were placed in the JP side (or its
     prefecture): the people who could champion a new partnership. Names as committees see them."""
-    from sqlalchemy import select
-
-    from matcher.models import Alumnus, Placement, USPlace
-
     u = graph.universe
     key, pref = u.jp_keys[jp], u.prefectures[u.jp_pref[jp]]
     q = select(Alumnus).join(Placement).where(Alumnus.consent.is_(True))
@@ -169,10 +167,6 @@ def summarise_reasons(reasons: list[dict], top: int = 4) -> list[dict]:
 def data_fingerprint(session) -> tuple:
     """What the suggestions depend on, read cheaply: relationships, alumni and placements
     (count, newest id or update). A cache of suggestions is good while this is unchanged."""
-    from sqlalchemy import func, select
-
-    from matcher.models import Alumnus, Placement, Relationship, ScoringModel
-
     parts = [select(func.count(), func.max(Relationship.id)).select_from(Relationship),
              select(func.count(), func.max(Alumnus.updated_at)).select_from(Alumnus),
              select(func.count(), func.max(Placement.id)).select_from(Placement),
@@ -187,10 +181,6 @@ def seeker_suggestions(session, top: int = 5) -> list[dict]:
     Seekers that name countries without the United States or North America are listed
     with ``skipped`` and no candidates.
     """
-    from sqlalchemy import select
-
-    from matcher.models import Seeker
-
     graph = load_graph(session)
     model, _ = model_for(session, graph)
     u = graph.universe
