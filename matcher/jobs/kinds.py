@@ -29,6 +29,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from matcher.mail import DEFAULT_SENDER, SMTPTransport, send_outbox
+from matcher.models import Alumnus, Job
 
 __all__ = ["Kind", "KINDS", "Progress", "SEND_OUTBOX", "PER_ALUM_S", "FULL_FIXED_S", "FULL_PER_ALUM_S",
            "full_rescore_is_cheaper", "mail_transport_from_env"]
@@ -94,8 +95,6 @@ def _measured_costs(session: Session, n_alumni: int) -> tuple[float, float | Non
     A full pass is scaled from the last one only when that one covered at least half as
     many alumni: on a small database its fixed costs dominate and would not scale.
     """
-    from matcher.models import Job
-
     per, full = None, None
     results = session.scalars(select(Job.result).where(Job.kind == "rescore", Job.status == "done")
                               .order_by(Job.id.desc()).limit(50))
@@ -115,8 +114,6 @@ def _absorb_queued_twins(session: Session, job_id: int | None, params: dict[str,
     They are marked done ("merged into #N") in this job's transaction, so if this job fails
     they are queued again; its params become the union, so a retry covers them too.
     """
-    from matcher.models import Job
-
     if job_id is None:
         return params, set()
     twins = session.scalars(select(Job).where(Job.kind == "rescore", Job.status == "queued", Job.id != job_id)
@@ -137,7 +134,8 @@ def _absorb_queued_twins(session: Session, job_id: int | None, params: dict[str,
 
 
 def _rescore(session: Session, params: dict[str, Any], progress: Progress, job_id: int | None = None) -> dict[str, Any]:
-    from matcher.models import Alumnus
+    # imported here, not at the top: matcher.decisions and matcher.accounts import matcher.jobs, and
+    # matcher.scoring/partnerships would make them load numpy, scipy (and numba) at import time
     from matcher.scoring import invalidate
 
     started = time.perf_counter()
@@ -156,6 +154,7 @@ def _rescore(session: Session, params: dict[str, Any], progress: Progress, job_i
 
 
 def _full(session: Session, progress: Progress, started: float) -> dict[str, Any]:
+    # in-function for the reason given in _rescore
     from matcher.scoring import score_all
 
     progress(0, 1, "scoring every alumnus")
@@ -169,6 +168,7 @@ def _one_by_one(session: Session, alumni: list[int], progress: Progress, job_id:
     Between groups, re-score jobs queued meanwhile are merged in: their alumni join the
     list (again, if already done: their rows have changed since).
     """
+    # in-function for the reason given in _rescore
     from matcher.scoring import rescore_alumnus
 
     pending, done, sqlite = list(dict.fromkeys(alumni)), 0, session.get_bind().dialect.name == "sqlite"
@@ -193,6 +193,7 @@ def _one_by_one(session: Session, alumni: list[int], progress: Progress, job_id:
 
 def _retrain_partnerships(session: Session, params: dict[str, Any], progress: Progress,
                           job_id: int | None = None) -> dict[str, Any]:
+    # in-function for the reason given in _rescore
     from matcher.partnerships import train
 
     progress(0, 1, "training")

@@ -34,6 +34,7 @@ import threading
 from pathlib import Path
 from typing import Any
 
+import psycopg
 from huey import Huey, MemoryHuey, PostgresHuey, SqliteHuey
 from sqlalchemy.engine import make_url
 
@@ -109,8 +110,6 @@ def _open(url: str) -> tuple[Huey, Any]:
 
 def _create_pg_tables(huey: Huey) -> None:
     """Create Huey's tables if missing; two processes starting together may race once, so retry."""
-    import psycopg
-
     for attempt in range(3):
         try:
             huey.storage.initialize_schema()
@@ -124,6 +123,7 @@ def _register(huey: Huey, url: str):
     """Register the one task every job runs through: look the job up by id and run it."""
 
     def run_job(job_id: int) -> None:
+        # imported here, not at the top: matcher.jobs.runner imports this module (a cycle)
         from matcher.jobs.runner import run_job as run
 
         run(url, job_id, huey)

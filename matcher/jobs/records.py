@@ -14,6 +14,8 @@ from typing import Any
 from sqlalchemy import Select, event, select
 from sqlalchemy.orm import Session
 
+from matcher.jobs.kinds import KINDS
+from matcher.jobs.queue import send_job
 from matcher.models import Job
 
 __all__ = ["add_job", "retry_job", "jobs_query", "job_view", "JobError"]
@@ -53,8 +55,6 @@ def add_job(session: Session, kind: str, params: dict[str, Any] | None = None, *
     >>> "rescore" in KINDS and "retrain_partnerships" in KINDS and "send_outbox" in KINDS
     True
     """
-    from matcher.jobs.kinds import KINDS
-
     if kind not in KINDS:
         raise JobError(f"unknown job kind {kind!r}; expected one of {', '.join(sorted(KINDS))}")
     params = params or {}
@@ -94,8 +94,6 @@ def _send_on_commit(session: Session, job_id: int) -> None:
 
 
 def _send_pending(session: Session) -> None:
-    from matcher.jobs.queue import send_job
-
     ids = session.info.pop(_PENDING, [])
     url = session.get_bind().engine.url.render_as_string(hide_password=False)
     for job_id in ids:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import os
+import signal
 import threading
 import time
 
@@ -47,8 +48,6 @@ def run_worker(url: str | None = None, workers: int = 1, parent_pid: int | None 
 
 
 def _orphan_watch(parent_pid: int) -> None:
-    import signal
-
     while os.getppid() == parent_pid:
         time.sleep(1)
     _log.warning("parent process %s is gone: stopping", parent_pid)
