@@ -23,6 +23,10 @@ import time
 from pathlib import Path
 
 import networkx as nx
+from sqlalchemy import func, select
+
+from matcher import models as m
+from matcher.partnerships import data_fingerprint
 
 __all__ = ["build_graph", "cached_graph", "placement_ties", "explanation_path", "chapter_ties", "tie_network",
            "graph_summary", "export_graph", "EXPORT_FORMATS", "fingerprint"]
@@ -36,10 +40,6 @@ def build_graph(session, alumnus_ids: list[int] | None = None) -> nx.MultiDiGrap
     Read as plain column tuples and added in bulk (no ORM objects): 40,000 alumni take about
     a second (see the README). ``alumnus_ids`` limits the alumni (the rest of the graph is whole).
     """
-    from sqlalchemy import select
-
-    from matcher import models as m
-
     G = nx.MultiDiGraph()
     ex = session.execute
     G.add_nodes_from((("pref", c), {"kind": "prefecture", "name": n, "region": r})
@@ -64,10 +64,6 @@ def build_graph(session, alumnus_ids: list[int] | None = None) -> nx.MultiDiGrap
 
 
 def _add_relationships(G: nx.MultiDiGraph, ex) -> None:
-    from sqlalchemy import select
-
-    from matcher import models as m
-
     R = m.Relationship
     rows = ex(select(R.id, R.us_kind, R.us_place_id, R.us_state_abbr, R.jp_kind, R.jp_municipality_code,
                      R.jp_prefecture_code, R.status, R.jp_name_at_signing, R.signed_year, m.USPlace.name)
@@ -85,10 +81,6 @@ def _add_relationships(G: nx.MultiDiGraph, ex) -> None:
 
 
 def _add_alumni(G: nx.MultiDiGraph, ex, alumnus_ids) -> None:
-    from sqlalchemy import select
-
-    from matcher import models as m
-
     who = select(m.Alumnus.id, m.Alumnus.chapter_id).where(m.Alumnus.consent.is_(True))
     if alumnus_ids is not None:
         who = who.where(m.Alumnus.id.in_(alumnus_ids))
@@ -111,13 +103,8 @@ _lock = threading.Lock()
 
 def fingerprint(session) -> tuple:
     """What the graph depends on: the partnerships' data fingerprint, chapters and aliases."""
-    from sqlalchemy import func, select
-
-    from matcher.models import Chapter, MunicipalityAlias
-    from matcher.partnerships import data_fingerprint
-
-    extra = (select(func.count(), func.max(Chapter.id), func.max(Chapter.states)).select_from(Chapter),
-             select(func.count(), func.max(MunicipalityAlias.id)).select_from(MunicipalityAlias))
+    extra = (select(func.count(), func.max(m.Chapter.id), func.max(m.Chapter.states)).select_from(m.Chapter),
+             select(func.count(), func.max(m.MunicipalityAlias.id)).select_from(m.MunicipalityAlias))
     return data_fingerprint(session) + tuple(tuple(session.execute(q).one()) for q in extra)
 
 

@@ -29,6 +29,7 @@ import numpy as np
 from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
+from matcher.console import track
 from matcher.ingest.importer import ChapterFinder
 from matcher.models import (
     ROLES,
@@ -486,8 +487,6 @@ def _placement_rows(data: SyntheticAlumni, pools: Pools, ids: dict[str, int], to
 
 def _insert(session: Session, model, rows: list[dict[str, Any]], label: str, progress: bool,
             chunk: int = 5_000) -> None:
-    from matcher.console import track
-
     batches = [rows[i:i + chunk] for i in range(0, len(rows), chunk)]
     for batch in track(batches, label) if progress else batches:
         session.execute(insert(model), batch)

@@ -6,8 +6,10 @@ import json
 import re
 from dataclasses import dataclass
 from functools import lru_cache
+from pathlib import Path
 
 from matcher.maps.projection import albers_usa, jp_point
+from matcher.refdata import data_dir
 
 __all__ = ["Shapes", "load_shapes", "project"]
 
@@ -45,10 +47,6 @@ def load_shapes(country: str, folder: str | None = None) -> Shapes:
     >>> sorted(load_shapes("JP").paths)[:2], len(load_shapes("JP").paths)
     (['01', '02'], 47)
     """
-    from pathlib import Path
-
-    from matcher.refdata import data_dir
-
     raw = json.loads((Path(folder) if folder else data_dir()).joinpath(f"map_{country.lower()}.json").read_text())
     paths = raw["shapes"]
     return Shapes(country, raw["width"], raw["height"], paths, {k: _box(d) for k, d in paths.items()},

@@ -11,6 +11,7 @@ import csv
 import datetime as dt
 import io
 
+from matcher.graph import cached_graph, graph_summary
 from matcher.reports.activity import decisions_report, dormant_report, score_deciles
 from matcher.reports.coverage import NEEDED, coverage
 from matcher.reports.exposure import exposure_report, gini
@@ -27,8 +28,6 @@ TABLES = {"coverage": ("relationships", "chapters"), "decisions": ("per_week", "
 def build_report(session, *, dormant_years: int = 5, now: dt.datetime | None = None,
                  graph_check_seconds: float = 5.0) -> dict:
     """Compute every section of the report from the database."""
-    from matcher.graph import cached_graph, graph_summary
-
     pool = load_pool(session)
     return {"coverage": coverage(session, pool), "decisions": decisions_report(session),
             "exposure": exposure_report(session), "dormant": dormant_report(session, pool, dormant_years, now),
