@@ -236,18 +236,25 @@ def import_csv(session: Session, kind: str, path: Path | str, *, gazetteer, dry_
 
     Parameters
     ----------
-    session : the session to read and write with. Rows are written and flushed, not
-        committed: the caller commits, so the import is one transaction. If writing
-        fails the session is rolled back.
-    kind : one of ``KINDS``.
-    path : the CSV file, UTF-8 with or without a BOM.
-    gazetteer : resolves place text (``matcher.gazetteer.Gazetteer``).
-    dry_run : check and count, write nothing (no rejects file either).
-    skip_invalid : write the good rows and put the bad ones in ``<stem>.rejects.csv``.
+    session : Session
+        The session to read and write with. Rows are written and flushed, not committed:
+        the caller commits, so the import is one transaction. If writing fails the session
+        is rolled back.
+    kind : str
+        One of ``KINDS``.
+    path : Path or str
+        The CSV file, UTF-8 with or without a BOM.
+    gazetteer : matcher.gazetteer.Gazetteer
+        Resolves place text.
+    dry_run : bool, optional
+        Check and count, write nothing (no rejects file either).
+    skip_invalid : bool, optional
+        Write the good rows and put the bad ones in ``<stem>.rejects.csv``.
 
     Returns
     -------
-    ImportReport : counts, every error located by row and column, and warnings.
+    ImportReport
+        Counts, every error located by row and column, and warnings.
     """
     if kind not in KINDS:
         raise ValueError(f"unknown import kind {kind!r}; expected one of {', '.join(KINDS)}")
