@@ -12,7 +12,16 @@ __all__ = ["SessionGeocodeCache"]
 
 
 class SessionGeocodeCache(MutableMapping):
-    """A geocode cache kept in the ``geocode_cache`` table: query → answer dict or None."""
+    """Keep a geocode cache in the ``geocode_cache`` table: query → answer dict or None.
+
+    A mutable mapping, so :class:`matcher.gazetteer.Gazetteer` can take it where it takes a
+    plain dict. A None value records that the geocoder found nothing, so it is not asked again.
+
+    Parameters
+    ----------
+    session : Session
+        The session the rows are read and written with (flushed, not committed).
+    """
 
     def __init__(self, session) -> None:
         self.session = session

@@ -105,7 +105,36 @@ _MUNICIPAL_SUFFIX = re.compile(r"(?i)(?:[-\s](?:shi|city|cho|machi|town|mura|son
 
 @dataclass(frozen=True)
 class Resolution:
-    """One answer to one query: resolved, ambiguous (with candidates) or unknown."""
+    """Hold one answer to one query: resolved, ambiguous (with candidates) or unknown.
+
+    Parameters
+    ----------
+    query : str
+        The text asked about.
+    status : str
+        "resolved", "ambiguous" or "unknown".
+    country : str, optional
+        "JP" or "US" once known.
+    kind : str, optional
+        municipality, prefecture, city, county, state or zip.
+    name, name_ja, prefecture, state, code, lat, lon : optional
+        What the place is called, where it is and its code (JIS code, FIPS or ZIP).
+    via_alias : dict, optional
+        The former name the query matched ("name", "merged_on", ...), for a merged town.
+    candidates : list of Resolution
+        The places an ambiguous or unknown query may mean.
+    label, note, via : str, optional
+        How to show the place, a remark ("spelling corrected to ..."), and how it was found
+        (name, alias, code, typo, district, organisation, ward, postal code, address).
+    place_id, prefecture_code, name_romaji, municipality_kind, source, ward, alias_name_ja : optional
+        Further detail, described where the fields are declared.
+
+    Examples
+    --------
+    >>> r = Resolution("Takeo", "resolved", country="JP", kind="municipality", name="Takeo", prefecture="Saga")
+    >>> r.to_json()["prefecture"], r.to_json()["candidates"]
+    ('Saga', [])
+    """
 
     query: str
     status: str  # "resolved" | "ambiguous" | "unknown"
