@@ -48,7 +48,21 @@ _GROUP = 50  # alumni re-scored per commit: readers see progress, a failure lose
 
 
 class Progress:
-    """How a job reports how far it is: ``progress(done, total, step)`` (a no-op by default)."""
+    """Report how far a job is: ``progress(done, total, step)`` (a no-op by default).
+
+    The runner hands a job a subclass that records each call where the jobs page reads it.
+
+    Examples
+    --------
+    >>> class Seen(Progress):
+    ...     def __call__(self, done, total, step):
+    ...         print(done, total, step)
+    >>> list(Seen().track(["a", "b"], "scoring"))
+    0 2 scoring
+    1 2 scoring
+    2 2 scoring
+    ['a', 'b']
+    """
 
     def __call__(self, done: int, total: int, step: str) -> None:
         pass
@@ -64,7 +78,21 @@ class Progress:
 
 @dataclass(frozen=True)
 class Kind:
-    """A kind of job: the default title on the jobs page and the function that does it."""
+    """Describe a kind of job: the default title on the jobs page and the function that does it.
+
+    Parameters
+    ----------
+    title : str
+        What the jobs page calls a job of this kind unless it is given a title.
+    run : callable
+        ``run(session, params, progress, job_id=None)``; returns the job's summary, a JSON-able dict.
+
+    Examples
+    --------
+    >>> from matcher.jobs import KINDS
+    >>> isinstance(KINDS["rescore"], Kind), callable(KINDS["rescore"].run)
+    (True, True)
+    """
 
     title: str
     run: Callable[..., dict[str, Any]]  # (session, params, progress, job_id=None) -> summary
