@@ -26,6 +26,18 @@ _CAPITAL_EXCEPTIONS = {"13": "13104", "35": "35203"}
 def capital_codes(codes: list[str]) -> set[str]:
     """Return the JIS codes of prefectural capitals among ``codes`` (current municipalities).
 
+    Parameters
+    ----------
+    codes : list of str
+        5-digit municipality codes.
+
+    Returns
+    -------
+    set of str
+        Those that are a prefecture's capital.
+
+    Examples
+    --------
     >>> sorted(capital_codes(["44201", "44202", "14100", "14201", "35201", "35203"]))
     ['14100', '35203', '44201']
     """
@@ -40,8 +52,22 @@ def capital_codes(codes: list[str]) -> set[str]:
 
 
 def load_graph(session, alumni: bool = True) -> TieGraph:
-    """Build the Universe (all US places and states, all JP municipalities and prefectures)
-    and the graph of existing relationships from the database."""
+    """Build the Universe and the graph of existing relationships from the database.
+
+    The Universe holds all US places and states and all JP municipalities and prefectures.
+
+    Parameters
+    ----------
+    session : Session
+        Read only.
+    alumni : bool, optional
+        Also count the alumni who bridge each pair (``Universe.bridges``).
+
+    Returns
+    -------
+    TieGraph
+        The existing relationships over the Universe.
+    """
     prefs = session.execute(select(Prefecture.code, Prefecture.name, Prefecture.region, Prefecture.neighbours)
                             .order_by(Prefecture.code)).all()
     munis = session.execute(select(Municipality.code, Municipality.prefecture_code, Municipality.name_romaji,
