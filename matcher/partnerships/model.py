@@ -43,7 +43,7 @@ class PartnershipModel:
         Folds of the cross-fitting the calibration learns from.
     negatives : int, optional
         About this many candidates per list are sampled for the listwise fit (the partner is
-    always kept).
+        always kept).
     seed : int, optional
         Seeds the sampling and the folds.
     """
