@@ -150,7 +150,22 @@ def _sync(
 
 
 def load_reference_data(session: Session, path: Path | None = None, progress: Callable[[str], None] = lambda _: None) -> dict[str, int]:
-    """Sync every reference CSV in ``path`` into the database; return rows written per table."""
+    """Sync every reference CSV in ``path`` into the database; return rows written per table.
+
+    Parameters
+    ----------
+    session : Session
+        Written to (flushed, not committed).
+    path : Path, optional
+        The reference data folder (default: :func:`data_dir`).
+    progress : callable, optional
+        Called with a line of text as each table is synced.
+
+    Returns
+    -------
+    dict of str to int
+        Table name → rows inserted or updated.
+    """
     path = path or data_dir()
     written: dict[str, int] = {}
     written["prefectures"] = _sync(session, Prefecture, "code", _prefectures(path), progress)

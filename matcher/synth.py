@@ -95,8 +95,20 @@ LAST_NAMES = (
 def external_id(i: int) -> str:
     """Return the external id of the i-th (0-based) synthetic alum.
 
-    >>> external_id(0)
-    'SYN-000001'
+    Parameters
+    ----------
+    i : int
+        The alum's index in :func:`generate`'s arrays.
+
+    Returns
+    -------
+    str
+        ``SYN-`` and the 1-based number in six digits.
+
+    Examples
+    --------
+    >>> external_id(0), external_id(41_999)
+    ('SYN-000001', 'SYN-042000')
     """
     return f"SYN-{i + 1:06d}"
 
