@@ -60,11 +60,34 @@ LAST_USE_GRAIN = dt.timedelta(minutes=1)
 
 
 class AccountError(ValueError):
-    """A user could not be created or changed; the message says why, for a person."""
+    """Say that a user could not be created or changed; the message says why, for a person.
+
+    Examples
+    --------
+    >>> issubclass(AccountError, ValueError)
+    True
+    """
 
 
 def hash_password(password: str) -> str:
-    """Return an argon2id hash of ``password``."""
+    """Return an argon2id hash of ``password``.
+
+    Parameters
+    ----------
+    password : str
+        The password as typed.
+
+    Returns
+    -------
+    str
+        The encoded hash, salt and parameters included.
+
+    Examples
+    --------
+    >>> stored = hash_password("correct horse")
+    >>> stored.startswith("$argon2id$"), verify_password(stored, "correct horse")
+    (True, True)
+    """
     if len(password) < MIN_PASSWORD:
         raise AccountError(f"a password needs at least {MIN_PASSWORD} characters")
     if len(password) > MAX_PASSWORD:
@@ -73,7 +96,26 @@ def hash_password(password: str) -> str:
 
 
 def verify_password(stored: str | None, password: str) -> bool:
-    """Return whether ``password`` matches the ``stored`` hash (False for no hash)."""
+    """Return whether ``password`` matches the ``stored`` hash (False for no hash).
+
+    Parameters
+    ----------
+    stored : str or None
+        A hash from :func:`hash_password`, or None for a user who has not chosen a password.
+    password : str
+        The password as typed.
+
+    Returns
+    -------
+    bool
+        True only for a match; a wrong password or a malformed hash is False, never an error.
+
+    Examples
+    --------
+    >>> stored = hash_password("correct horse")
+    >>> verify_password(stored, "wrong"), verify_password(None, "x"), verify_password("not a hash", "x")
+    (False, False, False)
+    """
     try:
         return _hasher.verify(stored or _DUMMY_HASH, password) and stored is not None
     except (VerificationError, InvalidHashError):
@@ -111,13 +153,31 @@ def create_user(
 
     Parameters
     ----------
-    chapter, relationship_id, alum
+    session : Session
+        Written to (flushed, not committed).
+    login : str
+        The new login.
+    role : str
+        One of ``USER_ROLES``.
+    chapter, relationship_id, alum : optional
         The chapter slug (chapter lead), relationship id (committee) or the alum's
         external id (alumnus) the user may see.
-    password
+    password : str, optional
         Without one the user gets an invite token (returned once) to choose it.
-    invite_days
+    name : str, optional
+        The person's name.
+    invite_days : int, optional
         How long the invite token works.
+
+    Returns
+    -------
+    (User, str or None)
+        The user and the invite token (None when a password was given).
+
+    Raises
+    ------
+    AccountError
+        For a taken login, an unknown role, or a scope the role needs that is missing or unknown.
     """
     login = login.strip().lower()
     if role not in USER_ROLES:
@@ -152,7 +212,20 @@ def _required(session: Session, id_column, key_column, value, option: str) -> in
 
 
 def authenticate(session: Session, login: str, password: str) -> User | None:
-    """Return the active user with this login and password, else None."""
+    """Return the active user with this login and password, else None.
+
+    Parameters
+    ----------
+    session : Session
+        Read only.
+    login, password : str
+        As typed.
+
+    Returns
+    -------
+    User or None
+        None for an unknown login, a wrong password or a disabled user.
+    """
     if len(login) > 254 or len(password) > MAX_PASSWORD:
         return None
     user = session.scalar(select(User).where(User.login == login.strip().lower()))
@@ -161,7 +234,22 @@ def authenticate(session: Session, login: str, password: str) -> User | None:
 
 
 def new_invite(session: Session, user: User, *, days: int = INVITE_DAYS) -> str:
-    """Give ``user`` a fresh invite token valid for ``days`` (the old one stops working); return it."""
+    """Give ``user`` a fresh invite token valid for ``days`` (the old one stops working); return it.
+
+    Parameters
+    ----------
+    session : Session
+        Written to (flushed, not committed).
+    user : User
+        The account.
+    days : int, optional
+        How long it works.
+
+    Returns
+    -------
+    str
+        The token (only its hash is stored).
+    """
     token = secrets.token_urlsafe(24)
     user.invite_token_hash = _digest(token)
     user.invite_expires_at = _now() + dt.timedelta(days=days)
@@ -170,7 +258,20 @@ def new_invite(session: Session, user: User, *, days: int = INVITE_DAYS) -> str:
 
 
 def invited_user(session: Session, token: str) -> User | None:
-    """Return the user an unspent invite ``token`` was issued to (expired or not), else None."""
+    """Return the user an unspent invite ``token`` was issued to (expired or not), else None.
+
+    Parameters
+    ----------
+    session : Session
+        Read only.
+    token : str
+        The invite token.
+
+    Returns
+    -------
+    User or None
+        The invited user.
+    """
     if not token or len(token) > 200:
         return None
     return session.scalar(select(User).where(User.invite_token_hash == _digest(token)))
@@ -179,8 +280,24 @@ def invited_user(session: Session, token: str) -> User | None:
 def accept_invite(session: Session, token: str, password: str) -> User | None:
     """Set the password of the user invited with ``token``; the token is then spent.
 
-    Returns None for a token that was never issued or is spent; raises
-    :class:`AccountError` for an expired one, so the person is told to ask again.
+    Parameters
+    ----------
+    session : Session
+        Written to (flushed, not committed).
+    token : str
+        The invite token.
+    password : str
+        The chosen password.
+
+    Returns
+    -------
+    User or None
+        The user; None for a token that was never issued or is spent.
+
+    Raises
+    ------
+    AccountError
+        For an expired token, so the person is told to ask again.
     """
     user = invited_user(session, token)
     if user is None:
@@ -193,7 +310,17 @@ def accept_invite(session: Session, token: str, password: str) -> User | None:
 
 
 def set_password(session: Session, user: User, password: str) -> None:
-    """Give ``user`` a new password; any invite is spent and every existing session ends."""
+    """Give ``user`` a new password; any invite is spent and every existing session ends.
+
+    Parameters
+    ----------
+    session : Session
+        Written to (flushed, not committed).
+    user : User
+        The account.
+    password : str
+        The new password.
+    """
     user.password_hash = hash_password(password)
     user.invite_token_hash = None
     user.invite_expires_at = None
@@ -202,12 +329,39 @@ def set_password(session: Session, user: User, password: str) -> None:
 
 
 def end_sessions(user: User) -> None:
-    """End every session ``user`` has open, on every device (their cookies stop working)."""
+    """End every session ``user`` has open, on every device (their cookies stop working).
+
+    Parameters
+    ----------
+    user : User
+        The account.
+
+    Examples
+    --------
+    >>> from matcher.models import User
+    >>> user = User(login="kato", role="coordinator", session_version=3)
+    >>> end_sessions(user)
+    >>> user.session_version
+    4
+    """
     user.session_version = (user.session_version or 1) + 1
 
 
 def find_user(session: Session, login: str) -> User:
-    """Return the user with ``login``; raise :class:`AccountError` when there is none."""
+    """Return the user with ``login``; raise :class:`AccountError` when there is none.
+
+    Parameters
+    ----------
+    session : Session
+        Read only.
+    login : str
+        The login.
+
+    Returns
+    -------
+    User
+        The user.
+    """
     user = session.scalar(select(User).where(User.login == login.strip().lower()))
     if user is None:
         raise AccountError(f"no user {login.strip().lower()!r}")
@@ -215,14 +369,30 @@ def find_user(session: Session, login: str) -> User:
 
 
 def disable_user(session: Session, user: User) -> None:
-    """Stop ``user`` signing in or using the API; their open sessions end now."""
+    """Stop ``user`` signing in or using the API; their open sessions end now.
+
+    Parameters
+    ----------
+    session : Session
+        Written to (flushed, not committed).
+    user : User
+        The account.
+    """
     user.active = False
     end_sessions(user)
     session.flush()
 
 
 def enable_user(session: Session, user: User) -> None:
-    """Let a disabled ``user`` sign in again (with the password they had)."""
+    """Let a disabled ``user`` sign in again (with the password they had).
+
+    Parameters
+    ----------
+    session : Session
+        Written to (flushed, not committed).
+    user : User
+        The account.
+    """
     user.active = True
     session.flush()
 
@@ -233,6 +403,22 @@ def reset_password(session: Session, user: User, password: str | None = None, *,
 
     Either way every session the user has open ends and any API token is revoked,
     since whoever knew the old password may have issued it.
+
+    Parameters
+    ----------
+    session : Session
+        Written to (flushed, not committed).
+    user : User
+        The account.
+    password : str, optional
+        The new password; without one the user is invited to choose it.
+    invite_days : int, optional
+        How long the invite token works.
+
+    Returns
+    -------
+    str or None
+        The invite token, or None when a password was set.
     """
     revoke_api_token(user)
     if password:
@@ -244,7 +430,22 @@ def reset_password(session: Session, user: User, password: str | None = None, *,
 
 
 def new_api_token(session: Session, user: User, *, days: int = TOKEN_DAYS) -> str:
-    """Issue ``user`` an API token valid for ``days``, replacing any earlier one; return it (shown once)."""
+    """Issue ``user`` an API token valid for ``days``, replacing any earlier one; return it (shown once).
+
+    Parameters
+    ----------
+    session : Session
+        Written to (flushed, not committed).
+    user : User
+        The account.
+    days : int, optional
+        How long it works.
+
+    Returns
+    -------
+    str
+        The token (only its hash is stored).
+    """
     token = "jm_" + secrets.token_urlsafe(32)
     user.api_token_hash = _digest(token)
     user.api_token_created_at = _now()
@@ -255,7 +456,24 @@ def new_api_token(session: Session, user: User, *, days: int = TOKEN_DAYS) -> st
 
 
 def revoke_api_token(user: User) -> bool:
-    """Revoke ``user``'s API token at once; return whether there was one."""
+    """Revoke ``user``'s API token at once; return whether there was one.
+
+    Parameters
+    ----------
+    user : User
+        The account.
+
+    Returns
+    -------
+    bool
+        True when a token was revoked.
+
+    Examples
+    --------
+    >>> from matcher.models import User
+    >>> revoke_api_token(User(login="kato", role="coordinator"))
+    False
+    """
     had = user.api_token_hash is not None
     user.api_token_hash = None
     user.api_token_created_at = user.api_token_expires_at = user.api_token_last_used_at = None
@@ -266,6 +484,18 @@ def user_for_api_token(session: Session, token: str) -> User | None:
     """Return the active user holding the unexpired ``token``, else None; note the token's use.
 
     The last use is recorded (and flushed, not committed) at most once a minute.
+
+    Parameters
+    ----------
+    session : Session
+        Read, and written to for the last use.
+    token : str
+        The token as sent.
+
+    Returns
+    -------
+    User or None
+        None for an unknown, expired or revoked token, or a disabled user.
     """
     if not token or len(token) > 200:
         return None
@@ -288,7 +518,25 @@ def _stamp(moment: dt.datetime | None) -> str | None:
 
 
 def user_summary(user: User) -> dict[str, Any]:
-    """What a coordinator may list about an account: state, invite and API token (never the secrets)."""
+    """Say what a coordinator may list about an account: state, invite and API token (never the secrets).
+
+    Parameters
+    ----------
+    user : User
+        The account.
+
+    Returns
+    -------
+    dict
+        ``login``, ``role``, ``state`` ("active", "invited" or "disabled"),
+        ``invite_expires_at`` and ``api_token`` (its dates, or None).
+
+    Examples
+    --------
+    >>> from matcher.models import User
+    >>> user_summary(User(login="kato", role="coordinator", active=True))
+    {'login': 'kato', 'role': 'coordinator', 'state': 'invited', 'invite_expires_at': None, 'api_token': None}
+    """
     if not user.active:
         state = "disabled"
     elif user.password_hash is None:
@@ -303,8 +551,21 @@ def user_summary(user: User) -> dict[str, Any]:
 
 
 def export_alumnus(session: Session, alumnus: Alumnus) -> dict[str, Any]:
-    """Return everything jetmatch holds about ``alumnus``, as JSON-ready data."""
-    from matcher.scoring.readback import suggestion_reasons
+    """Return everything jetmatch holds about ``alumnus``, as JSON-ready data.
+
+    Parameters
+    ----------
+    session : Session
+        Read only.
+    alumnus : Alumnus
+        The alum.
+
+    Returns
+    -------
+    dict
+        Their record, placements, suggestions and requests.
+    """
+    from matcher.scoring.readback import suggestion_reasons  # numpy and numba only when an export runs
 
     suggestions = session.scalars(
         select(Suggestion).where(Suggestion.alumnus_id == alumnus.id).order_by(Suggestion.score.desc())).all()
@@ -346,6 +607,13 @@ def delete_alumnus(session: Session, alumnus: Alumnus) -> None:
 
     Requests keep their decisions, with the alum's id cleared (the schema sets it
     to NULL), so the audit trail stays and no longer points at a person.
+
+    Parameters
+    ----------
+    session : Session
+        Written to (flushed, not committed).
+    alumnus : Alumnus
+        The alum.
     """
     alum_id = alumnus.id
     withdraw_consent(session, alumnus, "jetmatch (account deleted)")  # waiting requests close first

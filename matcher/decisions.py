@@ -69,11 +69,32 @@ WITHDRAWN_BY = "jetmatch (consent withdrawn)"
 
 
 class DecisionError(ValueError):
-    """A request or decision was refused; the message says why, for a person."""
+    """Say that a request or decision was refused; the message says why, for a person.
+
+    Examples
+    --------
+    >>> issubclass(AlreadyDecided, DecisionError), issubclass(DecisionError, ValueError)
+    (True, True)
+    """
 
 
 class AlreadyDecided(DecisionError):
-    """Someone else decided the request first."""
+    """Say that someone else decided the request first.
+
+    Parameters
+    ----------
+    request_id : int
+        The request.
+    decided_by : str or None
+        Who decided it.
+    status : str or None
+        What they decided.
+
+    Examples
+    --------
+    >>> str(AlreadyDecided(7, "kato", "on_hold"))
+    'request 7 was already decided by kato (on hold)'
+    """
 
     def __init__(self, request_id: int, decided_by: str | None, status: str | None):
         self.request_id, self.decided_by, self.status = request_id, decided_by, status
@@ -82,7 +103,20 @@ class AlreadyDecided(DecisionError):
 
 
 class ConsentWithdrawn(DecisionError):
-    """The alum has withdrawn consent: the request cannot be approved."""
+    """Say that the alum has withdrawn consent: the request cannot be approved.
+
+    Parameters
+    ----------
+    request_id : int
+        The request.
+    who : str
+        The alum's name as the coordinator sees it.
+
+    Examples
+    --------
+    >>> str(ConsentWithdrawn(7, "Dana W."))
+    'Dana W. has withdrawn consent to be introduced: request 7 cannot be approved'
+    """
 
     def __init__(self, request_id: int, who: str):
         self.request_id = request_id
@@ -113,6 +147,20 @@ def request_introduction(session: Session, relationship_id: int, alumnus_id: int
     The suggestion's score and reasons are copied onto the request, so that a later
     re-scoring never changes what the coordinator decides about. Asking twice
     returns the open request instead of a duplicate.
+
+    Parameters
+    ----------
+    session : Session
+        Written to (flushed, not committed).
+    relationship_id, alumnus_id : int
+        The pair.
+    requested_by : User or None
+        Who asked.
+
+    Returns
+    -------
+    MatchRequest
+        The pending request (new, or the open one for the pair).
     """
     alum = session.get(Alumnus, alumnus_id)
     if alum is None or not alum.consent:
@@ -125,7 +173,22 @@ def request_introduction(session: Session, relationship_id: int, alumnus_id: int
 
 def propose_partnership(session: Session, chapter_id: int, relationship_id: int,
                         requested_by: User | None) -> MatchRequest:
-    """Ask a coordinator to connect a chapter with a sister-city relationship."""
+    """Ask a coordinator to connect a chapter with a sister-city relationship.
+
+    Parameters
+    ----------
+    session : Session
+        Written to (flushed, not committed).
+    chapter_id, relationship_id : int
+        The pair.
+    requested_by : User or None
+        Who asked.
+
+    Returns
+    -------
+    MatchRequest
+        The pending request.
+    """
     return _open_request(session, "partnership", "partner", requested_by,
                          relationship_id=relationship_id, chapter_id=chapter_id)
 
@@ -178,12 +241,25 @@ def decide(session: Session, request_id: int, status: str, decided_by: str, note
 
     Parameters
     ----------
-    status
+    session : Session
+        Written to (flushed, not committed).
+    request_id : int
+        The request.
+    status : str
         "approved", "rejected" or "on_hold". Approved and rejected are final; a
         request on hold can be decided again.
-    expected_count
+    decided_by : str
+        The coordinator's login.
+    note : str, optional
+        Kept with the decision.
+    expected_count : int, optional
         The request's ``decision_count`` as the coordinator saw it (a form's hidden
         field). Defaults to the count read now.
+
+    Returns
+    -------
+    Decision
+        The decision row.
 
     Raises
     ------
@@ -254,8 +330,21 @@ def withdraw_consent(session: Session, alum: Alumnus, by: str = WITHDRAWN_BY) ->
     """Record that ``alum`` no longer consents; close their waiting requests as ``withdrawn``.
 
     Each closed request keeps its history (a ``withdrawn`` decision row) and its committee is
-    told, through the outbox, that the volunteer is no longer available. Returns the closed
-    requests.
+    told, through the outbox, that the volunteer is no longer available.
+
+    Parameters
+    ----------
+    session : Session
+        Written to (flushed, not committed).
+    alum : Alumnus
+        The alum.
+    by : str, optional
+        Who the decision rows name.
+
+    Returns
+    -------
+    list of MatchRequest
+        The closed requests.
     """
     alum.consent = False
     session.flush()  # the alum's row first: the same lock order as an approval
@@ -273,7 +362,23 @@ def withdraw_consent(session: Session, alum: Alumnus, by: str = WITHDRAWN_BY) ->
 
 
 def queue(kind: str | None = None) -> Select:
-    """Return a query for the open requests (pending or on hold), oldest first."""
+    """Return a query for the open requests (pending or on hold), oldest first.
+
+    Parameters
+    ----------
+    kind : str, optional
+        Only requests of this kind ("introduction", "partnership" or "new_partnership").
+
+    Returns
+    -------
+    sqlalchemy.Select
+        The query, for the caller to page through or run.
+
+    Examples
+    --------
+    >>> print(queue("introduction").whereclause)
+    match_requests.status IN (__[POSTCOMPILE_status_1]) AND match_requests.kind = :kind_1
+    """
     query = select(MatchRequest).where(MatchRequest.status.in_(OPEN))
     if kind:
         query = query.where(MatchRequest.kind == kind)
@@ -281,20 +386,53 @@ def queue(kind: str | None = None) -> Select:
 
 
 def history() -> Select:
-    """Return a query for every decision with its request, newest first."""
+    """Return a query for every decision with its request, newest first.
+
+    Returns
+    -------
+    sqlalchemy.Select
+        Rows of (Decision, MatchRequest).
+    """
     return select(Decision, MatchRequest).join(MatchRequest).order_by(Decision.decided_at.desc(),
                                                                       Decision.id.desc())
 
 
 def requests_for_relationship(relationship_id: int) -> Select:
-    """Return a query for the introduction requests about one relationship."""
+    """Return a query for the introduction requests about one relationship.
+
+    Parameters
+    ----------
+    relationship_id : int
+        The relationship.
+
+    Returns
+    -------
+    sqlalchemy.Select
+        The query.
+
+    Examples
+    --------
+    >>> print(requests_for_relationship(3).whereclause)
+    match_requests.relationship_id = :relationship_id_1 AND match_requests.kind = :kind_1
+    """
     return (select(MatchRequest).where(MatchRequest.relationship_id == relationship_id,
                                        MatchRequest.kind == "introduction")
             .order_by(MatchRequest.requested_at.desc()))
 
 
 def requests_for_alumnus(alumnus_id: int) -> Select:
-    """Return a query for the introduction requests about one alum."""
+    """Return a query for the introduction requests about one alum.
+
+    Parameters
+    ----------
+    alumnus_id : int
+        The alum.
+
+    Returns
+    -------
+    sqlalchemy.Select
+        The query.
+    """
     return (select(MatchRequest).where(MatchRequest.alumnus_id == alumnus_id)
             .order_by(MatchRequest.requested_at.desc()))
 
@@ -304,7 +442,17 @@ def requests_for_alumnus(alumnus_id: int) -> Select:
 
 @dataclass(frozen=True)
 class Contacts:
-    """Who to write to, once a coordinator has approved a request."""
+    """Hold who to write to, once a coordinator has approved a request.
+
+    Parameters
+    ----------
+    alum_name : str or None
+        The volunteer's whole name.
+    alum_email : str or None
+        Their e-mail; None when the alum did not agree to share it.
+    committee_name, committee_email : str or None
+        The sister-city committee's contact.
+    """
 
     alum_name: str | None
     alum_email: str | None  # None when the alum did not agree to share it
@@ -313,8 +461,21 @@ class Contacts:
 
 
 def contacts_for(session: Session, request: MatchRequest) -> Contacts | None:
-    """Return the contacts an approved request reveals; None for any other request (and for a
-    proposed new partnership, which has no committee or volunteer to reveal)."""
+    """Return the contacts an approved request reveals.
+
+    Parameters
+    ----------
+    session : Session
+        Read only.
+    request : MatchRequest
+        The request.
+
+    Returns
+    -------
+    Contacts or None
+        None for a request that is not approved, and for a proposed new partnership, which
+        has no committee or volunteer to reveal.
+    """
     if request.status != "approved" or request.kind == "new_partnership":
         return None
     rel = request.relationship_
@@ -343,11 +504,23 @@ def _chapter_leads(session: Session, request: MatchRequest) -> list[User]:
 
 
 def approval_messages(session: Session, request: MatchRequest) -> list[tuple[str, str, str]]:
-    """The e-mails that tell both sides of an approved request about each other, as (to, subject, body).
+    """Write the e-mails that tell both sides of an approved request about each other.
 
     An introduction: the committee learns the volunteer's name (and e-mail, if the alum
     shared it), the alum the committee's. A partnership: the committee learns the chapter
     and its leads, the chapter's leads the committee.
+
+    Parameters
+    ----------
+    session : Session
+        Read only.
+    request : MatchRequest
+        The approved request.
+
+    Returns
+    -------
+    list of (str, str, str)
+        (to, subject, body) per message.
     """
     contacts = contacts_for(session, request)
     if contacts is None or request.relationship_ is None:
@@ -387,7 +560,20 @@ def _partnership_messages(session: Session, request: MatchRequest, label: str, c
 
 
 def queue_approval_mail(session: Session, request: MatchRequest) -> int:
-    """Put the approval e-mails of ``request`` in the outbox (same transaction); return how many."""
+    """Put the approval e-mails of ``request`` in the outbox (same transaction).
+
+    Parameters
+    ----------
+    session : Session
+        Written to (not committed).
+    request : MatchRequest
+        The approved request.
+
+    Returns
+    -------
+    int
+        How many messages were queued.
+    """
     messages = approval_messages(session, request)
     for to, subject, body in messages:
         enqueue(session, to, subject, body, request_id=request.id)

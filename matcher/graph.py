@@ -23,6 +23,10 @@ import time
 from pathlib import Path
 
 import networkx as nx
+from sqlalchemy import func, select
+
+from matcher import models as m
+from matcher.partnerships import data_fingerprint
 
 __all__ = ["build_graph", "cached_graph", "placement_ties", "explanation_path", "chapter_ties", "tie_network",
            "graph_summary", "export_graph", "EXPORT_FORMATS", "fingerprint"]
@@ -35,11 +39,20 @@ def build_graph(session, alumnus_ids: list[int] | None = None) -> nx.MultiDiGrap
 
     Read as plain column tuples and added in bulk (no ORM objects): 40,000 alumni take about
     a second (see the README). ``alumnus_ids`` limits the alumni (the rest of the graph is whole).
+
+    Parameters
+    ----------
+    session : Session
+        Read only.
+    alumnus_ids : list of int, optional
+        Only these alumni (default: every consenting one).
+
+    Returns
+    -------
+    networkx.MultiDiGraph
+        Nodes ``(kind, id)`` for places, relationships, chapters and alumni; edges with a ``kind``
+        (sister, located_in, merged_into, placed_in, member_of ...).
     """
-    from sqlalchemy import select
-
-    from matcher import models as m
-
     G = nx.MultiDiGraph()
     ex = session.execute
     G.add_nodes_from((("pref", c), {"kind": "prefecture", "name": n, "region": r})
@@ -64,10 +77,6 @@ def build_graph(session, alumnus_ids: list[int] | None = None) -> nx.MultiDiGrap
 
 
 def _add_relationships(G: nx.MultiDiGraph, ex) -> None:
-    from sqlalchemy import select
-
-    from matcher import models as m
-
     R = m.Relationship
     rows = ex(select(R.id, R.us_kind, R.us_place_id, R.us_state_abbr, R.jp_kind, R.jp_municipality_code,
                      R.jp_prefecture_code, R.status, R.jp_name_at_signing, R.signed_year, m.USPlace.name)
@@ -85,10 +94,6 @@ def _add_relationships(G: nx.MultiDiGraph, ex) -> None:
 
 
 def _add_alumni(G: nx.MultiDiGraph, ex, alumnus_ids) -> None:
-    from sqlalchemy import select
-
-    from matcher import models as m
-
     who = select(m.Alumnus.id, m.Alumnus.chapter_id).where(m.Alumnus.consent.is_(True))
     if alumnus_ids is not None:
         who = who.where(m.Alumnus.id.in_(alumnus_ids))
@@ -110,14 +115,20 @@ _lock = threading.Lock()
 
 
 def fingerprint(session) -> tuple:
-    """What the graph depends on: the partnerships' data fingerprint, chapters and aliases."""
-    from sqlalchemy import func, select
+    """Return what the graph depends on: the partnerships' data fingerprint, chapters and aliases.
 
-    from matcher.models import Chapter, MunicipalityAlias
-    from matcher.partnerships import data_fingerprint
+    Parameters
+    ----------
+    session : Session
+        Read only.
 
-    extra = (select(func.count(), func.max(Chapter.id), func.max(Chapter.states)).select_from(Chapter),
-             select(func.count(), func.max(MunicipalityAlias.id)).select_from(MunicipalityAlias))
+    Returns
+    -------
+    tuple
+        Comparable with ``==``: the graph is rebuilt when it changes.
+    """
+    extra = (select(func.count(), func.max(m.Chapter.id), func.max(m.Chapter.states)).select_from(m.Chapter),
+             select(func.count(), func.max(m.MunicipalityAlias.id)).select_from(m.MunicipalityAlias))
     return data_fingerprint(session) + tuple(tuple(session.execute(q).one()) for q in extra)
 
 
@@ -127,6 +138,18 @@ def cached_graph(session, check_every: float = 5.0) -> nx.MultiDiGraph:
     The fingerprint (a few COUNT/MAX queries, ~10 ms at 40,000 alumni) is checked at most once
     every ``check_every`` seconds, so a page that asks for the graph does not pay it each time.
     Treat the graph as read-only: it is shared between requests.
+
+    Parameters
+    ----------
+    session : Session
+        Read only.
+    check_every : float, optional
+        Seconds between fingerprint checks.
+
+    Returns
+    -------
+    networkx.MultiDiGraph
+        The graph of :func:`build_graph`, shared.
     """
     key = str(session.get_bind().engine.url)
     with _lock:
@@ -155,9 +178,25 @@ def _us_side(G: nx.MultiDiGraph, rel) -> tuple:
 
 
 def placement_ties(G: nx.MultiDiGraph, rel) -> list:
-    """Return the alumni placed in a relationship's partner (or a town merged into it, or anywhere
-    in a partner prefecture), sorted.
+    """Return the alumni placed in a relationship's partner, sorted.
 
+    A placement counts in the partner, in a town merged into it, or anywhere in a partner
+    prefecture.
+
+    Parameters
+    ----------
+    G : networkx.MultiDiGraph
+        The graph of :func:`build_graph`.
+    rel : tuple
+        The relationship's node, ``("rel", id)``.
+
+    Returns
+    -------
+    list of tuple
+        The alumni's nodes, sorted.
+
+    Examples
+    --------
     >>> G = nx.MultiDiGraph()
     >>> _ = G.add_edge(("rel", 1), ("muni", "03205"), kind="sister")
     >>> _ = G.add_edge(("alias", 9), ("muni", "03205"), kind="merged_into")
@@ -180,6 +219,22 @@ def explanation_path(G: nx.MultiDiGraph, alum, rel) -> list[str]:
     It walks up from each placement (a few edges each) instead of searching the whole graph,
     whose busy municipalities have thousands of placements hanging off them.
 
+    Parameters
+    ----------
+    G : networkx.MultiDiGraph
+        The graph of :func:`build_graph`.
+    alum : tuple
+        The alumnus's node, ``("alum", id)``.
+    rel : tuple
+        The relationship's node, ``("rel", id)``.
+
+    Returns
+    -------
+    list of str
+        One phrase per step.
+
+    Examples
+    --------
     >>> G = nx.MultiDiGraph()
     >>> G.add_node(("alias", 9), name="Ishidoriya", year=2006)
     >>> G.add_node(("muni", "03205"), name="Hanamaki")
@@ -242,7 +297,22 @@ def _sister_phrase(G: nx.MultiDiGraph, rel) -> str:
 
 
 def chapter_ties(G: nx.MultiDiGraph, chapter, rel) -> int:
-    """Return how many of a chapter's members are tied to a relationship's partner by placement."""
+    """Return how many of a chapter's members are tied to a relationship's partner by placement.
+
+    Parameters
+    ----------
+    G : networkx.MultiDiGraph
+        The graph of :func:`build_graph`.
+    chapter : tuple
+        The chapter's node, ``("chapter", id)``.
+    rel : tuple
+        The relationship's node, ``("rel", id)``.
+
+    Returns
+    -------
+    int
+        The number of members.
+    """
     members = {u for u, _, d in G.in_edges(chapter, data=True) if d["kind"] == "member_of"}
     return len(members & set(placement_ties(G, rel)))
 
@@ -258,9 +328,24 @@ def _pref_of(G, node) -> tuple:
 
 
 def tie_network(G: nx.MultiDiGraph, statuses: tuple[str, ...] | None = None) -> nx.Graph:
-    """Project the relationships onto states and prefectures: an edge per state–prefecture pair,
-    ``weight`` = how many relationships join them.
+    """Project the relationships onto states and prefectures, one weighted edge per pair.
 
+    ``weight`` is how many relationships join the state and the prefecture.
+
+    Parameters
+    ----------
+    G : networkx.MultiDiGraph
+        The graph of :func:`build_graph`.
+    statuses : tuple of str, optional
+        Only relationships with these statuses (default: all).
+
+    Returns
+    -------
+    networkx.Graph
+        State and prefecture nodes; ``weight`` on each edge.
+
+    Examples
+    --------
     >>> G = nx.MultiDiGraph()
     >>> for rid, muni in ((1, "03205"), (2, "03201")):
     ...     _ = G.add_edge(("rel", rid), ("us", rid), kind="sister")
@@ -283,9 +368,25 @@ def tie_network(G: nx.MultiDiGraph, statuses: tuple[str, ...] | None = None) -> 
 
 
 def graph_summary(G: nx.MultiDiGraph, top: int = 5) -> dict:
-    """Components of the tie network, the states and prefectures that bridge most ties
-    (betweenness centrality), and states with no tie at all.
+    """Summarise the tie network: components, the places that bridge most ties, untied states.
 
+    Bridging is betweenness centrality over the states and prefectures.
+
+    Parameters
+    ----------
+    G : networkx.MultiDiGraph
+        The graph of :func:`build_graph`.
+    top : int, optional
+        How many bridging states and prefectures are listed.
+
+    Returns
+    -------
+    dict
+        ``components``, ``largest_component``, ``bridges`` (name and betweenness) and
+        ``states_without_tie``, among others.
+
+    Examples
+    --------
     >>> G = nx.MultiDiGraph()
     >>> G.add_node(("state", "VT"), name="Vermont")
     >>> for rid, st in ((1, "AR"), (2, "OK")):
@@ -341,6 +442,20 @@ def export_graph(G: nx.MultiDiGraph, path: str | Path, fmt: str = "graphml") -> 
 
     Returns the counts written. Alumni are anonymous ("alum:1"), with their placements and
     chapters only: no names, no e-mail, no homes.
+
+    Parameters
+    ----------
+    G : networkx.MultiDiGraph
+        The graph of :func:`build_graph`.
+    path : str or Path
+        The file written.
+    fmt : str, optional
+        "graphml", "gexf" or "json".
+
+    Returns
+    -------
+    dict
+        The counts written.
     """
     if fmt not in EXPORT_FORMATS:
         raise ValueError(f"format must be one of {', '.join(EXPORT_FORMATS)}, not {fmt!r}")

@@ -28,14 +28,34 @@ RETRY_AFTER = dt.timedelta(minutes=2)  # doubled after each failed attempt
 
 
 class Transport(Protocol):
-    """Anything that can send an e-mail message."""
+    """Send an e-mail message: anything with ``send(message)`` will do.
+
+    The outbox takes a transport rather than opening a connection itself, so tests hand in a
+    :class:`ListTransport` and the app an :class:`SMTPTransport`.
+    """
 
     def send(self, message: EmailMessage) -> None: ...
 
 
 @dataclass
 class ListTransport:
-    """Keeps messages in ``outbox`` instead of sending them: for tests and demos."""
+    """Keep messages in ``outbox`` instead of sending them: for tests and demos.
+
+    Parameters
+    ----------
+    outbox : list of EmailMessage, optional
+        Where sent messages go.
+
+    Examples
+    --------
+    >>> from email.message import EmailMessage
+    >>> message = EmailMessage()
+    >>> message["Subject"] = "Hello"
+    >>> transport = ListTransport()
+    >>> transport.send(message)
+    >>> [m["Subject"] for m in transport.outbox]
+    ['Hello']
+    """
 
     outbox: list[EmailMessage] = field(default_factory=list)
 
@@ -45,7 +65,21 @@ class ListTransport:
 
 @dataclass
 class SMTPTransport:
-    """Sends through an SMTP server; ``timeout`` bounds the connection and every reply awaited."""
+    """Send through an SMTP server; ``timeout`` bounds the connection and every reply awaited.
+
+    Parameters
+    ----------
+    host : str
+        The server.
+    port : int, optional
+        Its port.
+    username, password : str, optional
+        Log in with these when a username is given.
+    starttls : bool, optional
+        Upgrade the connection with STARTTLS first.
+    timeout : float, optional
+        Seconds.
+    """
 
     host: str
     port: int = 25
@@ -72,7 +106,22 @@ def _now() -> dt.datetime:
 
 def enqueue(session: Session, recipient: str, subject: str, body: str,
             request_id: int | None = None) -> OutboxMessage:
-    """Add an e-mail to the outbox in the caller's transaction; it is sent after the commit."""
+    """Add an e-mail to the outbox in the caller's transaction; it is sent after the commit.
+
+    Parameters
+    ----------
+    session : Session
+        The caller's session; the message is added, not flushed or committed.
+    recipient, subject, body : str
+        The message.
+    request_id : int, optional
+        The request the message is about.
+
+    Returns
+    -------
+    OutboxMessage
+        The pending row, due now.
+    """
     message = OutboxMessage(recipient=recipient, subject=subject, body=body, request_id=request_id,
                             status="pending", attempts=0, last_error="", next_attempt_at=_now())
     session.add(message)
@@ -103,10 +152,28 @@ def send_outbox(session: Session, transport: Transport, *, sender: str, limit: i
     connection) counts an attempt and is retried after ``retry_after``, doubling, until
     ``max_attempts``, when the message is marked ``failed`` with the last error kept.
 
+    Parameters
+    ----------
+    session : Session
+        Committed after each message.
+    transport : Transport
+        Sends the messages (:class:`SMTPTransport`, or :class:`ListTransport` in tests).
+    sender : str
+        The From address.
+    limit : int, optional
+        At most this many messages in this run.
+    max_attempts : int, optional
+        Attempts before a message is marked ``failed``.
+    retry_after : timedelta, optional
+        The wait after a first failure (doubling after each further one).
+    now : datetime, optional
+        The time messages are due by (default: now, UTC).
+
     Returns
     -------
-    dict : how many were ``sent``, will be ``retried`` and ``failed`` in this run, and how many are
-    still ``pending`` (due later or beyond ``limit``).
+    dict of str to int
+        How many were ``sent``, will be ``retried`` and ``failed`` in this run, and how many
+        are still ``pending`` (due later or beyond ``limit``).
 
     Examples
     --------
@@ -148,6 +215,17 @@ def send_outbox(session: Session, transport: Transport, *, sender: str, limit: i
 
 
 def outbox_counts(session: Session) -> dict[str, int]:
-    """How many messages are pending, sent and failed."""
+    """Count the messages pending, sent and failed.
+
+    Parameters
+    ----------
+    session : Session
+        Read only.
+
+    Returns
+    -------
+    dict of str to int
+        ``pending``, ``sent`` and ``failed``, each present (0 when none).
+    """
     found = dict(session.execute(select(OutboxMessage.status, func.count()).group_by(OutboxMessage.status)).all())
     return {status: int(found.get(status, 0)) for status in ("pending", "sent", "failed")}

@@ -32,7 +32,22 @@ _CAPS_WORD = re.compile(r"^[^\W\d_][^\W\d_'’.-]*(?:['’.-][^\W\d_]+)*$")
 
 
 class PersonName(NamedTuple):
-    """A name read from one cell: given and family parts, and a warning where a rule guessed."""
+    """Hold a name read from one cell: given and family parts, and a warning where a rule guessed.
+
+    Parameters
+    ----------
+    given : str
+        The given name ("" when none could be told apart).
+    family : str
+        The family name.
+    warning : str or None
+        What a rule guessed, for the import report.
+
+    Examples
+    --------
+    >>> PersonName("Dana", "Whitfield").warning is None
+    True
+    """
 
     given: str
     family: str
@@ -42,6 +57,18 @@ class PersonName(NamedTuple):
 def is_cjk(text: str) -> bool:
     """Say whether ``text`` is written in kanji or kana.
 
+    Parameters
+    ----------
+    text : str
+        Any text.
+
+    Returns
+    -------
+    bool
+        True when it is written in kanji or kana.
+
+    Examples
+    --------
     >>> is_cjk("山田太郎"), is_cjk("やまだ"), is_cjk("Yamada")
     (True, True, False)
     """
@@ -86,8 +113,15 @@ def parse_name(text: str, known: tuple[str, ...] | None = None) -> PersonName:
 
     Parameters
     ----------
-    text : the name as written in one cell.
-    known : family names for splitting a kanji name without a space (default: the reference list).
+    text : str
+        The name as written in one cell.
+    known : tuple of str, optional
+        Family names for splitting a kanji name without a space (default: the reference list).
+
+    Returns
+    -------
+    PersonName
+        The parts, with a warning where a rule guessed.
 
     Examples
     --------
@@ -127,8 +161,20 @@ def parse_name(text: str, known: tuple[str, ...] | None = None) -> PersonName:
 
 
 def display_name(given: str | None, family: str | None) -> str:
-    """The name committees and chapter leads see: given name and the family name's initial.
+    """Return the name committees and chapter leads see: given name and the family name's initial.
 
+    Parameters
+    ----------
+    given, family : str or None
+        The name's parts.
+
+    Returns
+    -------
+    str
+        "Given F." (one part when the other is missing; "?" when both are).
+
+    Examples
+    --------
     >>> display_name("Dana", "Whitfield")
     'Dana W.'
     >>> display_name("Taro", "Yamada")
@@ -144,8 +190,20 @@ def display_name(given: str | None, family: str | None) -> str:
 
 
 def full_name(given: str | None, family: str | None) -> str:
-    """The whole name, for contacts after approval: family name first when written in kanji.
+    """Return the whole name, for contacts after approval: family name first when written in kanji.
 
+    Parameters
+    ----------
+    given, family : str or None
+        The name's parts.
+
+    Returns
+    -------
+    str
+        "Given Family", or "FamilyGiven" for a name in kanji or kana.
+
+    Examples
+    --------
     >>> full_name("Dana", "Whitfield"), full_name("太郎", "山田")
     ('Dana Whitfield', '山田太郎')
     """

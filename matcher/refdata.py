@@ -35,12 +35,29 @@ __all__ = ["data_dir", "read_csv", "load_reference_data", "pair_key", "signed_ye
 
 
 def data_dir() -> Path:
-    """Return the reference data folder: ``JETMATCH_DATA_DIR`` or the project's ``data/``."""
+    """Return the reference data folder: ``JETMATCH_DATA_DIR`` or the project's ``data/``.
+
+    Returns
+    -------
+    Path
+        The folder.
+    """
     return Path(os.environ.get("JETMATCH_DATA_DIR", Path(__file__).resolve().parents[1] / "data"))
 
 
 def read_csv(path: Path) -> list[dict[str, str]]:
-    """Read a UTF-8 CSV (with or without BOM) into a list of dicts."""
+    """Read a UTF-8 CSV (with or without BOM) into a list of dicts.
+
+    Parameters
+    ----------
+    path : Path
+        The file.
+
+    Returns
+    -------
+    list of dict
+        One per row, keyed by the header.
+    """
     with open(path, newline="", encoding="utf-8-sig") as handle:
         return list(csv.DictReader(handle))
 
@@ -56,6 +73,24 @@ def _int_or_none(value: str | None) -> int | None:
 def pair_key(us_kind: str, us: str | int, jp_kind: str, jp: str) -> str:
     """Return the key that identifies a relationship's pair of places.
 
+    Parameters
+    ----------
+    us_kind : str
+        "city" (or another place kind) or "state".
+    us : str or int
+        The US place id, or the state abbreviation.
+    jp_kind : str
+        "municipality" or "prefecture".
+    jp : str
+        The JIS code.
+
+    Returns
+    -------
+    str
+        "place:<id>" or "state:<abbr>", a bar, then "muni:<code>" or "pref:<code>".
+
+    Examples
+    --------
     >>> pair_key("city", 12, "municipality", "44201")
     'place:12|muni:44201'
     >>> pair_key("state", "MD", "prefecture", "14")
@@ -69,8 +104,20 @@ def pair_key(us_kind: str, us: str | int, jp_kind: str, jp: str) -> str:
 def signed_year(signed: str | None) -> int | None:
     """Return the year of a partial ISO date ("1992", "1992-04-21").
 
-    >>> signed_year("1969-04-21")
-    1969
+    Parameters
+    ----------
+    signed : str or None
+        The date as the reference data gives it.
+
+    Returns
+    -------
+    int or None
+        The year, or None for no date.
+
+    Examples
+    --------
+    >>> signed_year("1969-04-21"), signed_year("1992"), signed_year(None)
+    (1969, 1992, None)
     """
     return int(signed[:4]) if signed and signed[:4].isdigit() else None
 
@@ -103,7 +150,22 @@ def _sync(
 
 
 def load_reference_data(session: Session, path: Path | None = None, progress: Callable[[str], None] = lambda _: None) -> dict[str, int]:
-    """Sync every reference CSV in ``path`` into the database; return rows written per table."""
+    """Sync every reference CSV in ``path`` into the database; return rows written per table.
+
+    Parameters
+    ----------
+    session : Session
+        Written to (flushed, not committed).
+    path : Path, optional
+        The reference data folder (default: :func:`data_dir`).
+    progress : callable, optional
+        Called with a line of text as each table is synced.
+
+    Returns
+    -------
+    dict of str to int
+        Table name → rows inserted or updated.
+    """
     path = path or data_dir()
     written: dict[str, int] = {}
     written["prefectures"] = _sync(session, Prefecture, "code", _prefectures(path), progress)

@@ -29,6 +29,7 @@ import numpy as np
 from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
+from matcher.console import track
 from matcher.ingest.importer import ChapterFinder
 from matcher.models import (
     ROLES,
@@ -94,8 +95,20 @@ LAST_NAMES = (
 def external_id(i: int) -> str:
     """Return the external id of the i-th (0-based) synthetic alum.
 
-    >>> external_id(0)
-    'SYN-000001'
+    Parameters
+    ----------
+    i : int
+        The alum's index in :func:`generate`'s arrays.
+
+    Returns
+    -------
+    str
+        ``SYN-`` and the 1-based number in six digits.
+
+    Examples
+    --------
+    >>> external_id(0), external_id(41_999)
+    ('SYN-000001', 'SYN-042000')
     """
     return f"SYN-{i + 1:06d}"
 
@@ -114,10 +127,23 @@ def participants_by_year() -> np.ndarray:
 
 @dataclass(frozen=True)
 class Pools:
-    """The reference places synthetic alumni are drawn from, as arrays.
+    """Hold the reference places synthetic alumni are drawn from, as arrays.
 
     Municipalities are sorted by prefecture; aliases by municipality. ``place_*`` are
     US cities (homes), with the chapter covering each and whether it has a Japanese sister.
+    :meth:`from_session` reads them from the reference tables.
+
+    Parameters
+    ----------
+    pref_code, pref_name, pref_name_ja : numpy.ndarray
+        The prefectures.
+    muni_code, muni_name, muni_name_ja, muni_kind, muni_pref, muni_weight : numpy.ndarray
+        The municipalities, each with its prefecture (index into ``pref_*``) and the weight
+        it is drawn with.
+    alias_id, alias_muni, alias_name, alias_kind, alias_year : numpy.ndarray
+        Former names, each with the municipality it merged into and the year.
+    place_id, place_name, place_state, place_lat, place_lon, place_weight, place_chapter, place_tied : numpy.ndarray
+        US cities, with their chapter (-1 where none) and whether they have a sister.
     """
 
     pref_code: np.ndarray
@@ -195,11 +221,22 @@ class Pools:
 
 @dataclass(frozen=True)
 class SyntheticAlumni:
-    """N synthetic alumni and their placements as arrays (indices point into the Pools).
+    """Hold N synthetic alumni and their placements as arrays (indices point into the Pools).
 
     Placements are flat arrays ``p_*``; ``p_alum`` says whose each one is. ``p_muni`` is
     -1 for a prefectural post, ``p_alias`` -1 unless the place is written with an old name.
     ``interests`` is a bitmask over :data:`INTERESTS`.
+
+    Parameters
+    ----------
+    seed : int
+        The seed they were generated with.
+    first, last, home, japanese_level, interests : numpy.ndarray
+        One entry per alumnus (``home`` indexes ``Pools.place_*``).
+    availability_hours, max_matches, consent, consent_contact : numpy.ndarray
+        One entry per alumnus.
+    p_alum, p_muni, p_pref, p_alias, p_role, p_start, p_end : numpy.ndarray
+        One entry per placement (``p_role`` indexes :data:`ROLES`).
     """
 
     seed: int
@@ -338,13 +375,17 @@ def generate(n: int, seed: int = 1, pools: Pools | None = None) -> SyntheticAlum
 
     Parameters
     ----------
-    n : how many alumni.
-    seed : the random seed; the output depends only on (seed, pools), truncated to n.
-    pools : the reference places (``Pools.from_session(session)``).
+    n : int
+        How many alumni.
+    seed : int, optional
+        The random seed; the output depends only on (seed, pools), truncated to n.
+    pools : Pools
+        The reference places (``Pools.from_session(session)``); a ValueError without them.
 
     Returns
     -------
-    SyntheticAlumni : arrays for the alumni and a flat set of placement arrays.
+    SyntheticAlumni
+        Arrays for the alumni and a flat set of placement arrays.
     """
     if pools is None:
         raise ValueError("generate() needs the reference places: pass Pools.from_session(session)")
@@ -486,8 +527,6 @@ def _placement_rows(data: SyntheticAlumni, pools: Pools, ids: dict[str, int], to
 
 def _insert(session: Session, model, rows: list[dict[str, Any]], label: str, progress: bool,
             chunk: int = 5_000) -> None:
-    from matcher.console import track
-
     batches = [rows[i:i + chunk] for i in range(0, len(rows), chunk)]
     for batch in track(batches, label) if progress else batches:
         session.execute(insert(model), batch)
@@ -553,9 +592,21 @@ def add_demo_alumni(session: Session, n: int, seed: int = 1, progress: bool = Fa
     (``SYN-STORY-1``...), which count towards ``n``. Ids already present are left alone,
     so running it twice with the same ``n`` adds nothing the second time.
 
+    Parameters
+    ----------
+    session : Session
+        Written to (flushed, not committed).
+    n : int
+        How many synthetic alumni the database should hold.
+    seed : int, optional
+        The random seed (see :func:`generate`).
+    progress : bool, optional
+        Show progress bars on the terminal.
+
     Returns
     -------
-    dict : seed, requested, inserted, already_present, placements, stories, skipped_stories, seconds.
+    dict
+        seed, requested, inserted, already_present, placements, stories, skipped_stories, seconds.
     """
     started = time.perf_counter()
     pools = Pools.from_session(session)

@@ -14,6 +14,19 @@ _KIND_WORD = {"city": "city", "ward": "ward", "town": "town", "village": "villag
 def candidate_label(res) -> str:
     """Name a candidate the way a person would write it: "Ishidoriya (now Hanamaki), Iwate".
 
+    Parameters
+    ----------
+    res : Resolution
+        A resolved place (usually one of an answer's ``candidates``).
+
+    Returns
+    -------
+    str
+        The name (the former one, with the current one, for a merged town) and its
+        prefecture or state.
+
+    Examples
+    --------
     >>> from matcher.gazetteer.resolver import Resolution
     >>> candidate_label(Resolution("x", "resolved", kind="municipality", name="Hanamaki", prefecture="Iwate",
     ...                            via_alias={"name": "Ishidoriya", "merged_on": "2006-01-01"}))
@@ -50,6 +63,18 @@ def candidate_reason(res) -> str:
 def resolved_summary(res) -> str:
     """Say what a resolved answer is: "Ishidoriya — merged into Hanamaki on 2006-01-01".
 
+    Parameters
+    ----------
+    res : Resolution
+        A resolved answer.
+
+    Returns
+    -------
+    str
+        One line for a report or a page.
+
+    Examples
+    --------
     >>> from matcher.gazetteer.resolver import Resolution
     >>> resolved_summary(Resolution("x", "resolved", kind="municipality", name="Hanamaki", prefecture="Iwate",
     ...                             label="Hanamaki, Iwate", via_alias={"name": "Ishidoriya", "merged_on": "2006-01-01"}))
@@ -75,6 +100,12 @@ def place_problem(res, expected: str | None = None, limit: int = 5) -> str:
         What the field wants ("a Japanese municipality"), said when nothing is suggested.
     limit : int
         At most this many candidates are named.
+
+    Returns
+    -------
+    str
+        "unknown place ...", "... is ambiguous: ..." or "the place text is too long ...",
+        naming the candidates a person may have meant.
 
     Examples
     --------

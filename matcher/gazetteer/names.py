@@ -71,6 +71,18 @@ def _syllables(kana: str) -> list[str]:
 def kana_to_romaji(kana: str) -> str:
     """Return the Hepburn romanisation of a kana reading, long vowels with macrons.
 
+    Parameters
+    ----------
+    kana : str
+        A reading in katakana or hiragana.
+
+    Returns
+    -------
+    str
+        The romaji, capitalised.
+
+    Examples
+    --------
     >>> [kana_to_romaji(k) for k in ("オオイタ", "フチュウ", "ハナマキ", "キンチョウ", "シンオンセン", "カツ・ウラ")]
     ['Ōita', 'Fuchū', 'Hanamaki', 'Kinchō', "Shin'onsen", 'Katsuura']
     """
@@ -97,6 +109,18 @@ def kana_to_romaji(kana: str) -> str:
 def strip_macrons(text: str) -> str:
     """Drop diacritics from Latin text: "Ōita" → "Oita".
 
+    Parameters
+    ----------
+    text : str
+        Any text.
+
+    Returns
+    -------
+    str
+        The text with combining marks removed.
+
+    Examples
+    --------
     >>> strip_macrons("Fuchū-chō")
     'Fuchu-cho'
     """
@@ -126,6 +150,19 @@ _JP_FOLDS = [
 def jp_key(text: str) -> str:
     """Fold a Japanese place name to its index key.
 
+    Parameters
+    ----------
+    text : str
+        A name in romaji (any spelling of long vowels), kanji or kana.
+
+    Returns
+    -------
+    str
+        For Latin text, lower-case romaji with the spellings of long vowels and the like
+        folded together; for Japanese text, the text without spaces, kana as hiragana.
+
+    Examples
+    --------
     >>> {jp_key(s) for s in ("Ōita", "Oita", "Ooita", "Ohita", "OITA")}
     {'oita'}
     >>> jp_key("Tanba") == jp_key("Tamba"), jp_key("大分市"), jp_key("オオイタ")
@@ -149,6 +186,19 @@ _US_WORDS = {"st": "saint", "ste": "sainte", "ft": "fort", "mt": "mount", "pt": 
 def us_key(text: str) -> str:
     """Fold a US place name to its index key.
 
+    Parameters
+    ----------
+    text : str
+        A US place name.
+
+    Returns
+    -------
+    str
+        Lower case, the abbreviations St, Ste, Ft, Mt and Pt spelled out, punctuation and
+        spaces dropped.
+
+    Examples
+    --------
     >>> us_key("St. Petersburg") == us_key("Saint Petersburg"), us_key("Lee's Summit")
     (True, 'leessummit')
     """

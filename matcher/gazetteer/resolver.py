@@ -42,9 +42,11 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections.abc import Iterable, MutableMapping
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
+
+from sqlalchemy import select
 
 from matcher.gazetteer.cache import SessionGeocodeCache
 from matcher.gazetteer.explain import candidate_reason
@@ -77,6 +79,7 @@ from matcher.gazetteer.names import (
     strip_macrons,
     us_key,
 )
+from matcher.models import Municipality, MunicipalityAlias, Prefecture, USPlace, USState, USZip
 
 __all__ = [
     "Resolution",
@@ -102,7 +105,36 @@ _MUNICIPAL_SUFFIX = re.compile(r"(?i)(?:[-\s](?:shi|city|cho|machi|town|mura|son
 
 @dataclass(frozen=True)
 class Resolution:
-    """One answer to one query: resolved, ambiguous (with candidates) or unknown."""
+    """Hold one answer to one query: resolved, ambiguous (with candidates) or unknown.
+
+    Parameters
+    ----------
+    query : str
+        The text asked about.
+    status : str
+        "resolved", "ambiguous" or "unknown".
+    country : str, optional
+        "JP" or "US" once known.
+    kind : str, optional
+        municipality, prefecture, city, county, state or zip.
+    name, name_ja, prefecture, state, code, lat, lon : optional
+        What the place is called, where it is and its code (JIS code, FIPS or ZIP).
+    via_alias : dict, optional
+        The former name the query matched ("name", "merged_on", ...), for a merged town.
+    candidates : list of Resolution
+        The places an ambiguous or unknown query may mean.
+    label, note, via : str, optional
+        How to show the place, a remark ("spelling corrected to ..."), and how it was found
+        (name, alias, code, typo, district, organisation, ward, postal code, address).
+    place_id, prefecture_code, name_romaji, municipality_kind, source, ward, alias_name_ja : optional
+        Further detail, described where the fields are declared.
+
+    Examples
+    --------
+    >>> r = Resolution("Takeo", "resolved", country="JP", kind="municipality", name="Takeo", prefecture="Saga")
+    >>> r.to_json()["prefecture"], r.to_json()["candidates"]
+    ('Saga', [])
+    """
 
     query: str
     status: str  # "resolved" | "ambiguous" | "unknown"
@@ -204,15 +236,13 @@ class Gazetteer:
         Wards and postal codes are not tables: they are read from the reference files in ``data``
         (default: :func:`matcher.refdata.data_dir`).
         """
-        from sqlalchemy import select
-
-        from matcher import models as m
+        # refdata imports matcher.gazetteer.files, so importing it at the top would be a cycle
         from matcher.refdata import data_dir
 
         def rows(*cols):
             return [r._asdict() for r in session.execute(select(*cols))]
 
-        A = m.MunicipalityAlias
+        A = MunicipalityAlias
         aliases = rows(A.municipality_code, A.name, A.name_ja, A.kind, A.district, A.merged_on, A.source, A.id,
                        A.kana, A.district_ja, A.old_code)
         for a in aliases:
@@ -222,16 +252,16 @@ class Gazetteer:
         kwargs.setdefault("wards", read_rows(folder / "jp_wards.csv"))
         kwargs.setdefault("postal", read_rows(folder / "jp_postal_codes.csv"))
         return cls(
-            rows(m.Prefecture.code, m.Prefecture.name, m.Prefecture.name_ja, m.Prefecture.region,
-                 m.Prefecture.neighbours, m.Prefecture.lat, m.Prefecture.lon),
-            rows(m.Municipality.code, m.Municipality.prefecture_code, m.Municipality.name,
-                 m.Municipality.name_romaji, m.Municipality.name_ja, m.Municipality.name_kana,
-                 m.Municipality.kind, m.Municipality.lat, m.Municipality.lon, m.Municipality.population),
+            rows(Prefecture.code, Prefecture.name, Prefecture.name_ja, Prefecture.region,
+                 Prefecture.neighbours, Prefecture.lat, Prefecture.lon),
+            rows(Municipality.code, Municipality.prefecture_code, Municipality.name,
+                 Municipality.name_romaji, Municipality.name_ja, Municipality.name_kana,
+                 Municipality.kind, Municipality.lat, Municipality.lon, Municipality.population),
             aliases,
-            rows(m.USState.abbr, m.USState.name, m.USState.fips, m.USState.lat, m.USState.lon),
-            rows(m.USPlace.id, m.USPlace.name, m.USPlace.state_abbr, m.USPlace.kind, m.USPlace.lat,
-                 m.USPlace.lon, m.USPlace.population),
-            rows(m.USZip.zip, m.USZip.place_id, m.USZip.lat, m.USZip.lon),
+            rows(USState.abbr, USState.name, USState.fips, USState.lat, USState.lon),
+            rows(USPlace.id, USPlace.name, USPlace.state_abbr, USPlace.kind, USPlace.lat,
+                 USPlace.lon, USPlace.population),
+            rows(USZip.zip, USZip.place_id, USZip.lat, USZip.lon),
             **kwargs,
         )
 
@@ -855,6 +885,4 @@ def _muni_label(m: dict, p: dict) -> str:
 
 
 def _replace(res: Resolution, **changes) -> Resolution:
-    from dataclasses import replace
-
     return replace(res, **changes)

@@ -7,6 +7,7 @@ import re
 from collections.abc import Iterable
 from typing import Any
 
+from matcher.gazetteer import MAX_PLACE_CHARS, place_problem, resolved_summary
 from matcher.ingest.report import RowError, RowPlace
 
 __all__ = ["JAPANESE_LEVEL_WORDS", "parse_bool", "parse_japanese_level"]
@@ -83,8 +84,22 @@ class _Row:
 def parse_bool(value: str) -> bool | None:
     """Read yes/no, y/n, true/false, 1/0 (any case; blank is no); None if unreadable.
 
+    Parameters
+    ----------
+    value : str
+        The cell text.
+
+    Returns
+    -------
+    bool or None
+        True or False, or None when the text is not a yes or a no.
+
+    Examples
+    --------
     >>> parse_bool("Yes"), parse_bool("0"), parse_bool("maybe")
     (True, False, None)
+    >>> parse_bool("")
+    False
     """
     value = value.strip().lower()
     return True if value in _TRUE else False if value in _FALSE else None
@@ -93,6 +108,19 @@ def parse_bool(value: str) -> bool | None:
 def parse_japanese_level(value: str) -> int | None:
     """Read a Japanese level as 0–5: a number, a JLPT level or a word; None if unreadable.
 
+    Parameters
+    ----------
+    value : str
+        The cell text: "0" to "5", a JLPT level ("N1" is 5, "N5" is 1), or a word such as
+        "none", "basic", "business" or "fluent" (``JAPANESE_LEVEL_WORDS``).
+
+    Returns
+    -------
+    int or None
+        The level, or None when the text is none of these.
+
+    Examples
+    --------
     >>> [parse_japanese_level(v) for v in ("3", "N1", "JLPT N4", "business", "fluent", "lots")]
     [3, 5, 2, 4, 5, None]
     """
@@ -118,8 +146,6 @@ class _Places:
     def resolve(self, row: _Row, column: str, country: str, kinds: Iterable[str], expected: str,
                 required: bool = True):
         """Return the resolution of a cell, or None after recording why it cannot be used."""
-        from matcher.gazetteer import MAX_PLACE_CHARS, place_problem
-
         query = row.get(column)
         if not query:
             if required:
@@ -137,8 +163,6 @@ class _Places:
         elif res.kind not in kinds:
             row.error(column, f"{query!r} is {self._KIND_WORDS.get(res.kind, res.kind)}; expected {expected}")
         else:
-            from matcher.gazetteer import resolved_summary
-
             self.resolved.append(RowPlace(row.number, column, query, resolved_summary(res), res.via))
             return res
         return None

@@ -50,15 +50,16 @@ import datetime as dt
 import io
 from pathlib import Path
 
-from sqlalchemy import insert, update
+from sqlalchemy import insert, select, update
 from sqlalchemy.orm import Session
 
 from matcher.ingest.cells import JAPANESE_LEVEL_WORDS, _Row, parse_bool, parse_japanese_level
 from matcher.ingest.checks import _CHECKS
-from matcher.ingest.lookups import ChapterFinder, _Context, _Plan
+from matcher.ingest.lookups import ChapterFinder, _chunks, _Context, _Plan
 from matcher.ingest.report import ImportReport, RowError
 from matcher.decisions import withdraw_consent
-from matcher.models import Alumnus
+from matcher.models import Alumnus, Placement
+from matcher.scoring.pool import invalidate
 
 __all__ = [
     "KINDS",
@@ -198,11 +199,6 @@ def _write(session: Session, model, inserts: list[dict], updates: list[dict]) ->
 
 def _written_alumni(session: Session, kind: str, inserts: list[dict], updates: list[dict]) -> list[int]:
     """The ids of the alumni an alumni or placements import wrote (for re-scoring just them)."""
-    from sqlalchemy import select
-
-    from matcher.ingest.lookups import _chunks
-    from matcher.models import Placement
-
     def ids(column, where, keys: list) -> list[int]:
         return [i for chunk in _chunks(keys) for i in session.scalars(select(column).where(where.in_(chunk)))]
 
@@ -240,18 +236,25 @@ def import_csv(session: Session, kind: str, path: Path | str, *, gazetteer, dry_
 
     Parameters
     ----------
-    session : the session to read and write with. Rows are written and flushed, not
-        committed: the caller commits, so the import is one transaction. If writing
-        fails the session is rolled back.
-    kind : one of ``KINDS``.
-    path : the CSV file, UTF-8 with or without a BOM.
-    gazetteer : resolves place text (``matcher.gazetteer.Gazetteer``).
-    dry_run : check and count, write nothing (no rejects file either).
-    skip_invalid : write the good rows and put the bad ones in ``<stem>.rejects.csv``.
+    session : Session
+        The session to read and write with. Rows are written and flushed, not committed:
+        the caller commits, so the import is one transaction. If writing fails the session
+        is rolled back.
+    kind : str
+        One of ``KINDS``.
+    path : Path or str
+        The CSV file, UTF-8 with or without a BOM.
+    gazetteer : matcher.gazetteer.Gazetteer
+        Resolves place text.
+    dry_run : bool, optional
+        Check and count, write nothing (no rejects file either).
+    skip_invalid : bool, optional
+        Write the good rows and put the bad ones in ``<stem>.rejects.csv``.
 
     Returns
     -------
-    ImportReport : counts, every error located by row and column, and warnings.
+    ImportReport
+        Counts, every error located by row and column, and warnings.
     """
     if kind not in KINDS:
         raise ValueError(f"unknown import kind {kind!r}; expected one of {', '.join(KINDS)}")
@@ -284,8 +287,6 @@ def import_csv(session: Session, kind: str, path: Path | str, *, gazetteer, dry_
             raise
         report.alumni_ids = _written_alumni(session, kind, inserts, updates)
         if kind == "relationships" and (inserts or updates):
-            from matcher.scoring.pool import invalidate
-
             invalidate()  # the scoring cache keys on counts, not on every field an import can change
         if bad:
             report.rejects_file = str(_write_rejects(path, header, bad, bom))

@@ -29,6 +29,21 @@ class ChapterFinder:
     """Find the JETAA chapter of a US state; where two chapters share a state, the nearest hub.
 
     Chapter ``states`` are "DC;MD;VA"; a qualifier such as "CA(north/central)" counts as "CA".
+
+    Parameters
+    ----------
+    chapters : iterable of (int, str, float or None, float or None)
+        Each chapter's id, its states and the latitude and longitude of its hub
+        (:meth:`from_session` reads them from the database).
+
+    Examples
+    --------
+    >>> finder = ChapterFinder([(1, "CA(north/central)", 37.8, -122.4), (2, "CA(south);NV", 34.1, -118.2),
+    ...                         (3, "DC;MD;VA", 38.9, -77.0)])
+    >>> finder.find("VA"), finder.find("CA", 34.0, -118.0), finder.find("CA", 38.5, -121.5)
+    (3, 2, 1)
+    >>> finder.find("TX") is None
+    True
     """
 
     def __init__(self, chapters: Iterable[tuple[int, str, float | None, float | None]]):

@@ -10,7 +10,27 @@ __all__ = ["RowError", "RowPlace", "ImportReport"]
 
 @dataclass(frozen=True)
 class RowError:
-    """A problem in one cell (or the header): where it is and what was expected."""
+    """Describe a problem in one cell (or the header): where it is and what was expected.
+
+    Parameters
+    ----------
+    row : int
+        The row number as a spreadsheet shows it (the header is row 1).
+    column : str
+        The column name, or "" for a problem with the whole row.
+    value : str
+        The cell text as read.
+    message : str
+        What is wrong and what was expected.
+
+    Examples
+    --------
+    >>> e = RowError(3, "email", "ann@", "is not an e-mail address")
+    >>> str(e)
+    'row 3, column email: is not an e-mail address'
+    >>> RowError(1, "", "", "missing column email").to_json()["message"]
+    'missing column email'
+    """
 
     row: int
     column: str
@@ -49,7 +69,34 @@ _SHOWN_PLACES = 20  # the summary names this many read-through-a-form places; th
 
 @dataclass
 class ImportReport:
-    """What an import found and did; ``ok`` is False when any row or the header is bad."""
+    """Record what an import found and did; ``ok`` is False when any row or the header is bad.
+
+    Parameters
+    ----------
+    kind : str
+        The kind of CSV (one of ``KINDS``).
+    file : str
+        The path of the file read.
+    dry_run : bool, optional
+        True when nothing was written.
+    rows, inserted, updated, unchanged, rejected : int
+        Counts of rows read and of what happened to them.
+    errors, warnings : list of RowError
+        Every problem found, located by row and column.
+    rejects_file : str or None
+        Where the rejected rows went (with ``skip_invalid``).
+    alumni_ids : list of int
+        The alumni whose row or placements were written.
+    places : list of RowPlace
+        Each place cell that resolved, for the report.
+
+    Examples
+    --------
+    >>> report = ImportReport("alumni", "alumni.csv", rows=2, inserted=1)
+    >>> report.errors.append(RowError(3, "email", "ann@", "is not an e-mail address"))
+    >>> report.ok, report.to_json()["errors"][0]["row"]
+    (False, 3)
+    """
 
     kind: str
     file: str

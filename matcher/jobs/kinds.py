@@ -29,6 +29,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from matcher.mail import DEFAULT_SENDER, SMTPTransport, send_outbox
+from matcher.models import Alumnus, Job
 
 __all__ = ["Kind", "KINDS", "Progress", "SEND_OUTBOX", "PER_ALUM_S", "FULL_FIXED_S", "FULL_PER_ALUM_S",
            "full_rescore_is_cheaper", "mail_transport_from_env"]
@@ -47,7 +48,21 @@ _GROUP = 50  # alumni re-scored per commit: readers see progress, a failure lose
 
 
 class Progress:
-    """How a job reports how far it is: ``progress(done, total, step)`` (a no-op by default)."""
+    """Report how far a job is: ``progress(done, total, step)`` (a no-op by default).
+
+    The runner hands a job a subclass that records each call where the jobs page reads it.
+
+    Examples
+    --------
+    >>> class Seen(Progress):
+    ...     def __call__(self, done, total, step):
+    ...         print(done, total, step)
+    >>> list(Seen().track(["a", "b"], "scoring"))
+    0 2 scoring
+    1 2 scoring
+    2 2 scoring
+    ['a', 'b']
+    """
 
     def __call__(self, done: int, total: int, step: str) -> None:
         pass
@@ -63,7 +78,21 @@ class Progress:
 
 @dataclass(frozen=True)
 class Kind:
-    """A kind of job: the default title on the jobs page and the function that does it."""
+    """Describe a kind of job: the default title on the jobs page and the function that does it.
+
+    Parameters
+    ----------
+    title : str
+        What the jobs page calls a job of this kind unless it is given a title.
+    run : callable
+        ``run(session, params, progress, job_id=None)``; returns the job's summary, a JSON-able dict.
+
+    Examples
+    --------
+    >>> from matcher.jobs import KINDS
+    >>> isinstance(KINDS["rescore"], Kind), callable(KINDS["rescore"].run)
+    (True, True)
+    """
 
     title: str
     run: Callable[..., dict[str, Any]]  # (session, params, progress, job_id=None) -> summary
@@ -94,8 +123,6 @@ def _measured_costs(session: Session, n_alumni: int) -> tuple[float, float | Non
     A full pass is scaled from the last one only when that one covered at least half as
     many alumni: on a small database its fixed costs dominate and would not scale.
     """
-    from matcher.models import Job
-
     per, full = None, None
     results = session.scalars(select(Job.result).where(Job.kind == "rescore", Job.status == "done")
                               .order_by(Job.id.desc()).limit(50))
@@ -115,8 +142,6 @@ def _absorb_queued_twins(session: Session, job_id: int | None, params: dict[str,
     They are marked done ("merged into #N") in this job's transaction, so if this job fails
     they are queued again; its params become the union, so a retry covers them too.
     """
-    from matcher.models import Job
-
     if job_id is None:
         return params, set()
     twins = session.scalars(select(Job).where(Job.kind == "rescore", Job.status == "queued", Job.id != job_id)
@@ -137,7 +162,8 @@ def _absorb_queued_twins(session: Session, job_id: int | None, params: dict[str,
 
 
 def _rescore(session: Session, params: dict[str, Any], progress: Progress, job_id: int | None = None) -> dict[str, Any]:
-    from matcher.models import Alumnus
+    # imported here, not at the top: matcher.decisions and matcher.accounts import matcher.jobs, and
+    # matcher.scoring/partnerships would make them load numpy, scipy (and numba) at import time
     from matcher.scoring import invalidate
 
     started = time.perf_counter()
@@ -156,6 +182,7 @@ def _rescore(session: Session, params: dict[str, Any], progress: Progress, job_i
 
 
 def _full(session: Session, progress: Progress, started: float) -> dict[str, Any]:
+    # in-function for the reason given in _rescore
     from matcher.scoring import score_all
 
     progress(0, 1, "scoring every alumnus")
@@ -169,6 +196,7 @@ def _one_by_one(session: Session, alumni: list[int], progress: Progress, job_id:
     Between groups, re-score jobs queued meanwhile are merged in: their alumni join the
     list (again, if already done: their rows have changed since).
     """
+    # in-function for the reason given in _rescore
     from matcher.scoring import rescore_alumnus
 
     pending, done, sqlite = list(dict.fromkeys(alumni)), 0, session.get_bind().dialect.name == "sqlite"
@@ -193,6 +221,7 @@ def _one_by_one(session: Session, alumni: list[int], progress: Progress, job_id:
 
 def _retrain_partnerships(session: Session, params: dict[str, Any], progress: Progress,
                           job_id: int | None = None) -> dict[str, Any]:
+    # in-function for the reason given in _rescore
     from matcher.partnerships import train
 
     progress(0, 1, "training")

@@ -34,6 +34,7 @@ import threading
 from pathlib import Path
 from typing import Any
 
+import psycopg
 from huey import Huey, MemoryHuey, PostgresHuey, SqliteHuey
 from sqlalchemy.engine import make_url
 
@@ -52,6 +53,18 @@ _log = logging.getLogger(__name__)
 def queue_file(database: str) -> Path:
     """Return the SQLite file of the queue that belongs to the SQLite app database ``database``.
 
+    Parameters
+    ----------
+    database : str
+        The path of the app's SQLite database.
+
+    Returns
+    -------
+    pathlib.Path
+        ``jetmatch-jobs.sqlite`` in the same folder.
+
+    Examples
+    --------
     >>> queue_file("/srv/jetmatch/instance/jetmatch.sqlite").name
     'jetmatch-jobs.sqlite'
     """
@@ -64,6 +77,17 @@ def queue_for(url: str | None = None) -> Huey:
 
     A forked process (a gunicorn worker) gets its own instance: connections are not shared
     across a fork.
+
+    Parameters
+    ----------
+    url : str, optional
+        The app database URL (default: the configured one); for SQLite the queue is a file
+        beside it (:func:`queue_file`).
+
+    Returns
+    -------
+    huey.Huey
+        The queue.
     """
     return _get(url)[0]
 
@@ -74,7 +98,8 @@ def send_job(url: str | None, job_id: int) -> None:
 
 
 def close_queues() -> None:
-    """Close this process's queue connections (they reopen on next use)."""
+    """Close this process's queue connections (they reopen on next use).
+    """
     with _LOCK:
         for huey, _task in _QUEUES.values():
             huey.storage.close()
@@ -109,8 +134,6 @@ def _open(url: str) -> tuple[Huey, Any]:
 
 def _create_pg_tables(huey: Huey) -> None:
     """Create Huey's tables if missing; two processes starting together may race once, so retry."""
-    import psycopg
-
     for attempt in range(3):
         try:
             huey.storage.initialize_schema()
@@ -124,6 +147,7 @@ def _register(huey: Huey, url: str):
     """Register the one task every job runs through: look the job up by id and run it."""
 
     def run_job(job_id: int) -> None:
+        # imported here, not at the top: matcher.jobs.runner imports this module (a cycle)
         from matcher.jobs.runner import run_job as run
 
         run(url, job_id, huey)
@@ -144,7 +168,20 @@ def put_progress(huey: Huey, job_id: int, progress: dict[str, Any]) -> None:
 
 
 def read_progress(huey: Huey, job_ids: list[int]) -> dict[int, dict[str, Any]]:
-    """Return the recorded progress of the given jobs (those that have reported any)."""
+    """Return the recorded progress of the given jobs (those that have reported any).
+
+    Parameters
+    ----------
+    huey : huey.Huey
+        The queue (:func:`queue_for`), whose key-value store holds the progress.
+    job_ids : list of int
+        The jobs asked about.
+
+    Returns
+    -------
+    dict of int to dict
+        Job id → its last ``done``, ``total`` and ``step``.
+    """
     if not job_ids:
         return {}
     found = huey.storage.peek_many([_progress_key(i) for i in job_ids])

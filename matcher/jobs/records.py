@@ -14,6 +14,8 @@ from typing import Any
 from sqlalchemy import Select, event, select
 from sqlalchemy.orm import Session
 
+from matcher.jobs.kinds import KINDS
+from matcher.jobs.queue import send_job
 from matcher.models import Job
 
 __all__ = ["add_job", "retry_job", "jobs_query", "job_view", "JobError"]
@@ -23,7 +25,13 @@ _log = logging.getLogger(__name__)
 
 
 class JobError(ValueError):
-    """A job cannot be added or retried as asked (unknown kind, not failed ...)."""
+    """Say that a job cannot be added or retried as asked (unknown kind, not failed ...).
+
+    Examples
+    --------
+    >>> issubclass(JobError, ValueError)
+    True
+    """
 
 
 def _now() -> dt.datetime:
@@ -36,16 +44,28 @@ def add_job(session: Session, kind: str, params: dict[str, Any] | None = None, *
 
     Parameters
     ----------
-    session : the caller's session; the job row is flushed in its transaction.
-    kind : a key of :data:`matcher.jobs.kinds.KINDS`.
-    params : JSON-able arguments of the job.
-    title : what the coordinators' page says ("re-score 12 alumni after importing alumni.csv").
-    requested_by : the login (or "cli") that caused it.
-    coalesce : return the queued job of the same kind and params instead of adding a twin.
+    session : Session
+        The caller's session; the job row is flushed in its transaction.
+    kind : str
+        A key of :data:`matcher.jobs.kinds.KINDS`.
+    params : dict, optional
+        JSON-able arguments of the job.
+    title : str, optional
+        What the coordinators' page says ("re-score 12 alumni after importing alumni.csv").
+    requested_by : str, optional
+        The login (or "cli") that caused it.
+    coalesce : bool, optional
+        Return the queued job of the same kind and params instead of adding a twin.
 
     Returns
     -------
-    Job : the (flushed) row.
+    Job
+        The (flushed) row.
+
+    Raises
+    ------
+    JobError
+        When ``kind`` is not a known kind.
 
     Examples
     --------
@@ -53,8 +73,6 @@ def add_job(session: Session, kind: str, params: dict[str, Any] | None = None, *
     >>> "rescore" in KINDS and "retrain_partnerships" in KINDS and "send_outbox" in KINDS
     True
     """
-    from matcher.jobs.kinds import KINDS
-
     if kind not in KINDS:
         raise JobError(f"unknown job kind {kind!r}; expected one of {', '.join(sorted(KINDS))}")
     params = params or {}
@@ -71,7 +89,27 @@ def add_job(session: Session, kind: str, params: dict[str, Any] | None = None, *
 
 
 def retry_job(session: Session, job_id: int, requested_by: str | None = None) -> Job:
-    """Queue a failed job again (sent when ``session`` commits); its error is kept until it runs."""
+    """Queue a failed job again (sent when ``session`` commits); its error is kept until it runs.
+
+    Parameters
+    ----------
+    session : Session
+        The caller's session; the change is flushed, not committed.
+    job_id : int
+        The failed job.
+    requested_by : str, optional
+        The login (or "cli") that asked for the retry.
+
+    Returns
+    -------
+    Job
+        The job, queued again.
+
+    Raises
+    ------
+    JobError
+        When there is no such job or it has not failed.
+    """
     job = session.get(Job, job_id)
     if job is None:
         raise JobError(f"no job {job_id}")
@@ -94,8 +132,6 @@ def _send_on_commit(session: Session, job_id: int) -> None:
 
 
 def _send_pending(session: Session) -> None:
-    from matcher.jobs.queue import send_job
-
     ids = session.info.pop(_PENDING, [])
     url = session.get_bind().engine.url.render_as_string(hide_password=False)
     for job_id in ids:
@@ -110,13 +146,52 @@ def _forget_pending(session: Session) -> None:
 
 
 def jobs_query(status: str | None = None) -> Select:
-    """Jobs, newest first (optionally of one status)."""
+    """Select the jobs, newest first (optionally of one status).
+
+    Parameters
+    ----------
+    status : str, optional
+        "queued", "running", "done" or "failed"; all jobs when not given.
+
+    Returns
+    -------
+    sqlalchemy.Select
+        The query, for the caller to page through or run.
+
+    Examples
+    --------
+    >>> print(jobs_query("failed").whereclause)
+    jobs.status = :status_1
+    """
     q = select(Job).order_by(Job.id.desc())
     return q.where(Job.status == status) if status else q
 
 
 def job_view(job: Job, progress: dict[str, Any] | None = None) -> dict[str, Any]:
-    """A job as the page and ``jetmatch jobs --json`` show it."""
+    """Show a job as the page and ``jetmatch jobs --json`` show it.
+
+    Parameters
+    ----------
+    job : Job
+        The job row.
+    progress : dict, optional
+        Its recorded progress (:func:`read_progress`); shown only while it runs.
+
+    Returns
+    -------
+    dict
+        id, kind, title, status, params, requested_by, attempts, worker, progress, result,
+        error, and the times as ISO 8601 text in UTC.
+
+    Examples
+    --------
+    >>> import datetime as dt
+    >>> job = Job(id=5, kind="rescore", title="re-score 3 alumni", status="done", attempts=1,
+    ...           created_at=dt.datetime(2026, 1, 5, 10, 0))
+    >>> view = job_view(job, {"done": 3, "total": 3})
+    >>> view["created_at"], view["progress"]
+    ('2026-01-05T10:00:00+00:00', None)
+    """
     def when(value: dt.datetime | None) -> str | None:
         if value is None:
             return None

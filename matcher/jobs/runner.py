@@ -128,6 +128,20 @@ def run_job(url: str, job_id: int, huey=None) -> str | None:
 
     A failure is recorded on the job (the exception's type and message) and logged with its
     traceback; it is not raised, so the worker goes on with the next job.
+
+    Parameters
+    ----------
+    url : str
+        The app database URL.
+    job_id : int
+        The job to run.
+    huey : huey.Huey, optional
+        The queue whose store the progress is written to.
+
+    Returns
+    -------
+    str or None
+        "done" or "failed"; None when the job was not started (gone, or not queued).
     """
     engine, sessions = _sessions(url)
     started = _start(sessions, job_id)
@@ -157,6 +171,16 @@ def recover_interrupted(url: str) -> list[int]:
 
     Their queue message was taken when they started, so they would otherwise stay
     "running" for ever; failed, a coordinator can retry them.
+
+    Parameters
+    ----------
+    url : str
+        The app database URL.
+
+    Returns
+    -------
+    list of int
+        The ids of the jobs marked failed.
     """
     _engine, sessions = _sessions(url)
     host = socket.gethostname()

@@ -20,20 +20,67 @@ __all__ = ["after_import", "after_relationship_change", "after_mail_queued", "re
 
 
 def rescore_alumni(session: Session, alumnus_ids: list[int], why: str, requested_by: str | None = None) -> Job:
-    """Queue a re-score of these alumni (a full one if that is cheaper; the job decides)."""
+    """Queue a re-score of these alumni (a full one if that is cheaper; the job decides).
+
+    Parameters
+    ----------
+    session : Session
+        The caller's session; the job is sent when it commits.
+    alumnus_ids : list of int
+        The alumni to re-score.
+    why : str
+        What caused it, for the job's title.
+    requested_by : str, optional
+        The login (or "cli") that caused it.
+
+    Returns
+    -------
+    Job
+        The job added.
+    """
     ids = sorted(set(int(i) for i in alumnus_ids))
     title = f"re-score {len(ids):,} alumn{'us' if len(ids) == 1 else 'i'} after {why}"
     return add_job(session, "rescore", {"alumni": ids}, title=title, requested_by=requested_by)
 
 
 def rescore_everything(session: Session, why: str, requested_by: str | None = None) -> Job:
-    """Queue a full re-score (one queued full re-score is enough: a twin is not added)."""
+    """Queue a full re-score (one queued full re-score is enough: a twin is not added).
+
+    Parameters
+    ----------
+    session : Session
+        The caller's session; the job is sent when it commits.
+    why : str
+        What caused it, for the job's title.
+    requested_by : str, optional
+        The login (or "cli") that caused it.
+
+    Returns
+    -------
+    Job
+        The job added, or the full re-score already queued.
+    """
     return add_job(session, "rescore", {"full": True}, title=f"re-score every alumnus after {why}",
                    requested_by=requested_by, coalesce=True)
 
 
 def after_relationship_change(session: Session, why: str, requested_by: str | None = None) -> list[Job]:
-    """Queue what a relationship added, edited or removed calls for: a full re-score and retraining."""
+    """Queue what a relationship added, edited or removed calls for: a full re-score and retraining.
+
+    Parameters
+    ----------
+    session : Session
+        The session the change was written in; the jobs are sent when it commits.
+    why : str
+        What changed, for the jobs' titles.
+    requested_by : str, optional
+        The login (or "cli") that made the change.
+
+    Returns
+    -------
+    list of Job
+        The jobs added (or the queued twins they joined).
+    """
     return [rescore_everything(session, why, requested_by),
             add_job(session, "retrain_partnerships", title=f"retrain the partnership model after {why}",
                     requested_by=requested_by, coalesce=True)]
@@ -53,8 +100,19 @@ def after_mail_queued(session: Session) -> Job | None:
 def after_import(session: Session, report, requested_by: str | None = None) -> list[Job]:
     """Queue the jobs an import calls for (none for a dry run, a failed import or no change).
 
-    ``report`` is the :class:`~matcher.ingest.ImportReport` of an import written in
-    ``session``; the jobs are sent when the session commits, with the import.
+    Parameters
+    ----------
+    session : Session
+        The session the import was written in; the jobs are sent when it commits, with the import.
+    report : matcher.ingest.ImportReport
+        The import's report.
+    requested_by : str, optional
+        The login (or "cli") that imported.
+
+    Returns
+    -------
+    list of Job
+        The jobs added (or the queued twins they joined).
     """
     if report.dry_run or not (report.inserted or report.updated):
         return []
@@ -69,7 +127,20 @@ def after_import(session: Session, report, requested_by: str | None = None) -> l
 
 
 def describe_rescore(session: Session, job: Job) -> str:
-    """How many alumni a re-score job covers, in words ("scoring 1,200 alumni")."""
+    """Say in words how many alumni a re-score job covers ("scoring 1,200 alumni").
+
+    Parameters
+    ----------
+    session : Session
+        Read only (a full re-score counts the alumni).
+    job : Job
+        A re-score job.
+
+    Returns
+    -------
+    str
+        The phrase.
+    """
     ids = (job.params or {}).get("alumni")
     n = len(ids) if ids is not None else session.scalar(select(func.count()).select_from(Alumnus)) or 0
     return f"scoring {n:,} alumn{'us' if n == 1 else 'i'}"

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import os
+import signal
 import threading
 import time
 
@@ -36,6 +37,15 @@ def run_worker(url: str | None = None, workers: int = 1, parent_pid: int | None 
     SIGINT (Ctrl-C) lets the running job finish; SIGTERM stops at once (a job cut short is
     marked failed when a worker starts again, and can be retried). With ``parent_pid``,
     the worker also stops when that process is gone (``jetmatch serve`` killed outright).
+
+    Parameters
+    ----------
+    url : str, optional
+        The app database URL (default: the configured one).
+    workers : int, optional
+        How many jobs run at once.
+    parent_pid : int, optional
+        Stop when this process is gone.
     """
     url = db.database_url(url)
     for job_id in recover_interrupted(url):
@@ -47,8 +57,6 @@ def run_worker(url: str | None = None, workers: int = 1, parent_pid: int | None 
 
 
 def _orphan_watch(parent_pid: int) -> None:
-    import signal
-
     while os.getppid() == parent_pid:
         time.sleep(1)
     _log.warning("parent process %s is gone: stopping", parent_pid)
@@ -63,7 +71,13 @@ class _Quiet(Consumer):
 
 
 class WorkerThreads:
-    """Worker threads started by :func:`start_worker`; ``stop()`` waits for the running job."""
+    """Hold the worker threads started by :func:`start_worker`; ``stop()`` waits for the running job.
+
+    Parameters
+    ----------
+    consumer : huey.consumer.Consumer
+        The running consumer.
+    """
 
     def __init__(self, consumer: Consumer):
         self.consumer = consumer
@@ -83,6 +97,18 @@ def start_worker(url: str | None = None, workers: int = 1) -> WorkerThreads:
     """Start ``workers`` job threads on the queue of the database at ``url`` in this process.
 
     The same consumer and storage as ``jetmatch worker``, without taking over the signals.
+
+    Parameters
+    ----------
+    url : str, optional
+        The app database URL (default: the configured one).
+    workers : int, optional
+        How many jobs run at once.
+
+    Returns
+    -------
+    WorkerThreads
+        Call ``stop()`` (or leave its ``with`` block) to stop them.
     """
     url = db.database_url(url)
     recover_interrupted(url)

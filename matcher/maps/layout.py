@@ -24,6 +24,21 @@ LEVELS = ("city", "state")
 
 @dataclass
 class Area:
+    """Shade one region of a map: a US state or a Japanese prefecture.
+
+    Parameters
+    ----------
+    key : str
+        The state abbreviation or the JIS prefecture code.
+    name : str
+        The region's name, for its title.
+    d : str
+        The SVG path.
+    count : int
+        How many alumni (or members) the shade stands for.
+    shade : int
+        0 (none) to 4 (most), from :func:`shade_bins`.
+    """
     key: str
     name: str
     d: str
@@ -33,6 +48,19 @@ class Area:
 
 @dataclass
 class End:
+    """Place one end of a relationship on a map.
+
+    Parameters
+    ----------
+    pair : int
+        The relationship id (both ends share it).
+    x, y : float
+        Where the end goes in the map's coordinates.
+    label, partner_label : str
+        This end's place and the other end's.
+    status : str
+        The relationship's status.
+    """
     pair: int
     x: float
     y: float
@@ -43,6 +71,19 @@ class End:
 
 @dataclass
 class CountDot:
+    """Draw a circle that gives a count at a place, never a person.
+
+    Parameters
+    ----------
+    x, y : float
+        The centre in the map's coordinates.
+    r : float
+        The radius, relative to the view (its area grows with the count).
+    count : int
+        The count shown.
+    label : str
+        The circle's title ("Takeo: 3 willing alumni").
+    """
     x: float
     y: float
     r: float
@@ -52,6 +93,31 @@ class CountDot:
 
 @dataclass
 class MapView:
+    """Describe one map to draw: its shaded regions, relationship ends, circles and legend.
+
+    Parameters
+    ----------
+    country : str
+        "US" or "JP".
+    title, desc : str
+        The map's title and its text description (for screen readers).
+    view_box : str
+        The SVG viewBox, "x y width height".
+    areas : list of Area
+        The shaded regions.
+    ends : list of End, optional
+        The relationship ends.
+    dots : list of CountDot, optional
+        Counts by municipality.
+    legend : list of (int, str), optional
+        Each shade and the counts it stands for.
+    unit : str, optional
+        What the counts count ("alumni" or "members").
+    marker : (float, float), optional
+        Where a star marks the partner town.
+    marker_label : str, optional
+        The star's title.
+    """
     country: str
     title: str
     desc: str
@@ -66,8 +132,20 @@ class MapView:
 
 
 def shade_bins(top: int) -> list[int]:
-    """Upper bounds of shades 1–4 for counts up to ``top`` (0 has shade 0), roughly geometric.
+    """Return the upper bounds of shades 1–4 for counts up to ``top`` (0 has shade 0), roughly geometric.
 
+    Parameters
+    ----------
+    top : int
+        The largest count on the map.
+
+    Returns
+    -------
+    list of int
+        Up to four increasing bounds, the last one ``top`` (fewer when ``top`` is small).
+
+    Examples
+    --------
     >>> shade_bins(1), shade_bins(8), shade_bins(1000)
     ([1], [2, 3, 5, 8], [6, 32, 178, 1000])
     """
@@ -108,10 +186,25 @@ def _view_box(shapes: Shapes, keys, pad: float = 8.0) -> str:
 # --- queries -----------------------------------------------------------------------------------
 
 def relationship_ends(session, *, status: str = "", chapter: Chapter | None = None, level: str = "") -> list[dict]:
-    """Each relationship's two ends with coordinates and labels, filtered; sorted by US label.
+    """List each relationship's two ends with coordinates and labels, filtered; sorted by US label.
 
-    ``level``: "city" keeps municipality-to-city ties, "state" those with a state or prefecture on
-    either side. ``chapter`` keeps relationships whose US side is in the chapter's states.
+    Parameters
+    ----------
+    session : Session
+        Read only.
+    status : str, optional
+        Keep only relationships with this status ("" keeps all).
+    chapter : Chapter, optional
+        Keep relationships whose US side is in the chapter's states.
+    level : str, optional
+        "city" keeps municipality-to-city ties, "state" those with a state or prefecture on
+        either side ("" keeps all).
+
+    Returns
+    -------
+    list of dict
+        One per relationship: id, status, state, prefecture, and ``us_label``/``us_lon``/``us_lat``
+        and ``jp_label``/``jp_lon``/``jp_lat``.
     """
     R = Relationship
     query = (select(R.id, R.us_kind, R.us_state_abbr, R.jp_kind, R.jp_prefecture_code, R.status,
@@ -149,7 +242,22 @@ def _alumni(chapter_id: int | None, consenting: bool):
 
 
 def alumni_by_prefecture(session, *, chapter_id: int | None = None, consenting: bool = False) -> Counter:
-    """How many alumni lived in each prefecture (each alum once per prefecture)."""
+    """Count the alumni who lived in each prefecture (each alum once per prefecture).
+
+    Parameters
+    ----------
+    session : Session
+        Read only.
+    chapter_id : int, optional
+        Count only this chapter's members.
+    consenting : bool, optional
+        Count only alumni who consented to be suggested.
+
+    Returns
+    -------
+    collections.Counter
+        JIS prefecture code → alumni.
+    """
     who = _alumni(chapter_id, consenting)
     return Counter(dict(session.execute(
         select(Placement.prefecture_code, func.count(func.distinct(Placement.alumnus_id)))
@@ -157,7 +265,22 @@ def alumni_by_prefecture(session, *, chapter_id: int | None = None, consenting: 
 
 
 def alumni_by_state(session, *, chapter_id: int | None = None, consenting: bool = False) -> Counter:
-    """How many alumni live in each US state now."""
+    """Count the alumni who live in each US state now.
+
+    Parameters
+    ----------
+    session : Session
+        Read only.
+    chapter_id : int, optional
+        Count only this chapter's members.
+    consenting : bool, optional
+        Count only alumni who consented to be suggested.
+
+    Returns
+    -------
+    collections.Counter
+        State abbreviation → alumni.
+    """
     who = _alumni(chapter_id, consenting)
     return Counter(dict(session.execute(
         select(Alumnus.home_state_abbr, func.count()).where(Alumnus.id.in_(who.scalar_subquery()),
@@ -198,7 +321,21 @@ def _ends(rows: list[dict], us: Shapes, jp: Shapes) -> tuple[list[End], list[End
 # --- the three views ---------------------------------------------------------------------------
 
 def overview(session, *, status: str = "", chapter: Chapter | None = None, level: str = "") -> dict:
-    """The coordinator's two maps side by side and the pairs listed beside them."""
+    """Lay out the coordinator's two maps side by side and the pairs listed beside them.
+
+    Parameters
+    ----------
+    session : Session
+        Read only.
+    status, chapter, level : optional
+        Filter the relationships as :func:`relationship_ends` does.
+
+    Returns
+    -------
+    dict
+        ``pairs`` (the rows of :func:`relationship_ends`) and ``views`` (the US and the JP
+        :class:`MapView`, regions shaded by alumni).
+    """
     us, jp = load_shapes("US"), load_shapes("JP")
     rows = relationship_ends(session, status=status, chapter=chapter, level=level)
     states, prefs = _names(session)
@@ -217,8 +354,23 @@ def overview(session, *, status: str = "", chapter: Chapter | None = None, level
 
 
 def chapter_region(session, chapter: Chapter) -> dict:
-    """A chapter's region: its states (members living there) and its members' prefectures,
-    with the relationships whose US side is in its states."""
+    """Map a chapter's region: its states, its members' prefectures and the ties between them.
+
+    The US map shows the chapter's states shaded by members living there; the Japan map its
+    members' prefectures; both carry the relationships whose US side is in its states.
+
+    Parameters
+    ----------
+    session : Session
+        Read only.
+    chapter : Chapter
+        The chapter.
+
+    Returns
+    -------
+    dict
+        ``pairs`` and ``views`` as in :func:`overview`, counts in members.
+    """
     us, jp = load_shapes("US"), load_shapes("JP")
     rows = relationship_ends(session, chapter=chapter)
     states, prefs = _names(session)
@@ -237,8 +389,23 @@ def chapter_region(session, chapter: Chapter) -> dict:
 
 
 def partner_surroundings(session, rel: Relationship) -> MapView:
-    """The partner town and, around it, how many willing alumni lived in each prefecture and
-    municipality (counts only: alumni who consented to be suggested)."""
+    """Map the partner town and how many willing alumni lived around it.
+
+    Counts by prefecture (the partner's and its neighbours) and circles by municipality; only
+    alumni who consented to be suggested are counted, and only counts are shown.
+
+    Parameters
+    ----------
+    session : Session
+        Read only.
+    rel : Relationship
+        The relationship whose Japanese side is mapped.
+
+    Returns
+    -------
+    MapView
+        The Japan map, the partner town marked with a star.
+    """
     jp = load_shapes("JP")
     pref = session.get(Prefecture, rel.jp_prefecture_code)
     keys = [pref.code] + [c for c in pref.neighbour_codes if c in jp.paths]

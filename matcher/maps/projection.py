@@ -60,6 +60,20 @@ def albers_usa(lon: float, lat: float, state: str) -> tuple[float, float]:
 
     The state picks the inset, as the shapes were drawn: Alaska and Hawaii have their own.
 
+    Parameters
+    ----------
+    lon, lat : float
+        The point, in degrees.
+    state : str
+        Its state's postal abbreviation.
+
+    Returns
+    -------
+    (float, float)
+        x and y on the map.
+
+    Examples
+    --------
     >>> x, y = albers_usa(-93.0552, 34.5037, "AR")   # Hot Springs, Arkansas
     >>> 550 < x < 600 and 380 < y < 420
     True
@@ -81,9 +95,25 @@ def mercator_y(lat: float) -> float:
 
 
 def jp_point(lon: float, lat: float, params: list[float]) -> tuple[float, float]:
-    """Project a point with fitted Japan parameters ``[a, b, c, d, e, f]``:
-    ``x = a·lon + b·merc + c``, ``y = d·lon + e·merc + f``.
+    """Project a point with fitted Japan parameters ``[a, b, c, d, e, f]``.
 
+    ``x = a·lon + b·merc + c``, ``y = d·lon + e·merc + f``, where ``merc`` is the Mercator
+    ordinate of ``lat``.
+
+    Parameters
+    ----------
+    lon, lat : float
+        The point, in degrees.
+    params : list of float
+        The six fitted parameters (``Shapes.params``: "mainland", and one per inset).
+
+    Returns
+    -------
+    (float, float)
+        x and y on the map.
+
+    Examples
+    --------
     >>> [round(v, 6) for v in jp_point(140.0, 0.0, [2.0, 0.0, -200.0, 0.0, -3.0, 10.0])]
     [80.0, 10.0]
     """

@@ -6,8 +6,10 @@ import json
 import re
 from dataclasses import dataclass
 from functools import lru_cache
+from pathlib import Path
 
 from matcher.maps.projection import albers_usa, jp_point
+from matcher.refdata import data_dir
 
 __all__ = ["Shapes", "load_shapes", "project"]
 
@@ -16,7 +18,29 @@ _NUMBERS = re.compile(r"-?\d+(?:\.\d+)?")
 
 @dataclass(frozen=True)
 class Shapes:
-    """One country's outlines: ``paths[key]`` is an SVG path, ``boxes[key]`` its (x0, y0, x1, y1)."""
+    """Hold one country's outlines: ``paths[key]`` is an SVG path, ``boxes[key]`` its (x0, y0, x1, y1).
+
+    Parameters
+    ----------
+    country : str
+        "US" (keyed by state abbreviation) or "JP" (keyed by JIS prefecture code).
+    width, height : float
+        The drawing's size.
+    paths : dict of str to str
+        Each region's SVG path.
+    boxes : dict of str to (float, float, float, float)
+        Each region's bounding box.
+    params : dict of str to list of float
+        The fitted projection parameters (Japan).
+    source, license : str
+        Where the outlines come from, and their licence.
+
+    Examples
+    --------
+    >>> jp = load_shapes("JP")
+    >>> jp.country, len(jp.paths) == len(jp.boxes) == 47
+    ('JP', True)
+    """
 
     country: str
     width: float
@@ -36,19 +60,30 @@ def _box(d: str) -> tuple[float, float, float, float]:
 
 @lru_cache(maxsize=4)
 def load_shapes(country: str, folder: str | None = None) -> Shapes:
-    """Read ``map_us.json`` (``country="US"``, keyed by state abbreviation) or ``map_jp.json``
-    (``"JP"``, keyed by JIS prefecture code) from the reference data folder, once.
+    """Read one country's map shapes from the reference data folder, once.
 
+    Parameters
+    ----------
+    country : str
+        "US" reads ``map_us.json`` (keyed by state abbreviation), "JP" ``map_jp.json``
+        (keyed by JIS prefecture code).
+    folder : str, optional
+        The folder to read from (default: :func:`matcher.refdata.data_dir`).
+
+    Returns
+    -------
+    Shapes
+        The outlines, their boxes and the projection parameters (kept: later calls return the
+        same object).
+
+    Examples
+    --------
     >>> us = load_shapes("US")
     >>> len(us.paths), us.width, us.height
     (51, 975, 610)
     >>> sorted(load_shapes("JP").paths)[:2], len(load_shapes("JP").paths)
     (['01', '02'], 47)
     """
-    from pathlib import Path
-
-    from matcher.refdata import data_dir
-
     raw = json.loads((Path(folder) if folder else data_dir()).joinpath(f"map_{country.lower()}.json").read_text())
     paths = raw["shapes"]
     return Shapes(country, raw["width"], raw["height"], paths, {k: _box(d) for k, d in paths.items()},
@@ -56,9 +91,26 @@ def load_shapes(country: str, folder: str | None = None) -> Shapes:
 
 
 def project(shapes: Shapes, lon: float, lat: float, region: str) -> tuple[float, float]:
-    """Where a point goes on the map: ``region`` is the US state or the JP prefecture code
-    (Alaska, Hawaii and Okinawa sit in insets).
+    """Return where a point goes on the map.
 
+    Alaska, Hawaii and Okinawa sit in insets, so the region picks the projection.
+
+    Parameters
+    ----------
+    shapes : Shapes
+        The map (:func:`load_shapes`).
+    lon, lat : float
+        The point, in degrees.
+    region : str
+        The US state or the JP prefecture code the point is in.
+
+    Returns
+    -------
+    (float, float)
+        x and y on the map.
+
+    Examples
+    --------
     >>> x, y = project(load_shapes("JP"), 141.117, 39.388, "03")   # Hanamaki, Iwate
     >>> x0, y0, x1, y1 = load_shapes("JP").boxes["03"]
     >>> x0 <= x <= x1 and y0 <= y <= y1

@@ -55,8 +55,24 @@ def _summarise_ranks(r: np.ndarray) -> dict[str, float]:
 
 
 def list_metrics(scores: np.ndarray, y: np.ndarray, groups: np.ndarray) -> dict[str, float]:
-    """Hits@10/50, MRR and median rank of each group's positive among its rows.
+    """Return Hits@10/50, MRR and median rank of each group's positive among its rows.
 
+    Parameters
+    ----------
+    scores : numpy.ndarray
+        One score per row.
+    y : numpy.ndarray
+        1 for the row that is the group's positive, else 0.
+    groups : numpy.ndarray
+        The group of each row (rows of a group are contiguous).
+
+    Returns
+    -------
+    dict of str to float
+        ``hits@10``, ``hits@50``, ``mrr`` and ``median_rank``.
+
+    Examples
+    --------
     >>> list_metrics(np.array([0.9, 0.1, 0.5, 0.2, 0.8]), np.array([0, 1, 0, 1, 0]), np.array([0, 0, 0, 1, 1]))
     {'hits@10': 1.0, 'hits@50': 1.0, 'mrr': 0.41666666666666663, 'median_rank': 2.5}
     """
@@ -67,9 +83,27 @@ def list_metrics(scores: np.ndarray, y: np.ndarray, groups: np.ndarray) -> dict[
 
 
 def reliability(p: np.ndarray, y: np.ndarray, bins: tuple[float, ...] = BINS) -> tuple[list[dict], float]:
-    """Reliability table (per bin of the calibrated figure: pairs, mean figure, observed rate)
-    and the expected calibration error, the pair-weighted mean gap between the two.
+    """Return the reliability table of a calibrated figure and its expected calibration error.
 
+    The table has, per bin of the figure, the pairs, the mean figure and the observed rate;
+    the error is the pair-weighted mean gap between the two.
+
+    Parameters
+    ----------
+    p : numpy.ndarray
+        The calibrated figure (a probability) of each pair.
+    y : numpy.ndarray
+        1 where the pair is a partnership.
+    bins : tuple of float, optional
+        Bin edges, from 0 to 1.
+
+    Returns
+    -------
+    (list of dict, float)
+        The table (one row per bin: ``n``, mean figure, ``observed``) and the error.
+
+    Examples
+    --------
     >>> table, ece = reliability(np.array([0.05, 0.05, 0.5, 0.5]), np.array([0, 0, 1, 0]))
     >>> [(row["n"], row["observed"]) for row in table if row["n"]], round(ece, 3)
     ([(2, 0.0), (2, 0.5)], 0.025)
@@ -147,7 +181,28 @@ def evaluate_seed(graph: TieGraph, seed: int, holdout: float = 0.2, negatives: i
     ``negatives`` random same-level non-partners. ``calibration``: the model's figure
     over every candidate of every hidden list. ``inner``: the model's cross-fitted
     figures on its own training lists (what choices may be tuned on; the test lists are not).
+
+    Parameters
+    ----------
+    graph : TieGraph
+        The known partnerships.
+    seed : int
+        Picks the hidden pairs and seeds the fit.
+    holdout : float, optional
+        Share of pairs hidden.
+    negatives : int, optional
+        Non-partners per hidden pair for the AUC.
+    features : tuple of str, optional
+        The model's features (default: DEFAULT_FEATURES).
+    ablation : bool, optional
+        Also refit without each feature.
+
+    Returns
+    -------
+    dict
+        Per method (METHODS) its metrics, and ``by_level``, ``inner``, ``calibration``.
     """
+    # imported here, not at the top: matcher.partnerships loads on the CLI's --help path and sklearn is heavy
     from sklearn.metrics import roc_auc_score
 
     rng = np.random.default_rng(seed)
@@ -223,7 +278,28 @@ def _mean_sd(values: list[float]) -> dict[str, float]:
 
 def evaluate(graph: TieGraph, seeds: int = 5, holdout: float = 0.2, ablation: bool = False,
              features: tuple[str, ...] | None = None) -> dict:
-    """Run ``evaluate_seed`` for seeds 0..seeds-1; return per-seed results and mean ± sd."""
+    """Run ``evaluate_seed`` for seeds 0..seeds-1; return per-seed results and mean ± sd.
+
+    Parameters
+    ----------
+    graph : TieGraph
+        The known partnerships.
+    seeds : int, optional
+        How many splits.
+    holdout : float, optional
+        Share of pairs hidden in each.
+    ablation : bool, optional
+        Also refit without each feature.
+    features : tuple of str, optional
+        The model's features (default: DEFAULT_FEATURES).
+
+    Returns
+    -------
+    dict
+        ``summary`` (mean ± sd per method and metric, municipality level), ``by_level``,
+        ``runs``, ``inner``, ``calibration``, ``model_beats_every_baseline_every_seed``
+        and (``ablation``) ``ablation``.
+    """
     runs = [evaluate_seed(graph, s, holdout, features=features, ablation=ablation) for s in range(seeds)]
     summary = {m: {k: _mean_sd([r[m][k] for r in runs]) for k in METRICS} for m in METHODS}
     by_level = {lv: {m: {k: _mean_sd([r["by_level"][lv][m][k] for r in runs]) for k in METRICS}

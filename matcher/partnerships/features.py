@@ -100,6 +100,18 @@ def pair_features(graph: TieGraph, us: np.ndarray, jp: np.ndarray) -> np.ndarray
 
     The caller is responsible for ``graph`` not containing the pairs (see
     ``training_examples`` and ``PartnershipModel.score``).
+
+    Parameters
+    ----------
+    graph : TieGraph
+        The partnerships the features are computed from.
+    us, jp : numpy.ndarray
+        The pairs' US and JP node ids.
+
+    Returns
+    -------
+    numpy.ndarray
+        One row per pair, one column per name in FEATURES.
     """
     u = graph.universe
     s, p = u.us_state[us], u.jp_pref[jp]
@@ -195,6 +207,20 @@ def training_examples(graph: TieGraph, rng: np.random.Generator, negatives: int 
     Each edge is scored on the graph without it, and so are its negatives: the same US
     side with ``negatives`` random JP nodes and ``same_prefecture`` municipalities from
     the edge's own prefecture (which teach the model to tell towns of a prefecture apart).
+
+    Parameters
+    ----------
+    graph : TieGraph
+        The known partnerships.
+    rng : numpy.random.Generator
+        Draws the negatives.
+    negatives, same_prefecture : int, optional
+        Negatives per edge, at random and from the edge's prefecture.
+
+    Returns
+    -------
+    (numpy.ndarray, numpy.ndarray)
+        The feature rows and their labels (1 for an edge, 0 for a non-edge).
     """
     u = graph.universe
     munis_by_pref = _munis_by_pref(u)
@@ -220,14 +246,26 @@ def level_candidates(u: Universe, jp_node: int) -> np.ndarray:
 
 def candidate_lists(graph: TieGraph, edges: np.ndarray | None = None,
                     exclude: set[tuple[int, int]] | None = None) -> dict[str, np.ndarray]:
-    """Every edge's full candidate list, each scored on the graph without that edge.
+    """Return every edge's full candidate list, each scored on the graph without that edge.
 
     For edge ``(u, j)`` the list is ``j`` first, then every other node at ``j``'s level that
     is not a known partner of ``u`` (in ``graph`` or in ``exclude``): the list a coordinator
     ranks, and the one the listwise model and the calibration learn from.
 
-    Returns a dict of arrays: ``raw`` (rows × FEATURES), ``y`` (1 for the partner),
-    ``group`` (edge index), ``level`` (1 for a prefecture list), ``jp`` (the candidate node).
+    Parameters
+    ----------
+    graph : TieGraph
+        The known partnerships.
+    edges : numpy.ndarray, optional
+        Indices of the edges to build lists for (default: all).
+    exclude : set of (int, int), optional
+        Pairs known elsewhere (hidden in an evaluation), kept out of the lists.
+
+    Returns
+    -------
+    dict of str to numpy.ndarray
+        ``raw`` (rows × FEATURES), ``y`` (1 for the partner), ``group`` (edge index),
+        ``level`` (1 for a prefecture list), ``jp`` (the candidate node).
     """
     u = graph.universe
     edges = np.arange(len(graph.us)) if edges is None else np.asarray(edges, dtype=int)

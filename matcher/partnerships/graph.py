@@ -31,10 +31,42 @@ def _within(lat: np.ndarray | None, lon: np.ndarray | None, km: float, n: int) -
 
 @dataclass
 class Universe:
-    """Every candidate node on both sides, as arrays (index = node id in a TieGraph).
+    """Hold every candidate node on both sides, as arrays (index = node id in a TieGraph).
 
     US nodes are places ("place:12") and states ("state:MD"); JP nodes are
-    municipalities ("muni:44201") and prefectures ("pref:44").
+    municipalities ("muni:44201") and prefectures ("pref:44"). :func:`load_graph` builds it
+    from the database; the fields are described where they are declared.
+
+    Parameters
+    ----------
+    us_keys, us_labels : list of str
+        Each US node's key and label.
+    us_state, us_is_state, us_pop : numpy.ndarray
+        Its state (index into ``states``), whether it is a state, its population (NaN if unknown).
+    jp_keys, jp_labels : list of str
+        Each JP node's key and label.
+    jp_pref, jp_is_pref, jp_pop, jp_capital : numpy.ndarray
+        Its prefecture (index into ``prefectures``), whether it is one, its population, and
+        whether it is a prefectural capital.
+    states, prefectures : list of str
+        State abbreviations and JIS prefecture codes.
+    pref_region : numpy.ndarray
+        Region id per prefecture.
+    pref_neighbours : scipy.sparse.csr_matrix
+        Prefecture adjacency.
+    bridges, pref_bridges, us_lat, us_lon, jp_lat, jp_lon, jp_kind, jp_merged : optional
+        Alumni bridges, coordinates, municipality kinds and merger counts.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from scipy import sparse
+    >>> u = Universe(["place:1", "place:2"], ["Seattle, WA", "Boise, ID"], np.array([0, 1]), np.array([False, False]),
+    ...              np.array([7.4e5, 2.4e5]), ["muni:28100", "muni:41206"], ["Kobe, Hyogo", "Takeo, Saga"],
+    ...              np.array([0, 1]), np.array([False, False]), np.array([1.5e6, 4.8e4]), np.array([True, False]),
+    ...              ["WA", "ID"], ["28", "41"], np.array([4, 7]), sparse.csr_matrix((2, 2)))
+    >>> u.n_us, u.n_jp, u.jp_index["muni:41206"]
+    (2, 2, 1)
     """
 
     us_keys: list[str]
@@ -85,7 +117,29 @@ class Universe:
 
 @dataclass
 class TieGraph:
-    """Existing partnerships as (US node, JP node) index arrays over a Universe."""
+    """Hold the existing partnerships as (US node, JP node) index arrays over a Universe.
+
+    Parameters
+    ----------
+    universe : Universe
+        The nodes.
+    us, jp : numpy.ndarray
+        Edge ``i`` joins US node ``us[i]`` and JP node ``jp[i]``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from scipy import sparse
+    >>> u = Universe(["place:1", "place:2"], ["Seattle, WA", "Boise, ID"], np.array([0, 1]), np.array([False, False]),
+    ...              np.array([7.4e5, 2.4e5]), ["muni:28100", "muni:41206"], ["Kobe, Hyogo", "Takeo, Saga"],
+    ...              np.array([0, 1]), np.array([False, False]), np.array([1.5e6, 4.8e4]), np.array([True, False]),
+    ...              ["WA", "ID"], ["28", "41"], np.array([4, 7]), sparse.csr_matrix((2, 2)))
+    >>> g = TieGraph(u, np.array([0]), np.array([0]))   # Seattle ↔ Kobe
+    >>> g.pair_set, g.projected.tolist()
+    ({(0, 0)}, [[1.0, 0.0], [0.0, 0.0]])
+    >>> len(g.without(0).us)
+    0
+    """
 
     universe: Universe
     us: np.ndarray
@@ -193,6 +247,7 @@ class TieGraph:
 def _near_from(lat: np.ndarray, lon: np.ndarray, points: np.ndarray, centres: np.ndarray, km: float,
                n: int) -> sparse.csr_matrix:
     """len(centres) × n: 1 where ``points[k]`` is within ``km`` of ``centres[i]`` (not itself)."""
+    # imported here, not at the top: matcher.partnerships loads on the CLI's --help path and sklearn is heavy
     from sklearn.neighbors import BallTree
 
     ok = np.isfinite(lat[points]) & np.isfinite(lon[points])
@@ -218,12 +273,15 @@ def projected_similarity(adj: sparse.csr_matrix, kind: str) -> np.ndarray:
 
     Parameters
     ----------
-    adj : states × prefectures 0/1 matrix
-    kind : "cn", "aa" (1/log degree) or "ra" (1/degree) weighting of the middle node
+    adj : scipy.sparse.csr_matrix
+        States × prefectures, 1 where a partnership joins them.
+    kind : str
+        "cn", "aa" (1/log degree) or "ra" (1/degree) weighting of the middle node.
 
     Returns
     -------
-    dense states × prefectures array
+    numpy.ndarray
+        Dense states × prefectures scores.
 
     Examples
     --------

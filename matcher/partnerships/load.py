@@ -5,8 +5,11 @@ from __future__ import annotations
 
 import numpy as np
 from scipy import sparse
+from sqlalchemy import func, select
 
 from matcher.geo import EARTH_RADIUS_KM
+from matcher.models import (Alumnus, Municipality, MunicipalityAlias, Placement, Prefecture, Relationship, USPlace,
+                            USState)
 from matcher.partnerships.graph import TieGraph, Universe
 
 __all__ = ["RADIUS_KM", "capital_codes", "load_graph"]
@@ -23,6 +26,18 @@ _CAPITAL_EXCEPTIONS = {"13": "13104", "35": "35203"}
 def capital_codes(codes: list[str]) -> set[str]:
     """Return the JIS codes of prefectural capitals among ``codes`` (current municipalities).
 
+    Parameters
+    ----------
+    codes : list of str
+        5-digit municipality codes.
+
+    Returns
+    -------
+    set of str
+        Those that are a prefecture's capital.
+
+    Examples
+    --------
     >>> sorted(capital_codes(["44201", "44202", "14100", "14201", "35201", "35203"]))
     ['14100', '35203', '44201']
     """
@@ -37,12 +52,22 @@ def capital_codes(codes: list[str]) -> set[str]:
 
 
 def load_graph(session, alumni: bool = True) -> TieGraph:
-    """Build the Universe (all US places and states, all JP municipalities and prefectures)
-    and the graph of existing relationships from the database."""
-    from sqlalchemy import select
+    """Build the Universe and the graph of existing relationships from the database.
 
-    from matcher.models import Municipality, Prefecture, Relationship, USPlace, USState
+    The Universe holds all US places and states and all JP municipalities and prefectures.
 
+    Parameters
+    ----------
+    session : Session
+        Read only.
+    alumni : bool, optional
+        Also count the alumni who bridge each pair (``Universe.bridges``).
+
+    Returns
+    -------
+    TieGraph
+        The existing relationships over the Universe.
+    """
     prefs = session.execute(select(Prefecture.code, Prefecture.name, Prefecture.region, Prefecture.neighbours)
                             .order_by(Prefecture.code)).all()
     munis = session.execute(select(Municipality.code, Municipality.prefecture_code, Municipality.name_romaji,
@@ -102,10 +127,6 @@ def load_graph(session, alumni: bool = True) -> TieGraph:
 def _merged_counts(session, codes: list[str]) -> np.ndarray:
     """How many former municipalities merged into each one, from the alias table (so a fuller
     merger table loaded into the database is picked up without a code change)."""
-    from sqlalchemy import func, select
-
-    from matcher.models import MunicipalityAlias
-
     counts = dict(session.execute(select(MunicipalityAlias.municipality_code, func.count())
                                   .where(MunicipalityAlias.reason == "merger")
                                   .group_by(MunicipalityAlias.municipality_code)).all())
@@ -126,10 +147,8 @@ def _impute_by_kind(pop: np.ndarray, kind: np.ndarray) -> np.ndarray:
 def _add_bridges(session, u: Universe, places) -> None:
     """Fill ``u.bridges`` / ``u.pref_bridges``: alumni living within RADIUS_KM of a US place
     (or in a state) who were placed in a JP municipality (or prefecture)."""
+    # imported here, not at the top: matcher.partnerships loads on the CLI's --help path and sklearn is heavy
     from sklearn.neighbors import BallTree
-    from sqlalchemy import select
-
-    from matcher.models import Alumnus, Placement
 
     homes = session.execute(select(Alumnus.id, Alumnus.home_lat, Alumnus.home_lon, Alumnus.home_state_abbr)).all()
     if not homes:

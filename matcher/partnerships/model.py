@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import numpy as np
 from scipy.special import expit
+from sqlalchemy import select
 
+from matcher.models import ScoringModel
 from matcher.partnerships.features import (_CONTINUOUS, FEATURES, SIGNALS, SUPPORTING, _sentence, _transform,
                                            candidate_lists)
 from matcher.partnerships.graph import TieGraph
@@ -15,7 +17,7 @@ __all__ = ["PartnershipModel", "fit_model", "MODEL_PREFIX", "DEFAULT_FEATURES", 
 
 
 class PartnershipModel:
-    """Ranking model over FEATURES with additive explanations and a calibrated figure.
+    """Rank pairs over FEATURES with additive explanations and a calibrated figure.
 
     ``objective="listwise"`` (the default) learns weights from each known pair's full
     candidate list (a conditional logit: the true partner against every other municipality,
@@ -28,6 +30,22 @@ class PartnershipModel:
     Each feature enters as ``(value − reference) / scale``: the reference is 0 for counts
     and flags (so "no alumni" adds nothing) and the average pair for sizes. Weights of
     SUPPORTING features are kept ≥ 0, so those lines never subtract.
+
+    Parameters
+    ----------
+    C : float, optional
+        Inverse strength of the L2 penalty.
+    features : tuple of str, optional
+        The features used (default: DEFAULT_FEATURES).
+    objective : str, optional
+        "listwise" or "pointwise".
+    folds : int, optional
+        Folds of the cross-fitting the calibration learns from.
+    negatives : int, optional
+        About this many candidates per list are sampled for the listwise fit (the partner is
+        always kept).
+    seed : int, optional
+        Seeds the sampling and the folds.
     """
 
     def __init__(self, C: float = 1.0, features: tuple[str, ...] | None = None, objective: str = "listwise",
@@ -189,7 +207,21 @@ def fit_model(graph: TieGraph, seed: int = 0, features: tuple[str, ...] | None =
               exclude: set[tuple[int, int]] | None = None) -> PartnershipModel:
     """Train on every existing pair's candidate list, each scored on the graph without that pair.
 
-    ``exclude``: pairs known elsewhere (hidden in an evaluation) kept out of the candidate lists.
+    Parameters
+    ----------
+    graph : TieGraph
+        The known partnerships.
+    seed : int, optional
+        Seeds the fit.
+    features : tuple of str, optional
+        The features used (default: DEFAULT_FEATURES).
+    exclude : set of (int, int), optional
+        Pairs known elsewhere (hidden in an evaluation), kept out of the candidate lists.
+
+    Returns
+    -------
+    PartnershipModel
+        The fitted, calibrated model.
     """
     lists = candidate_lists(graph, exclude=exclude)
     return PartnershipModel(features=features or DEFAULT_FEATURES, seed=seed).fit(
@@ -200,12 +232,18 @@ MODEL_PREFIX = "partnerships-"
 
 
 def stored_model(session) -> tuple[PartnershipModel, str] | None:
-    """The newest stored partnerships model and its version, or None when there is none (or
-    it no longer fits the code's FEATURES)."""
-    from sqlalchemy import select
+    """Return the newest stored partnerships model and its version.
 
-    from matcher.models import ScoringModel
+    Parameters
+    ----------
+    session : Session
+        Read only.
 
+    Returns
+    -------
+    (PartnershipModel, str) or None
+        None when there is none (or it no longer fits the code's FEATURES).
+    """
     row = session.scalars(select(ScoringModel).where(ScoringModel.version.like(MODEL_PREFIX + "%"))
                           .order_by(ScoringModel.version.desc())).first()
     if row is None or row.settings.get("kind") != "partnerships":
@@ -217,6 +255,19 @@ def stored_model(session) -> tuple[PartnershipModel, str] | None:
 
 
 def model_for(session, graph: TieGraph) -> tuple[PartnershipModel, str | None]:
-    """The stored model, else one fitted on ``graph`` now (a few seconds; version None)."""
+    """Return the stored model, else one fitted on ``graph`` now (a few seconds; version None).
+
+    Parameters
+    ----------
+    session : Session
+        Read only.
+    graph : TieGraph
+        The partnerships to fit on when no model is stored.
+
+    Returns
+    -------
+    (PartnershipModel, str or None)
+        The model and its stored version.
+    """
     found = stored_model(session)
     return found if found is not None else (fit_model(graph), None)

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+from sqlalchemy import select
+
+from matcher.models import MatchRequest, Municipality, Prefecture, Relationship, USPlace, USState, User
 from matcher.partnerships.graph import TieGraph
 from matcher.partnerships.load import load_graph
 from matcher.partnerships.model import PartnershipModel, model_for
 from matcher.partnerships.suggest import describe_pair
+from matcher.refdata import pair_key
 
 __all__ = ["propose_partnership", "open_proposals", "proposal_labels"]
 
@@ -15,18 +19,36 @@ def propose_partnership(session, us_place_id: int | str, jp_code: str, by_login:
                         described: dict | None = None):
     """Record a coordinator's "proposed" new partnership as a pending MatchRequest.
 
-    ``us_place_id`` is a US place id, or a state abbreviation ("MD") for a state-level
-    side; ``jp_code`` a 5-digit municipality or 2-digit prefecture code. The score and
-    reasons are snapshotted on the request, the note kept with it. Proposing the same pair
-    twice returns the open request. Raises ValueError for a pair that already exists or a
-    side that is not in the reference data. ``graph`` and ``model`` as in suggest_partnerships;
-    ``described``: the pair's score and reasons as a page showed them (a stored suggestion).
+    The score and reasons are snapshotted on the request, the note kept with it. Proposing
+    the same pair twice returns the open request.
+
+    Parameters
+    ----------
+    session : Session
+        Written to (flushed, not committed).
+    us_place_id : int or str
+        A US place id, or a state abbreviation ("MD") for a state-level side.
+    jp_code : str
+        A 5-digit municipality or 2-digit prefecture code.
+    by_login : str
+        The coordinator's login.
+    note : str, optional
+        Kept with the request.
+    graph, model : optional
+        As in :func:`suggest_partnerships`.
+    described : dict, optional
+        The pair's score and reasons as a page showed them (a stored suggestion).
+
+    Returns
+    -------
+    MatchRequest
+        The pending request (new, or the open one for the pair).
+
+    Raises
+    ------
+    ValueError
+        For a pair that already exists or a side that is not in the reference data.
     """
-    from sqlalchemy import select
-
-    from matcher.models import MatchRequest, Municipality, Prefecture, Relationship, USPlace, USState, User
-    from matcher.refdata import pair_key
-
     state_side = isinstance(us_place_id, str) and not us_place_id.isdigit()
     us_kind = "state" if state_side else "city"
     jp_kind = "prefecture" if len(jp_code) == 2 else "municipality"
@@ -71,11 +93,18 @@ def _describe(session, state_side: bool, us_place_id, jp_kind: str, jp_code: str
 
 
 def open_proposals(session) -> dict[tuple[str, str], object]:
-    """Proposed new partnerships not rejected yet, by (US key, JP key) as in a Universe."""
-    from sqlalchemy import select
+    """Return the proposed new partnerships not rejected yet, by (US key, JP key) as in a Universe.
 
-    from matcher.models import MatchRequest
+    Parameters
+    ----------
+    session : Session
+        Read only.
 
+    Returns
+    -------
+    dict of (str, str) to MatchRequest
+        Pending, on hold or approved proposals.
+    """
     rows = session.scalars(select(MatchRequest).where(
         MatchRequest.kind == "new_partnership", MatchRequest.status.in_(("pending", "on_hold", "approved")))
         .order_by(MatchRequest.id))
@@ -90,9 +119,20 @@ def _request_keys(request) -> tuple[str, str]:
 
 
 def proposal_labels(session, requests) -> dict[int, str]:
-    """"Seattle, WA ↔ Takeo, Saga" for each new-partnership request among ``requests``, by id."""
-    from matcher.models import Municipality, Prefecture, USPlace, USState
+    """Label each new-partnership request among ``requests``: "Seattle, WA ↔ Takeo, Saga".
 
+    Parameters
+    ----------
+    session : Session
+        Read only.
+    requests : iterable of MatchRequest
+        Requests of any kind; only new-partnership ones are labelled.
+
+    Returns
+    -------
+    dict of int to str
+        Request id → label.
+    """
     out = {}
     for r in requests:
         if r.kind != "new_partnership":

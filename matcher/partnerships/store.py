@@ -5,6 +5,9 @@ from __future__ import annotations
 
 import datetime as dt
 
+from sqlalchemy import delete, func, select
+
+from matcher.models import Alumnus, PartnershipSuggestion, Relationship, ScoringModel
 from matcher.partnerships.graph import TieGraph
 from matcher.partnerships.load import load_graph
 from matcher.partnerships.model import MODEL_PREFIX, PartnershipModel, fit_model
@@ -17,18 +20,31 @@ _CHAMPION_IDS = 10  # kept per pair, so that a few withdrawn consents still leav
 
 
 def train(session, seed: int = 0, now: dt.datetime | None = None, suggestions: bool = True):
-    """Fit on every known pair, store the model as ScoringModel ``partnerships-YYYYmmddHHMMSS``
-    and (``suggestions``) its top suggestions per level as PartnershipSuggestion rows.
+    """Fit on every known pair and store the model, and its top suggestions per level.
 
-    The row is never ``active`` (that flag belongs to the volunteer scoring model); its
-    settings say ``{"kind": "partnerships", "current": true, ...}`` and older partnership
-    rows lose ``current``. Older stored suggestions are deleted in the same transaction, so
-    a reader sees the old list or the new one. Returns the new row (flushed, not committed).
+    The model is stored as ScoringModel ``partnerships-YYYYmmddHHMMSS`` and (``suggestions``)
+    its top suggestions per level as PartnershipSuggestion rows. The row is never
+    ``active`` (that flag belongs to the volunteer scoring model); its settings say
+    ``{"kind": "partnerships", "current": true, ...}`` and older partnership rows lose
+    ``current``. Older stored suggestions are deleted in the same transaction, so a reader
+    sees the old list or the new one.
+
+    Parameters
+    ----------
+    session : Session
+        Written to (flushed, not committed).
+    seed : int, optional
+        Seeds the fit.
+    now : datetime, optional
+        The time in the version (default: now, UTC).
+    suggestions : bool, optional
+        Also store the top suggestions.
+
+    Returns
+    -------
+    ScoringModel
+        The new row (flushed, not committed).
     """
-    from sqlalchemy import select
-
-    from matcher.models import ScoringModel
-
     now = now or dt.datetime.now(dt.timezone.utc)
     graph = load_graph(session)
     model = fit_model(graph, seed=seed)
@@ -47,12 +63,28 @@ def train(session, seed: int = 0, now: dt.datetime | None = None, suggestions: b
 
 
 def store_suggestions(session, row, graph: TieGraph, model: PartnershipModel, top: int = STORED_TOP) -> int:
-    """Rank the likeliest new pairs per level with ``model`` and store them under ``row``'s
-    version, replacing every stored list. Returns the number of rows written."""
-    from sqlalchemy import delete
+    """Rank the likeliest new pairs per level with ``model`` and store them under ``row``'s version.
 
-    from matcher.models import PartnershipSuggestion
+    Every stored list is replaced.
 
+    Parameters
+    ----------
+    session : Session
+        Written to (flushed, not committed).
+    row : ScoringModel
+        The stored model the suggestions belong to.
+    graph : TieGraph
+        The partnerships the model ranks against.
+    model : PartnershipModel
+        The model.
+    top : int, optional
+        Pairs stored per level.
+
+    Returns
+    -------
+    int
+        The number of rows written.
+    """
     ranked = {level: suggest_partnerships(session, top=top, level=level, graph=graph, model=model)
               for level in ("city", "state")}
     ranked["any"] = sorted(ranked["city"] + ranked["state"], key=lambda r: -r["score"])[:top]
@@ -69,16 +101,28 @@ def store_suggestions(session, row, graph: TieGraph, model: PartnershipModel, to
 
 
 def stored_suggestions(session, level: str = "any", champions: int = 5) -> dict | None:
-    """The stored suggestions of the newest partnerships model at ``level``, or None when that
-    model stored none. Returns ``{"version", "trained_at", "stale", "pairs", "rows"}``:
-    ``rows`` as ``suggest_partnerships`` gives them (champions filtered by consent now,
-    pairs that have become partnerships since left out); ``stale`` when relationships
-    changed after they were ranked (checked on every read, so cheaply: alumni and
-    placements count for less, and retraining after imports is a job's work)."""
-    from sqlalchemy import select
+    """Return the stored suggestions of the newest partnerships model at ``level``.
 
-    from matcher.models import Alumnus, PartnershipSuggestion, Relationship, ScoringModel
+    ``rows`` are as ``suggest_partnerships`` gives them (champions filtered by consent now,
+    pairs that have become partnerships since left out); ``stale`` is true when
+    relationships changed after they were ranked (checked on every read, so cheaply: alumni
+    and placements count for less, and retraining after imports is a job's work).
 
+    Parameters
+    ----------
+    session : Session
+        Read only.
+    level : str, optional
+        A key of LEVELS.
+    champions : int, optional
+        Champions named per pair.
+
+    Returns
+    -------
+    dict or None
+        ``{"version", "trained_at", "stale", "pairs", "rows"}``, or None when that model
+        stored none.
+    """
     head = session.execute(select(ScoringModel.version, ScoringModel.metrics)
                            .where(ScoringModel.version.like(MODEL_PREFIX + "%"))
                            .order_by(ScoringModel.version.desc()).limit(1)).first()
@@ -102,9 +146,5 @@ def stored_suggestions(session, level: str = "any", champions: int = 5) -> dict 
 
 
 def _relationships_fingerprint(session) -> str:
-    from sqlalchemy import func, select
-
-    from matcher.models import Relationship
-
     return repr(tuple(session.execute(select(func.count(), func.max(Relationship.id))).one()))
 

@@ -5,8 +5,10 @@ from __future__ import annotations
 
 import numpy as np
 from scipy.special import expit
+from sqlalchemy import func, select
 
 from matcher.geo import haversine_km
+from matcher.models import Alumnus, Placement, Relationship, ScoringModel, Seeker, USPlace
 from matcher.partnerships.features import pair_features
 from matcher.partnerships.graph import TieGraph
 from matcher.partnerships.load import RADIUS_KM, load_graph
@@ -23,7 +25,23 @@ def _loo_features(graph: TieGraph, us: int, jp: int) -> np.ndarray:
 
 
 def describe_pair(graph: TieGraph, model: PartnershipModel, us: int, jp: int) -> dict:
-    """A plain dict for one pair: both sides, score, and the reasons that add up to it."""
+    """Describe one pair as a plain dict: both sides, score, and the reasons that add up to it.
+
+    Parameters
+    ----------
+    graph : TieGraph
+        The partnerships the pair is scored against.
+    model : PartnershipModel
+        The model.
+    us, jp : int
+        The pair's node ids.
+
+    Returns
+    -------
+    dict
+        ``us_key``, ``us_label``, ``jp_key``, ``jp_label``, ``score`` (log-odds),
+        ``probability``, ``existing`` and ``reasons``.
+    """
     u = graph.universe
     existing = (us, jp) in graph.pair_set
     raw = _loo_features(graph, us, jp) if existing else pair_features(graph, np.array([us]), np.array([jp]))
@@ -47,9 +65,30 @@ def _partners(graph: TieGraph, side: str) -> dict[int, set[int]]:
 def top_new_pairs(graph: TieGraph, model: PartnershipModel, top: int = 10, us: int | None = None,
                   jp: int | None = None, us_pool: np.ndarray | None = None,
                   jp_pool: np.ndarray | None = None) -> list[tuple[int, int, float]]:
-    """The ``top`` highest-scoring pairs that do not exist yet: for one US node, one JP node,
-    or (neither given) across ``us_pool`` × ``jp_pool`` (default every JP node), in chunks.
-    Only pairs at the same level: a US place with a municipality, a state with a prefecture."""
+    """Return the ``top`` highest-scoring pairs that do not exist yet.
+
+    For one US node, one JP node, or (neither given) across ``us_pool`` × ``jp_pool``
+    (default every JP node), in chunks. Only pairs at the same level: a US place with a
+    municipality, a state with a prefecture.
+
+    Parameters
+    ----------
+    graph : TieGraph
+        The known partnerships.
+    model : PartnershipModel
+        Scores the pairs.
+    top : int, optional
+        How many pairs.
+    us, jp : int, optional
+        Fix one side.
+    us_pool, jp_pool : numpy.ndarray, optional
+        The nodes ranked when neither side is fixed.
+
+    Returns
+    -------
+    list of (int, int, float)
+        US node, JP node and score, best first.
+    """
     u = graph.universe
     if jp is not None:
         same = np.flatnonzero(u.us_is_state == u.jp_is_pref[jp])
@@ -77,20 +116,49 @@ def top_new_pairs(graph: TieGraph, model: PartnershipModel, top: int = 10, us: i
 
 
 def default_us_pool(graph: TieGraph, min_population: int = 100_000) -> np.ndarray:
-    """US nodes worth an overall ranking: those with a partner already, states, and cities
-    of at least ``min_population`` people."""
+    """Return the US nodes worth an overall ranking.
+
+    Those with a partner already, states, and cities of at least ``min_population`` people.
+
+    Parameters
+    ----------
+    graph : TieGraph
+        The known partnerships.
+    min_population : int, optional
+        The smallest city ranked without a partner.
+
+    Returns
+    -------
+    numpy.ndarray
+        US node ids.
+    """
     u = graph.universe
     mask = u.us_is_state | (np.nan_to_num(u.us_pop) >= min_population) | (graph.us_degree > 0)
     return np.flatnonzero(mask)
 
 
 def champions(session, graph: TieGraph, us: int, jp: int, limit: int = 5) -> list[dict]:
-    """Consenting alumni who live near the US side and were placed in the JP side (or its
-    prefecture): the people who could champion a new partnership. Names as committees see them."""
-    from sqlalchemy import select
+    """Find the people who could champion a new partnership.
 
-    from matcher.models import Alumnus, Placement, USPlace
+    Consenting alumni who live near the US side and were placed in the JP side (or its
+    prefecture). Names as committees see them.
 
+    Parameters
+    ----------
+    session : Session
+        Read only.
+    graph : TieGraph
+        Gives the nodes' keys.
+    us, jp : int
+        The pair's node ids.
+    limit : int, optional
+        At most this many.
+
+    Returns
+    -------
+    list of dict
+        ``alumnus_id`` and ``name``.
+    """
     u = graph.universe
     key, pref = u.jp_keys[jp], u.prefectures[u.jp_pref[jp]]
     q = select(Alumnus).join(Placement).where(Alumnus.consent.is_(True))
@@ -115,12 +183,32 @@ def suggest_partnerships(session, top: int = 20, us_place_id: int | None = None,
                          graph: TieGraph | None = None, model: PartnershipModel | None = None) -> list[dict]:
     """Return the ``top`` likeliest new partnerships as plain dicts, for a page or ``--json``.
 
-    Give ``us_place_id`` (or ``us_state``) for one US side, ``jp_code`` (5-digit
-    municipality or 2-digit prefecture) for one JP side, or neither for the overall best,
-    optionally only at one ``level`` (a key of LEVELS). Each dict has both sides,
-    ``score`` (log-odds), ``reasons`` (intercept + one line per feature, adding up to the
-    score) and ``champions``. ``graph`` and ``model`` default to the database's and the
-    stored model (fitted now when none is stored).
+    Parameters
+    ----------
+    session : Session
+        Read only.
+    top : int, optional
+        How many pairs.
+    us_place_id : int, optional
+        One US place as the US side.
+    jp_code : str, optional
+        One JP side: a 5-digit municipality or 2-digit prefecture code.
+    us_state : str, optional
+        One state as the US side.
+    with_champions : bool, optional
+        Name the alumni who could champion each pair.
+    level : str, optional
+        Only pairs at this level (a key of LEVELS).
+    graph : TieGraph, optional
+        Default: the database's (:func:`load_graph`).
+    model : PartnershipModel, optional
+        Default: the stored model (fitted now when none is stored).
+
+    Returns
+    -------
+    list of dict
+        Each with both sides, ``score`` (log-odds), ``reasons`` (intercept + one line per
+        feature, adding up to the score) and ``champions``. Neither side given: the overall best.
     """
     graph = graph if graph is not None else load_graph(session)
     model = model if model is not None else model_for(session, graph)[0]
@@ -146,9 +234,25 @@ def suggest_partnerships(session, top: int = 20, us_place_id: int | None = None,
 
 
 def summarise_reasons(reasons: list[dict], top: int = 4) -> list[dict]:
-    """The ``top`` strongest reasons, one "other factors" line for the rest, and the starting
-    point last: the lines a page shows, still adding up to the score.
+    """Keep the ``top`` strongest reasons, one "other factors" line for the rest, the start last.
 
+    The lines a page shows, still adding up to the score.
+
+    Parameters
+    ----------
+    reasons : list of dict
+        A pair's reasons (``factor``, ``contribution``, ``sentence``, ``relative``), the
+        starting point's factor "intercept".
+    top : int, optional
+        Reasons kept as they are.
+
+    Returns
+    -------
+    list of dict
+        The kept reasons, the "N other factors" line, and the starting point.
+
+    Examples
+    --------
     >>> rows = [{"factor": "intercept", "contribution": -4.0, "sentence": "start", "relative": ""},
     ...         {"factor": "a", "contribution": 3.0, "sentence": "a", "relative": "above average"},
     ...         {"factor": "b", "contribution": 0.5, "sentence": "b", "relative": "above average"},
@@ -167,12 +271,21 @@ def summarise_reasons(reasons: list[dict], top: int = 4) -> list[dict]:
 
 
 def data_fingerprint(session) -> tuple:
-    """What the suggestions depend on, read cheaply: relationships, alumni and placements
-    (count, newest id or update). A cache of suggestions is good while this is unchanged."""
-    from sqlalchemy import func, select
+    """Return what the suggestions depend on, read cheaply.
 
-    from matcher.models import Alumnus, Placement, Relationship, ScoringModel
+    Relationships, alumni and placements (count, newest id or update), and the stored models.
+    A cache of suggestions is good while this is unchanged.
 
+    Parameters
+    ----------
+    session : Session
+        Read only.
+
+    Returns
+    -------
+    tuple
+        Comparable with ``==``.
+    """
     parts = [select(func.count(), func.max(Relationship.id)).select_from(Relationship),
              select(func.count(), func.max(Alumnus.updated_at)).select_from(Alumnus),
              select(func.count(), func.max(Placement.id)).select_from(Placement),
@@ -182,15 +295,23 @@ def data_fingerprint(session) -> tuple:
 
 
 def seeker_suggestions(session, top: int = 5) -> list[dict]:
-    """For each CLAIR seeker (a JP municipality looking for a partner), the best US candidates.
+    """Return the best US candidates for each CLAIR seeker (a JP municipality looking for a partner).
 
     Seekers that name countries without the United States or North America are listed
     with ``skipped`` and no candidates.
+
+    Parameters
+    ----------
+    session : Session
+        Read only.
+    top : int, optional
+        Candidates per seeker.
+
+    Returns
+    -------
+    list of dict
+        One per seeker, with its ``candidates``.
     """
-    from sqlalchemy import select
-
-    from matcher.models import Seeker
-
     graph = load_graph(session)
     model, _ = model_for(session, graph)
     u = graph.universe

@@ -11,6 +11,7 @@ import csv
 import datetime as dt
 import io
 
+from matcher.graph import cached_graph, graph_summary
 from matcher.reports.activity import decisions_report, dormant_report, score_deciles
 from matcher.reports.coverage import NEEDED, coverage
 from matcher.reports.exposure import exposure_report, gini
@@ -26,9 +27,25 @@ TABLES = {"coverage": ("relationships", "chapters"), "decisions": ("per_week", "
 
 def build_report(session, *, dormant_years: int = 5, now: dt.datetime | None = None,
                  graph_check_seconds: float = 5.0) -> dict:
-    """Compute every section of the report from the database."""
-    from matcher.graph import cached_graph, graph_summary
+    """Compute every section of the report from the database.
 
+    Parameters
+    ----------
+    session : Session
+        Read only.
+    dormant_years : int, optional
+        A relationship with no request or decision for this many years counts as dormant.
+    now : datetime, optional
+        The moment "years ago" counts from (default: now, UTC).
+    graph_check_seconds : float, optional
+        How old the cached tie graph may be before its fingerprint is checked again.
+
+    Returns
+    -------
+    dict
+        The sections ``coverage``, ``decisions``, ``exposure``, ``dormant`` and ``graph``
+        (:data:`SECTIONS`), each a dict whose lists of rows are its tables (:data:`TABLES`).
+    """
     pool = load_pool(session)
     return {"coverage": coverage(session, pool), "decisions": decisions_report(session),
             "exposure": exposure_report(session), "dormant": dormant_report(session, pool, dormant_years, now),
@@ -36,11 +53,25 @@ def build_report(session, *, dormant_years: int = 5, now: dt.datetime | None = N
 
 
 def table_csv(rows: list[dict]) -> str:
-    """One table as CSV text, columns in the rows' key order.
+    """Write one table as CSV text, columns in the rows' key order.
 
+    Parameters
+    ----------
+    rows : list of dict
+        The table's rows, all with the same keys.
+
+    Returns
+    -------
+    str
+        The header and one line per row; "" for no rows.
+
+    Examples
+    --------
     >>> print(table_csv([{"week": "2026-W01", "requests": 3}]).strip())
     week,requests
     2026-W01,3
+    >>> table_csv([])
+    ''
     """
     out = io.StringIO()
     if rows:

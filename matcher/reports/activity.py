@@ -20,8 +20,20 @@ def _utc(t: dt.datetime) -> dt.datetime:
 
 
 def score_deciles(scores: list[float]) -> list[int]:
-    """Decile (1–10) of each score among the given ones, by rank (ties share the lower decile).
+    """Return the decile (1–10) of each score among the given ones, by rank (ties share the lower decile).
 
+    Parameters
+    ----------
+    scores : list of float
+        The scores, in any order.
+
+    Returns
+    -------
+    list of int
+        One decile per score, in the same order.
+
+    Examples
+    --------
     >>> score_deciles([1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 7.0, 8.0, 9.0, 10.0])
     [1, 2, 3, 4, 5, 6, 7, 8, 9, 10]
     >>> score_deciles([5.0, 5.0, 1.0])
@@ -33,8 +45,21 @@ def score_deciles(scores: list[float]) -> list[int]:
 
 
 def decisions_report(session) -> dict:
-    """Requests per week, median time to a final decision, approval rate by score decile
-    (is the score calibrated?), and decisions per coordinator."""
+    """Summarise requests and decisions: per week, time to decide, approval by score decile.
+
+    The approval rate by score decile says whether the score is calibrated.
+
+    Parameters
+    ----------
+    session : Session
+        Read only.
+
+    Returns
+    -------
+    dict
+        ``per_week``, ``by_decile`` and ``per_coordinator`` tables, the number of requests and
+        decided ones, and the median hours to a final decision.
+    """
     requests = session.execute(select(MatchRequest.id, MatchRequest.kind, MatchRequest.requested_at,
                                       MatchRequest.status, MatchRequest.score)).all()
     decided = session.execute(select(Decision.request_id, Decision.status, Decision.decided_by, Decision.decided_at)
@@ -78,9 +103,30 @@ def _last_activity(session) -> dict[int, dt.datetime]:
 
 
 def dormant_report(session, pool: Pool, years: int = 5, now: dt.datetime | None = None, revivers: int = 3) -> dict:
-    """Relationships marked dormant, or with no request or decision for ``years`` years (and signed
-    before that), each with the consenting alumni who could revive it: placed in the partner
-    first, then living within 100 km."""
+    """List the dormant relationships, each with the consenting alumni who could revive it.
+
+    A relationship is dormant when marked so, or when it has had no request or decision for
+    ``years`` years (and was signed before that). Revivers are those placed in the partner
+    first, then those living within 100 km.
+
+    Parameters
+    ----------
+    session : Session
+        Read only.
+    pool : Pool
+        The consenting alumni and the relationships (:func:`load_pool`).
+    years : int, optional
+        Years without activity that make a relationship dormant.
+    now : datetime, optional
+        The moment the years count back from (default: now, UTC).
+    revivers : int, optional
+        At most this many alumni are named per relationship.
+
+    Returns
+    -------
+    dict
+        ``relationships`` (the table), ``count``, ``marked_dormant`` and ``years``.
+    """
     now = now or dt.datetime.now(dt.timezone.utc)
     cutoff = now - dt.timedelta(days=365.25 * years)
     last = _last_activity(session)

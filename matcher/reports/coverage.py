@@ -13,10 +13,28 @@ NEEDED = 3
 
 
 def coverage(session, pool: Pool, needed: int = NEEDED, radius_km: float = RADIUS_KM) -> dict:
-    """Relationships with at least ``needed`` consenting volunteers within ``radius_km`` of the US
-    side or placed in the partner; those with none first ("recruit here"), then the fewest.
+    """Count the volunteers each relationship has, those with none first ("recruit here").
 
-    Chapters are scored by the share of the relationships in their states that are covered.
+    A volunteer is a consenting alumnus living within ``radius_km`` of the US side or placed in
+    the partner; a relationship with at least ``needed`` of them is covered. Chapters are
+    scored by the share of the relationships in their states that are covered.
+
+    Parameters
+    ----------
+    session : Session
+        Read only (the chapters).
+    pool : Pool
+        The consenting alumni and the relationships (:func:`load_pool`).
+    needed : int, optional
+        Volunteers a relationship needs to count as covered.
+    radius_km : float, optional
+        How near the US side a volunteer lives.
+
+    Returns
+    -------
+    dict
+        ``relationships`` (one row each: volunteers, near, tied, covered), ``chapters``
+        (relationships, covered, share), and the totals.
     """
     rows = []
     for rel in pool.relationships:

@@ -6,7 +6,7 @@ import math
 from collections import Counter, defaultdict
 
 import numpy as np
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from matcher.models import Alumnus, Placement, Suggestion
 from matcher.names import display_name
@@ -15,8 +15,20 @@ __all__ = ["exposure_report", "gini"]
 
 
 def gini(values) -> float:
-    """Gini coefficient of non-negative counts: 0 when all equal, near 1 when one holds all.
+    """Return the Gini coefficient of non-negative counts: 0 when all equal, near 1 when one holds all.
 
+    Parameters
+    ----------
+    values : iterable of int or float
+        Non-negative counts.
+
+    Returns
+    -------
+    float
+        Between 0 and 1 (0 for no values or an all-zero list).
+
+    Examples
+    --------
     >>> gini([1, 1, 1, 1])
     0.0
     >>> gini([0, 0, 0, 4])
@@ -55,8 +67,24 @@ def _why(row, has_placement: bool, scored: bool) -> str:
 
 
 def exposure_report(session, top: int = 10) -> dict:
-    """Share of top-``top`` slots held by the top 10% of consenting alumni, the Gini of slots
-    across them, and the consenting alumni in no relationship's top ``top``, with the likely reason."""
+    """Measure how evenly the suggestions spread over the consenting alumni.
+
+    Reports the share of top-``top`` slots held by the top 10% of consenting alumni, the Gini
+    of slots across them, and the consenting alumni in no relationship's top ``top``, with the
+    likely reason.
+
+    Parameters
+    ----------
+    session : Session
+        Read only.
+    top : int, optional
+        How many suggestions per relationship count as a slot.
+
+    Returns
+    -------
+    dict
+        ``top_decile_share``, ``gini``, the ``reasons`` and ``never_suggested`` tables, and counts.
+    """
     alumni = session.execute(select(Alumnus.id, Alumnus.given_name, Alumnus.family_name, Alumnus.max_matches, Alumnus.availability_hours,
                                     Alumnus.home_lat).where(Alumnus.consent.is_(True)).order_by(Alumnus.id)).all()
     slots = _top_slots(session, top)

@@ -18,8 +18,32 @@ RADIUS_KM = 100.0
 
 @dataclass
 class Pool:
-    """Consenting alumni (ids, display names, home coordinates) and every relationship's US point
-    and Japanese side, with the alumni placed in each partner."""
+    """Hold the consenting alumni and every relationship's two sides, for the reports.
+
+    Parameters
+    ----------
+    alumni : numpy.ndarray
+        Consenting alumni ids, sorted.
+    names : list of str
+        Their display names, in the same order.
+    lat, lon : numpy.ndarray
+        Their home coordinates, NaN where no home is known.
+    relationships : list of dict
+        One per relationship: id, label, status, state, lat, lon (of the US side),
+        signed_year, dormant_since.
+    tied : dict of int to set of int
+        Relationship id → ids of the alumni placed in its partner.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> rel = {"id": 7, "label": "Seattle ↔ Kobe", "status": "active", "state": "WA",
+    ...        "lat": 47.61, "lon": -122.33, "signed_year": 1957, "dormant_since": None}
+    >>> pool = Pool(np.array([1, 2]), ["Ann Lee", "Bo Kim"], np.array([47.66, 42.36]), np.array([-122.31, -71.06]),
+    ...             [rel], {7: {2}})
+    >>> pool.near(rel).tolist()   # Ann lives in Seattle, Bo in Boston
+    [1]
+    """
 
     alumni: np.ndarray            # ids, sorted
     names: list[str]
@@ -51,7 +75,18 @@ class Pool:
 
 
 def load_pool(session) -> Pool:
-    """Read the pool with one query per table (no ORM objects)."""
+    """Read the pool with one query per table (no ORM objects).
+
+    Parameters
+    ----------
+    session : Session
+        Read only.
+
+    Returns
+    -------
+    Pool
+        The consenting alumni and every relationship, with the alumni placed in each partner.
+    """
     rows = session.execute(select(Alumnus.id, Alumnus.given_name, Alumnus.family_name, Alumnus.home_lat, Alumnus.home_lon)
                            .where(Alumnus.consent.is_(True)).order_by(Alumnus.id)).all()
     ids = np.array([r[0] for r in rows], dtype=np.int64)
