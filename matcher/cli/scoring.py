@@ -29,10 +29,12 @@ def _print_items(items: list[dict], title: str) -> None:
 @pass_app
 def score(app: AppContext, top_k: int | None, as_json: bool) -> None:
     """Recompute all suggestions with the active model, with a progress bar."""
+    from matcher.jobs.runner import job_lock
     from matcher.scoring.suggestions import score_all
 
     app.ensure_schema()
-    with app.session() as session:
+    # the same lock as a worker's re-score job: the two never write suggestions at once
+    with job_lock(app.engine, "rescore"), app.session() as session:
         summary = score_all(session, top_k=top_k, progress=lambda it: track(it, "scoring"))
         session.commit()
     if as_json:

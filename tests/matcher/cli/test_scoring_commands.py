@@ -133,6 +133,37 @@ def test_score_json_is_one_summary_object(runner, scored_url):
     assert summary["features_s"] >= 0 and summary["score_s"] >= 0
 
 
+def test_score_waits_for_a_running_rescore_job(runner, scored_url):
+    """`jetmatch score` takes the re-score jobs' lock, so it never writes beside a worker."""
+    import threading
+
+    from matcher.jobs.runner import job_lock
+
+    engine = db.make_engine(scored_url)
+    held, release, done = threading.Event(), threading.Event(), threading.Event()
+
+    def worker_job() -> None:
+        with job_lock(engine, "rescore"):
+            held.set()
+            release.wait(60)
+
+    holder = threading.Thread(target=worker_job)
+    holder.start()
+    held.wait(10)
+    results = []
+    scorer = threading.Thread(target=lambda: (results.append(runner.invoke(cli, ["--database-url", scored_url,
+                                                                                  "score", "--json"])), done.set()))
+    scorer.start()
+    try:
+        assert not done.wait(2.0)  # still waiting for the lock, whatever the machine's load
+    finally:
+        release.set()
+        holder.join()
+    scorer.join(120)
+    engine.dispose()
+    assert done.is_set() and results[0].exit_code == 0, results[0].output
+
+
 def test_partnership_models_are_not_scoring_models(runner, scored_url):
     # `jetmatch partnerships train` stores its model in the same table; `model` must not offer it.
     trained = runner.invoke(cli, ["--database-url", scored_url, "partnerships", "train"])
