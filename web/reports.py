@@ -5,24 +5,27 @@ from __future__ import annotations
 
 from flask import Blueprint, Response, abort, current_app, render_template, request
 
-from matcher.reports import SECTIONS, TABLES, build_report, table_csv
+from matcher.reports import SECTIONS, TABLES, cached_report, table_csv
 from web.auth import role_required
 from web.database import get_session
 
 bp = Blueprint("reports", __name__)
 
 
-def _report() -> dict:
+PAGE_ROWS = 100  # rows of a table the page shows; its CSV has them all
+
+
+def _report(limit: int | None = None) -> dict:
     years = min(50, max(1, request.args.get("years", 5, type=int)))
-    return build_report(get_session(), dormant_years=years,
-                        graph_check_seconds=current_app.config.get("GRAPH_CHECK_SECONDS", 5.0))
+    return cached_report(get_session(), dormant_years=years, limit=limit,
+                         graph_check_seconds=current_app.config.get("GRAPH_CHECK_SECONDS", 5.0))
 
 
 @bp.get("/reports")
 @role_required("coordinator")
 def index():
     """Show every report section with its tables and charts."""
-    return render_template("reports/index.html", report=_report(), tables=TABLES,
+    return render_template("reports/index.html", report=_report(PAGE_ROWS), tables=TABLES,
                            years=request.args.get("years", 5, type=int))
 
 

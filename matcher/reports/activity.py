@@ -130,19 +130,23 @@ def dormant_report(session, pool: Pool, years: int = 5, now: dt.datetime | None 
     now = now or dt.datetime.now(dt.timezone.utc)
     cutoff = now - dt.timedelta(days=365.25 * years)
     last = _last_activity(session)
-    name_of = dict(zip(pool.alumni.tolist(), pool.names))
+
+    def name_of(alum: int) -> str:
+        return pool.names[int(np.searchsorted(pool.alumni, alum))]  # pool.alumni is sorted
+
     rows = []
     for rel in pool.relationships:
         seen = last.get(rel["id"])
         quiet = (seen is None or seen < cutoff) and (rel["signed_year"] or 0) <= cutoff.year
         if rel["status"] != "dormant" and not quiet:
             continue
-        tied = sorted(pool.tied[rel["id"]])
-        near = [a for a in pool.near(rel).tolist() if a not in pool.tied[rel["id"]]]
-        who = [f"{name_of[a]} (lived in the partner)" for a in tied] + [f"{name_of[a]} (lives near)" for a in near]
+        tied = pool.tied[rel["id"]].tolist()  # sorted
+        near = np.setdiff1d(pool.near(rel), pool.tied[rel["id"]], assume_unique=True).tolist()
+        who = ([(a, "lived in the partner") for a in tied] + [(a, "lives near") for a in near])[:revivers]
         rows.append({"relationship_id": rel["id"], "relationship": rel["label"], "status": rel["status"],
                      "dormant_since": rel["dormant_since"], "last_activity": seen.date().isoformat() if seen else None,
-                     "could_revive": len(tied) + len(near), "alumni": "; ".join(who[:revivers])})
+                     "could_revive": len(tied) + len(near),
+                     "alumni": "; ".join(f"{name_of(a)} ({how})" for a, how in who)})
     rows.sort(key=lambda r: (r["status"] != "dormant", -r["could_revive"], r["relationship"]))
     return {"years": years, "relationships": rows, "count": len(rows),
             "marked_dormant": sum(r["status"] == "dormant" for r in rows)}

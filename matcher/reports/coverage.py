@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numpy as np
 from sqlalchemy import select
 
 from matcher.models import Chapter
@@ -38,9 +39,9 @@ def coverage(session, pool: Pool, needed: int = NEEDED, radius_km: float = RADIU
     """
     rows = []
     for rel in pool.relationships:
-        near = set(pool.near(rel, radius_km).tolist())
-        tied = pool.tied[rel["id"]]
-        n = len(near | tied)
+        near = pool.near(rel, radius_km)  # sorted ids
+        tied = pool.tied[rel["id"]]  # sorted ids; a prefecture's can be thousands: no Python sets
+        n = len(np.union1d(near, tied))
         rows.append({"relationship_id": rel["id"], "relationship": rel["label"], "status": rel["status"],
                      "state": rel["state"], "volunteers": n, "near": len(near), "tied": len(tied),
                      "covered": n >= needed})

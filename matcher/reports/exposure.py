@@ -8,7 +8,7 @@ from collections import Counter, defaultdict
 import numpy as np
 from sqlalchemy import select
 
-from matcher.models import Alumnus, Placement, Suggestion
+from matcher.models import Alumnus, Placement, Relationship, Suggestion
 from matcher.names import display_name
 
 __all__ = ["exposure_report", "gini"]
@@ -42,31 +42,45 @@ def gini(values) -> float:
 
 
 def _top_slots(session, top: int) -> Counter:
-    """How many relationships' top-``top`` volunteer lists each consenting alum is in."""
+    """How many relationships' top-``top`` volunteer lists each consenting alum is in.
+
+    Best score first, ties by alum id. Each relationship's stored list (rows with ``rank`` > 0,
+    the top k of the alumni eligible at scoring) holds its best consenting alumni, so only
+    those few thousand rows are read; a relationship whose list holds fewer than ``top``
+    consenting alumni (someone withdrew, or k < ``top``) reads all its rows, so the count is
+    the same as ranking every row.
+    """
+    S = Suggestion
+    base = (select(S.relationship_id, S.alumnus_id, S.score).join(Alumnus, S.alumnus_id == Alumnus.id)
+            .where(S.kind == "volunteer", Alumnus.consent.is_(True)))
     by_rel: dict[int, list[tuple[float, int]]] = defaultdict(list)
-    for rid, aid, score in session.execute(
-            select(Suggestion.relationship_id, Suggestion.alumnus_id, Suggestion.score)
-            .join(Alumnus, Suggestion.alumnus_id == Alumnus.id)
-            .where(Suggestion.kind == "volunteer", Alumnus.consent.is_(True))):
+    for rid, aid, score in session.execute(base.where(S.rank > 0)):
         by_rel[rid].append((-score, aid))
+    short = [rid for rid in session.scalars(select(Relationship.id)) if len(by_rel.get(rid, ())) < top]
+    for chunk in (short[i:i + 500] for i in range(0, len(short), 500)):
+        for rid, aid, score in session.execute(base.where(S.rank == 0, S.relationship_id.in_(chunk))):
+            by_rel[rid].append((-score, aid))
     return Counter(aid for rows in by_rel.values() for _, aid in sorted(rows)[:top])
 
 
-def _why(row, has_placement: bool, scored: bool) -> str:
-    if not has_placement:
-        return "no placement recorded"
-    if row.max_matches == 0:
-        return "capacity set to 0"
-    if row.availability_hours == 0:
-        return "no hours available"
-    if row.home_lat is None:
-        return "no home location"
-    if not scored:
-        return "not scored yet (added after the last scoring run)"
-    return "outranked: in no relationship's top list"
+# Why a willing alum is in no top list: the first of these that holds, in this order.
+WHY = ("no placement recorded", "capacity set to 0", "no hours available", "no home location",
+       "not scored yet (added after the last scoring run)", "outranked: in no relationship's top list")
 
 
-def exposure_report(session, top: int = 10) -> dict:
+def _why(placed: np.ndarray, max_matches: np.ndarray, hours: np.ndarray, home: np.ndarray,
+         scored: np.ndarray) -> np.ndarray:
+    """Index into :data:`WHY` for each alum (arrays of the same length; booleans and counts).
+
+    >>> [WHY[i] for i in _why(np.array([0, 1, 1]), np.array([2, 0, 2]), np.array([4, 4, 4]),
+    ...                      np.array([1, 1, 1]), np.array([0, 1, 1]))]
+    ['no placement recorded', 'capacity set to 0', "outranked: in no relationship's top list"]
+    """
+    tests = [~placed.astype(bool), max_matches == 0, hours == 0, ~home.astype(bool), ~scored.astype(bool)]
+    return np.select(tests, np.arange(len(tests)), default=len(tests))
+
+
+def exposure_report(session, top: int = 10, limit: int | None = None) -> dict:
     """Measure how evenly the suggestions spread over the consenting alumni.
 
     Reports the share of top-``top`` slots held by the top 10% of consenting alumni, the Gini
@@ -79,24 +93,37 @@ def exposure_report(session, top: int = 10) -> dict:
         Read only.
     top : int, optional
         How many suggestions per relationship count as a slot.
+    limit : int, optional
+        List at most this many of the never-suggested alumni (``never_suggested_count`` and the
+        ``reasons`` still count them all); default all.
 
     Returns
     -------
     dict
         ``top_decile_share``, ``gini``, the ``reasons`` and ``never_suggested`` tables, and counts.
     """
-    alumni = session.execute(select(Alumnus.id, Alumnus.given_name, Alumnus.family_name, Alumnus.max_matches, Alumnus.availability_hours,
-                                    Alumnus.home_lat).where(Alumnus.consent.is_(True)).order_by(Alumnus.id)).all()
+    alumni = session.execute(select(Alumnus.id, Alumnus.given_name, Alumnus.family_name, Alumnus.max_matches,
+                                    Alumnus.availability_hours, Alumnus.home_lat.is_not(None))
+                             .where(Alumnus.consent.is_(True)).order_by(Alumnus.id)).all()
+    ids = np.fromiter((a[0] for a in alumni), dtype=np.int64, count=len(alumni))
     slots = _top_slots(session, top)
-    counts = sorted((slots.get(a.id, 0) for a in alumni), reverse=True)
+    held = np.fromiter((slots.get(a, 0) for a in ids.tolist()), dtype=np.int64, count=len(ids))
+    counts = np.sort(held)[::-1]
     k = math.ceil(len(alumni) / 10)
-    total = sum(counts)
-    suggested = set(session.scalars(select(Suggestion.alumnus_id).where(Suggestion.kind == "volunteer").distinct()))
-    placed = set(session.scalars(select(Placement.alumnus_id).distinct()))
-    never = [{"alumnus": display_name(a.given_name, a.family_name), "reason": _why(a, a.id in placed, a.id in suggested)}
-             for a in alumni if not slots.get(a.id)]
+    total = int(counts.sum())
+    suggested = np.fromiter(session.scalars(select(Suggestion.alumnus_id).where(Suggestion.kind == "volunteer")
+                                            .distinct()), dtype=np.int64)
+    placed = np.fromiter(session.scalars(select(Placement.alumnus_id).distinct()), dtype=np.int64)
+    never = np.flatnonzero(held == 0)
+    rows = [alumni[i] for i in never.tolist()]
+    why = _why(np.isin(ids[never], placed), np.array([a[3] for a in rows], dtype=float),
+               np.array([a[4] for a in rows], dtype=float), np.array([bool(a[5]) for a in rows], dtype=bool),
+               np.isin(ids[never], suggested)).tolist()
+    listed = never if limit is None else never[:limit]  # names are written only for the rows listed
+    reasons = Counter(WHY[i] for i in why)
     return {"top": top, "consenting_alumni": len(alumni), "slots": total,
-            "top_decile_alumni": k, "top_decile_share": round(sum(counts[:k]) / total, 3) if total else None,
+            "top_decile_alumni": k, "top_decile_share": round(int(counts[:k].sum()) / total, 3) if total else None,
             "gini": gini(counts), "never_suggested_count": len(never),
-            "reasons": [{"reason": r, "alumni": n} for r, n in Counter(x["reason"] for x in never).most_common()],
-            "never_suggested": never}
+            "reasons": [{"reason": r, "alumni": n} for r, n in reasons.most_common()],
+            "never_suggested": [{"alumnus": display_name(alumni[i][1], alumni[i][2]), "reason": WHY[w]}
+                                for i, w in zip(listed.tolist(), why)]}

@@ -116,3 +116,19 @@ def test_reports_page_and_every_table_as_csv(as_role, world, db_session):
     assert (hot["volunteers"], hot["near"], hot["tied"], hot["covered"]) == ("2", "2", "1", "False")
     assert client.get("/reports/coverage/nothing.csv").status_code == 404
     assert client.get("/reports/secrets/relationships.csv").status_code == 404
+
+
+def test_the_reports_page_shows_the_first_rows_of_a_long_table_and_the_csv_all(as_role, world, db_session,
+                                                                             monkeypatch):
+    import web.reports
+
+    monkeypatch.setattr(web.reports, "PAGE_ROWS", 2)
+    client = as_role("coordinator")
+    page = client.get("/reports").get_data(as_text=True)
+    total = db_session.scalar(select(func.count()).select_from(Relationship))
+    assert total > 2
+    table = re.search(r"<caption>Relationships, the ones with no volunteer first.*?</table>", page, re.S).group(0)
+    assert f"the first 2 of {total}; the CSV has all" in table
+    assert table.count("<tr>") == 3  # the header and two rows
+    rows = list(csv.DictReader(io.StringIO(client.get("/reports/coverage/relationships.csv").get_data(as_text=True))))
+    assert len(rows) == total

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from sqlalchemy import select
 
 from matcher.reports import TABLES, build_report, gini, table_csv
 
@@ -77,3 +78,63 @@ def test_gini_and_csv_of_a_table():
     assert gini([5, 5]) == 0.0
     assert table_csv([{"a": 1, "b": "x,y"}]) == 'a,b\n1,"x,y"\n'
     assert table_csv([]) == ""
+
+
+def test_top_slots_read_the_stored_lists_and_every_row_when_a_list_is_short(small_world):
+    from sqlalchemy import update
+
+    from matcher.models import Suggestion
+    from matcher.reports.exposure import _top_slots
+
+    session, w = small_world
+    # R1's stored list (rank 1..3) is Dee 9.0, Ada 7.6, Cy 5.0; Ben (3.9) is only in his own list.
+    for alum, rank in ((w.dee, 1), (w.ada, 2), (w.cy, 3)):
+        session.execute(update(Suggestion).where(Suggestion.alumnus_id == alum, Suggestion.relationship_id == w.r1)
+                        .values(rank=rank))
+    # Top 2 of R1 among consenting alumni: Dee withheld consent, so Ada and Cy, read from the list.
+    assert _top_slots(session, 2)[w.ben] == 1  # R3 has no stored list: all its rows are read (Ben 3.0)
+    assert _top_slots(session, 2)[w.cy] == 2  # R1 from its list, R3 from its rows
+    # Top 3 of R1: the list holds only two consenting alumni, so R1's other rows are read too: Ben.
+    assert _top_slots(session, 3)[w.ben] == 2
+
+
+def test_graph_size_counts_the_alumni_the_summary_graph_leaves_out(small_world):
+    from matcher.graph import alumni_size, build_graph
+
+    session, _ = small_world
+    whole, bare = build_graph(session), build_graph(session, [])
+    nodes, edges = alumni_size(session)
+    assert (bare.number_of_nodes() + nodes, bare.number_of_edges() + edges) == (
+        whole.number_of_nodes(), whole.number_of_edges())
+    assert nodes == 5  # Ada, Ben, Cy, Eve, Fay: Dee did not consent
+
+
+def test_a_cached_report_is_computed_again_when_a_decision_or_an_alum_changes(small_world):
+    from matcher.models import Alumnus, Decision, MatchRequest
+    from matcher.reports import cached_report
+
+    session, w = small_world
+    first = cached_report(session)
+    assert cached_report(session) is first  # nothing changed: the same report
+    request = session.scalars(select(MatchRequest).where(MatchRequest.alumnus_id == w.ben)).one()
+    session.add(Decision(request_id=request.id, sequence=2, status="approved", decided_by="coord1",
+                         decided_at=w.now))
+    session.flush()
+    request.status, request.decision_count = "approved", 2
+    session.flush()
+    second = cached_report(session)
+    assert second is not first
+    assert [r["approved"] for r in second["decisions"]["per_coordinator"]] == [3, 0]
+    session.get(Alumnus, w.ada).consent = False  # Ada withdraws: she leaves every table at once
+    session.flush()
+    third = cached_report(session)
+    assert third["exposure"]["consenting_alumni"] == 4 and "Ada" not in str(third["dormant"])
+
+
+def test_build_report_with_a_limit_cuts_long_tables_and_keeps_their_length(small_world):
+    session, w = small_world
+    data = build_report(session, dormant_years=5, now=w.now, limit=1)
+    assert len(data["coverage"]["relationships"]) == 1 and data["coverage"]["relationships_total"] == 4
+    e = data["exposure"]
+    assert len(e["never_suggested"]) == 1 and e["never_suggested_total"] == e["never_suggested_count"] == 2
+    assert e["reasons"] == [{"reason": "no placement recorded", "alumni": 1}]  # cut to one row; counts all
