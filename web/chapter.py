@@ -6,6 +6,7 @@ from collections import Counter
 
 from flask import Blueprint, abort, flash, g, redirect, render_template, url_for
 from sqlalchemy import func, select
+from sqlalchemy.orm import selectinload
 
 from matcher import decisions
 from matcher.models import Alumnus, Chapter, MatchRequest, Placement, Prefecture, Relationship, Suggestion
@@ -26,13 +27,16 @@ def member_ties(db, chapter_id: int) -> tuple[Counter, Counter]:
     return count(Placement.municipality_code), count(Placement.prefecture_code)
 
 
-def partner_rows(db, chapter: Chapter) -> list[dict]:
+def partner_rows(db, chapter: Chapter, ties: tuple[Counter, Counter] | None = None) -> list[dict]:
     """Return the chapter's partner suggestions with their evidence, best first."""
-    by_muni, by_pref = member_ties(db, chapter.id)
+    by_muni, by_pref = ties or member_ties(db, chapter.id)
     hub = chapter.hub_place
     rows = []
+    # each relationship's two sides in a few queries, not four lazy loads a row
+    sides = [selectinload(Suggestion.relationship_).selectinload(getattr(Relationship, side))
+             for side in ("us_place", "us_state", "jp_municipality", "jp_prefecture")]
     for s in db.scalars(select(Suggestion).where(Suggestion.kind == "partner", Suggestion.chapter_id == chapter.id)
-                        .order_by(Suggestion.rank, Suggestion.score.desc(), Suggestion.id)):
+                        .order_by(Suggestion.rank, Suggestion.score.desc(), Suggestion.id).options(*sides)):
         rel = s.relationship_
         point = rel.us_place or rel.us_state
         km = km_between(hub.lat, hub.lon, point.lat, point.lon) if hub else None
@@ -53,12 +57,13 @@ def partners(slug: str):
     chapter = db.scalar(select(Chapter).where(Chapter.slug == slug))
     if chapter is None:
         abort(404)
-    _, by_pref = member_ties(db, chapter.id)
+    ties = member_ties(db, chapter.id)
+    by_pref = ties[1]
     names = {code: name for code, name in db.execute(select(Prefecture.code, Prefecture.name))}
     reach = [(names.get(code, code), n) for code, n in by_pref.most_common(12)]
     proposals = {r.relationship_id: r for r in db.scalars(select(MatchRequest).where(
         MatchRequest.kind == "partnership", MatchRequest.chapter_id == chapter.id))}
-    return render_template("chapter/partners.html", chapter=chapter, rows=partner_rows(db, chapter),
+    return render_template("chapter/partners.html", chapter=chapter, rows=partner_rows(db, chapter, ties),
                            reach=reach, proposals=proposals)
 
 

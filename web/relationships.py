@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from flask import Blueprint, abort, current_app, render_template
 from sqlalchemy import func, select
+from sqlalchemy.orm import selectinload
 
 from matcher.models import Relationship, Suggestion
 from web.auth import login_required
@@ -26,7 +27,9 @@ def index():
     size = current_app.config["PAGE_SIZE"]
     query = search_relationships(db, q, gazetteer() if q else None)
     total = db.scalar(select(func.count()).select_from(query.subquery()))
-    rows = db.scalars(query.offset((page - 1) * size).limit(size)).all()
+    # both sides' places in four queries, not four lazy loads a row
+    rows = db.scalars(query.options(*(selectinload(getattr(Relationship, side)) for side in (
+        "us_place", "us_state", "jp_municipality", "jp_prefecture"))).offset((page - 1) * size).limit(size)).all()
     return render_template("relationships/index.html", q=q, rows=rows, total=total, page=page, size=size)
 
 
