@@ -66,7 +66,7 @@ def _partner_rows(session, pool: Pool, scorer: Scorer, top: int) -> list[dict[st
 
     comps = comparisons(scorer.settings)
     radius = float(scorer.settings["partner_radius_km"])
-    chapter_of = np.array([pool.info["alumni"][int(i)]["chapter_id"] or -1 for i in pool.alumni.ids], np.int64)
+    chapter_of = pool.alumni.chapter
     place = placement_levels(pool.alumni, pool.rels, pool.side.table)  # only the placement tie counts here
     rel_info = [pool.info["rels"][rid] for rid in pool.rels.ids.tolist()]
     rel_lat, rel_lon = (np.array([r[key] for r in rel_info], float) for key in ("lat", "lon"))
