@@ -11,8 +11,10 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
+import gc
 import json
 from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -23,7 +25,7 @@ from matcher.scoring.comparisons import validate_settings
 from matcher.scoring.features import (N_PREF, Alumni, Geography, Relationships, alumnus_codes, placement_table,
                               unit_vectors)
 
-__all__ = ["Pool", "RelationshipSide", "AlumniDetails", "active_model", "model_settings", "load_pool", "load_alumni",
+__all__ = ["Pool", "RelationshipSide", "AlumniDetails", "no_collection", "active_model", "model_settings", "load_pool", "load_alumni",
            "relationship_side", "invalidate"]
 
 
@@ -60,6 +62,24 @@ def model_settings(session, version: str) -> dict[str, Any]:
 def _validated(settings: str) -> dict[str, Any]:
     """Settings completed from the defaults, once per distinct JSON text (a page reads them every time)."""
     return validate_settings(json.loads(settings))
+
+
+@contextmanager
+def no_collection() -> Iterator[None]:
+    """Pause Python's cycle collector while building many rows.
+
+    Every 700 new tuples start a collection that walks the young objects, and now and then
+    all of them: with 80,000 fetched rows (or 350,000 to store) alive, that was a third of
+    the time spent on them. Rows of numbers and text make no cycles, so nothing is left
+    uncollected for long; the collector resumes (if it ran before) when the block ends.
+    """
+    was_on = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_on:
+            gc.enable()
 
 
 @dataclass
@@ -302,13 +322,33 @@ def load_alumni(session, side: RelationshipSide, alumnus_ids: list[int] | None =
     params = {"ids": [int(i) for i in alumnus_ids]} if by_id else {}
     session.flush()
     conn = session.connection()  # Core rows: the ORM's per-row work costs more than the query at 40,000 alumni
-    alums = conn.execute(_alumni_query(scoring, by_id), params).all()
-    found = conn.execute(_placements_query(by_id), params).all()
-    alumni, at, years = _arrays(alums, found, side, this_year, scoring)
+    fetch = _rows if by_id else _tuples
+    with no_collection():
+        alums = fetch(conn, _alumni_query(scoring, by_id), params)
+        found = fetch(conn, _placements_query(by_id), params)
+        alumni, at, years = _arrays(alums, found, side, this_year, scoring)
     if by_id:
         return alumni, _details(alums, found, at, years, side)
     everyone = alumni.ids.tolist()
     return alumni, AlumniDetails(alumni.ids, lambda: load_alumni(session, side, everyone, this_year, False)[1])
+
+
+def _rows(conn, statement, params: dict[str, Any]) -> list:
+    """The rows of ``statement`` (named, with each column's type applied, dates included)."""
+    return conn.execute(statement, params).all()
+
+
+def _tuples(conn, statement, params: dict[str, Any]) -> list[tuple]:
+    """The rows of ``statement`` as the driver's plain tuples, for a statement of numbers and text only.
+
+    Turning 80,000 rows into columns costs five times less from tuples than from
+    SQLAlchemy's rows, and these columns need none of its type processing.
+    """
+    result = conn.execute(statement, params)
+    try:
+        return result.cursor.fetchall()
+    finally:
+        result.close()
 
 
 def _columns(rows: list, width: int) -> list[tuple]:

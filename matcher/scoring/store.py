@@ -139,11 +139,13 @@ def write_volunteers(session, run_id: int, alumnus_ids: np.ndarray, relationship
         _copy_volunteers(conn, run_id, alumnus_ids, relationship_ids, scores, ranks, levels)
         return
     from matcher.models import Suggestion
+    from matcher.scoring.pool import no_collection
 
     sql = (f"INSERT INTO {Suggestion.__tablename__} ({', '.join(_VOLUNTEER_COLUMNS)}) "
            f"VALUES ({int(run_id)}, 'volunteer', ?, ?, ?, ?, ?)")
-    conn.exec_driver_sql(sql, list(zip(*(np.asarray(x).tolist() for x in
-                                         (alumnus_ids, relationship_ids, scores, ranks, levels)))))
+    with no_collection():
+        rows = list(zip(*(np.asarray(x).tolist() for x in (alumnus_ids, relationship_ids, scores, ranks, levels))))
+        conn.exec_driver_sql(sql, rows)
 
 
 def _copy_volunteers(conn, run_id, alumnus_ids, relationship_ids, scores, ranks, levels) -> None:

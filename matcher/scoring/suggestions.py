@@ -49,7 +49,13 @@ def _volunteer_pairs(by_col: TopK, by_row: TopK, n_rels: int) -> TopK:
 
 def _store_volunteers(session, run_id: int, pool: Pool, scorer: Scorer, pairs: TopK,
                       progress: Callable[[Iterable], Iterable] = iter) -> None:
-    """Store the volunteer rows in bulk: ids, score, rank and the levels the reasons are written from."""
+    """Store the volunteer rows in bulk: ids, score, rank and the levels the reasons are written from.
+
+    The rows go in the order of the relationship-and-score index: SQLite builds that index
+    (see :func:`matcher.scoring.store.replacing`) from already sorted rows three times faster.
+    """
+    order = np.lexsort((pairs.scores, pool.rels.ids[pairs.cols]))
+    pairs = pairs.take(order)
     levels = pack_levels(pairs.codes, scorer.combos(pool.alumni.codes)[pairs.rows])
     alum_ids, rel_ids = pool.alumni.ids[pairs.rows], pool.rels.ids[pairs.cols]
     for start in progress(range(0, pairs.rows.size, _BATCH)):
