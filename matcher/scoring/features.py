@@ -14,13 +14,15 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import scipy.sparse as sp
 
 from matcher.geo import EARTH_RADIUS_KM, haversine_km
 from matcher.scoring.comparisons import validate_settings
+
+if TYPE_CHECKING:  # SciPy's sparse matrices come from the TF-IDF vectoriser; importing it costs 0.3 s
+    import scipy.sparse as sp
 
 __all__ = [
     "EARTH_RADIUS_KM",
