@@ -104,11 +104,10 @@ def replacing(session, version: str) -> Iterator[int]:
         with _swapping(session, version) as run_id:
             yield run_id
         return
-    _lock(conn)
+    run_id = start_run(session, version)  # first: its DELETE opens the transaction the DROP INDEXes join
     indexes = list(Suggestion.__table__.indexes)
     for index in indexes:
         index.drop(conn)
-    run_id = start_run(session, version)
     yield run_id
     for index in indexes:
         index.create(conn)

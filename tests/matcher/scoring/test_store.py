@@ -138,3 +138,23 @@ def test_a_score_run_leaves_the_suggestions_table_as_the_migrations_made_it(sess
     session.flush()
     ids = session.scalars(select(Suggestion.id)).all()
     assert len(ids) == len(set(ids)) > 200
+
+
+def test_a_score_run_that_fails_leaves_the_old_suggestions_and_their_indexes(scored_url, monkeypatch):
+    from matcher.scoring import suggestions
+
+    engine = db.make_engine(scored_url)  # sessions as the CLI opens them: the driver begins transactions itself
+    sessions = db.make_sessionmaker(engine)
+    with sessions() as session:
+        before = _table_shape(session), session.scalars(select(Suggestion.id).order_by(Suggestion.id)).all()
+
+    def fail(*args, **kwargs):
+        raise RuntimeError("the disk is full")
+
+    monkeypatch.setattr(suggestions, "write_partners", fail)  # after the volunteer rows, before the indexes
+    with sessions() as session, pytest.raises(RuntimeError):
+        score_all(session)
+    with sessions() as session:
+        after = _table_shape(session), session.scalars(select(Suggestion.id).order_by(Suggestion.id)).all()
+    engine.dispose()
+    assert after == before and before[1]
