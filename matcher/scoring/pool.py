@@ -368,9 +368,9 @@ def _arrays(alums: list, found: list, side: RelationshipSide, this_year: int,
     ids = np.array(ids, np.int64)
     n = ids.size
     p_alum, p_muni, p_pref, p_role, p_start, p_end, *_ = _columns(found, 6)
-    at = np.searchsorted(ids, np.array(p_alum, np.int64)) if n else np.zeros(len(found), np.intp)
-    mine = at < n
-    mine[mine] = ids[at[mine]] == np.array(p_alum, np.int64)[mine]
+    p_alum = np.array(p_alum, np.int64)
+    at = np.minimum(np.searchsorted(ids, p_alum), max(n - 1, 0))
+    mine = ids[at] == p_alum if n else np.zeros(p_alum.size, bool)
     at = np.where(mine, at, -1)
     keep = np.flatnonzero(mine)
     start, end = np.array(p_start, np.int64)[keep], np.array(p_end, np.int64)[keep]
