@@ -18,7 +18,6 @@ from sqlalchemy import Engine, create_engine, event, inspect
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
-from matcher.refdata import load_reference_data
 
 if TYPE_CHECKING:
     from alembic.config import Config
@@ -141,6 +140,8 @@ def prepare(engine: Engine, progress: Callable[[str], None] | None = None) -> di
     test fixtures all call it. ``progress`` gets short status lines. Returns the counts that
     :func:`matcher.refdata.load_reference_data` reports.
     """
+    from matcher.refdata import load_reference_data  # the gazetteer behind it: only `init` and the like need it
+
     upgrade(engine)
     with session_scope(make_sessionmaker(engine)) as session:
         return load_reference_data(session, progress=progress or (lambda _: None))

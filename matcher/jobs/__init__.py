@@ -18,13 +18,20 @@ Examples
 ['rescore', 'retrain_partnerships', 'send_outbox']
 """
 
-from matcher.jobs.kinds import KINDS, Kind, Progress
-from matcher.jobs.queue import close_queues, queue_file, queue_for, read_progress
-from matcher.jobs.records import JobError, add_job, job_view, jobs_query, retry_job
-from matcher.jobs.runner import recover_interrupted, run_job
-from matcher.jobs.triggers import (after_import, after_relationship_change, describe_rescore, rescore_alumni,
-                                   rescore_everything)
-from matcher.jobs.worker import WorkerThreads, run_worker, start_worker
+from importlib import import_module
+
+# Loaded on first use, like :mod:`matcher.scoring`'s names: `jetmatch score` takes a job lock
+# (:func:`matcher.jobs.runner.job_lock`) and should not import Huey and psycopg for it.
+_EXPORTS = {
+    "kinds": ["KINDS", "Kind", "Progress"],
+    "queue": ["close_queues", "queue_file", "queue_for", "read_progress"],
+    "records": ["JobError", "add_job", "job_view", "jobs_query", "retry_job"],
+    "runner": ["recover_interrupted", "run_job"],
+    "triggers": ["after_import", "after_relationship_change", "describe_rescore", "rescore_alumni",
+                 "rescore_everything"],
+    "worker": ["WorkerThreads", "run_worker", "start_worker"],
+}
+_WHERE = {name: module for module, names in _EXPORTS.items() for name in names}
 
 __all__ = [
     "KINDS",
@@ -50,3 +57,15 @@ __all__ = [
     "start_worker",
     "WorkerThreads",
 ]
+
+
+def __getattr__(name: str):
+    if name not in _WHERE:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(import_module(f"{__name__}.{_WHERE[name]}"), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(list(globals()) + __all__)

@@ -27,7 +27,6 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from matcher import db
 from matcher.jobs.kinds import KINDS, Progress
-from matcher.jobs.queue import clear_progress, put_progress
 from matcher.models import Job
 
 __all__ = ["run_job", "worker_name", "recover_interrupted", "job_lock"]
@@ -68,6 +67,8 @@ class _QueueProgress(Progress):
             return
         self._last = now
         try:
+            from matcher.jobs.queue import put_progress  # Huey: only a worker's jobs report progress
+
             put_progress(self.huey, self.job_id, {"done": done, "total": total, "step": step})
         except Exception:  # progress is a courtesy: never fail a job for it
             _log.exception("could not record the progress of job %s", self.job_id)
@@ -162,6 +163,8 @@ def run_job(url: str, job_id: int, huey=None) -> str | None:
         status = "done"
     if huey is not None:
         with contextlib.suppress(Exception):
+            from matcher.jobs.queue import clear_progress
+
             clear_progress(huey, job_id)
     return status
 

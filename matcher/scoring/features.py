@@ -14,13 +14,15 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import scipy.sparse as sp
 
 from matcher.geo import EARTH_RADIUS_KM, haversine_km
 from matcher.scoring.comparisons import validate_settings
+
+if TYPE_CHECKING:  # SciPy's sparse matrices come from the TF-IDF vectoriser; importing it costs 0.3 s
+    import scipy.sparse as sp
 
 __all__ = [
     "EARTH_RADIUS_KM",
@@ -84,6 +86,7 @@ class Alumni:
     codes: dict[str, np.ndarray]  # alumnus factor -> uint8 (A,)
     interests: sp.csr_matrix | None = None  # (A, V) float32, rows L2-normalised
     capacity: np.ndarray | None = None  # int32 (A,)
+    chapter: np.ndarray | None = None  # int64 (A,): chapter id, -1 none
 
     def __len__(self) -> int:
         return len(self.ids)
@@ -92,8 +95,7 @@ class Alumni:
         """Return the alumni at ``rows`` (a slice or index array)."""
         return Alumni(self.ids[rows], self.xyz[rows], self.state[rows], self.muni[rows], self.pref[rows],
                       {k: v[rows] for k, v in self.codes.items()},
-                      None if self.interests is None else self.interests[rows],
-                      None if self.capacity is None else self.capacity[rows])
+                      *(None if x is None else x[rows] for x in (self.interests, self.capacity, self.chapter)))
 
 
 @dataclass

@@ -11,7 +11,10 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
+import gc
 import json
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -22,7 +25,7 @@ from matcher.scoring.comparisons import validate_settings
 from matcher.scoring.features import (N_PREF, Alumni, Geography, Relationships, alumnus_codes, placement_table,
                               unit_vectors)
 
-__all__ = ["Pool", "RelationshipSide", "active_model", "model_settings", "load_pool", "load_alumni",
+__all__ = ["Pool", "RelationshipSide", "AlumniDetails", "no_collection", "active_model", "model_settings", "load_pool", "load_alumni",
            "relationship_side", "invalidate"]
 
 
@@ -59,6 +62,24 @@ def model_settings(session, version: str) -> dict[str, Any]:
 def _validated(settings: str) -> dict[str, Any]:
     """Settings completed from the defaults, once per distinct JSON text (a page reads them every time)."""
     return validate_settings(json.loads(settings))
+
+
+@contextmanager
+def no_collection() -> Iterator[None]:
+    """Pause Python's cycle collector while building many rows.
+
+    Every 700 new tuples start a collection that walks the young objects, and now and then
+    all of them: with 80,000 fetched rows (or 350,000 to store) alive, that was a third of
+    the time spent on them. Rows of numbers and text make no cycles, so nothing is left
+    uncollected for long; the collector resumes (if it ran before) when the block ends.
+    """
+    was_on = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_on:
+            gc.enable()
 
 
 @dataclass
@@ -104,7 +125,7 @@ class Pool:
     geo: Geography
     alumni: Alumni
     rels: Relationships
-    info: dict[str, Any]  # {"rels": {id: ...}, "alumni": {id: ...}, "year": ...}
+    info: dict[str, Any]  # {"rels": {id: ...}, "alumni": AlumniDetails or {id: ...}, "year": ...}
     side: RelationshipSide | None = None
 
 
@@ -200,9 +221,20 @@ def _load_side(session, key: tuple) -> RelationshipSide:
                             placement_table(geo, rels), state_index, pref_name, region_name)
 
 
+_ALUMNUS_COLUMNS = ("id", "home_lat", "home_lon", "home_state_abbr", "japanese_level", "interests",
+                    "availability_hours", "max_matches", "chapter_id")  # what scoring reads, in this order
+_DETAIL_COLUMNS = ("external_id", "given_name", "family_name", "home")  # and what reasons read besides
+_ROLE_CODE = {"CIR": 0, "SEA": 1}  # ALT (and anything else): 2
+
+
 @functools.cache
 def _alumni_query(scoring: bool, by_id: bool):
-    """The alumni statement, built once per process (building a Select costs more than running it for a page)."""
+    """The alumni statement, built once per process (building a Select costs more than running it for a page).
+
+    Columns: :data:`_ALUMNUS_COLUMNS`, the approved matches ``used``, then, only when
+    reading by id, :data:`_DETAIL_COLUMNS` (a whole pool's names cost a tenth of a second
+    to fetch, and scoring writes no reasons).
+    """
     from sqlalchemy import bindparam, func, select
 
     from matcher import models as m
@@ -215,8 +247,8 @@ def _alumni_query(scoring: bool, by_id: bool):
         approved = approved.where(m.MatchRequest.alumnus_id.in_(bindparam("ids", expanding=True)))
     approved = approved.subquery()
     used_col = func.coalesce(approved.c.n, 0)
-    q = (select(A.id, A.external_id, A.given_name, A.family_name, A.home, A.home_lat, A.home_lon, A.home_state_abbr, A.japanese_level,
-                A.interests, A.availability_hours, A.max_matches, A.chapter_id, used_col.label("used"))
+    columns = [A.__table__.c[name] for name in _ALUMNUS_COLUMNS + (_DETAIL_COLUMNS if by_id else ())]
+    q = (select(*columns[:len(_ALUMNUS_COLUMNS)], used_col.label("used"), *columns[len(_ALUMNUS_COLUMNS):])
          .outerjoin(approved, approved.c.alumnus_id == A.id)
          .order_by(A.id))
     if scoring:
@@ -228,74 +260,165 @@ def _alumni_query(scoring: bool, by_id: bool):
 
 @functools.cache
 def _placements_query(by_id: bool):
-    """The placements statement (with municipality and old names), built once per process."""
+    """The placements statement, built once per process.
+
+    By id (reasons are written for these alumni) with the municipality's and old names,
+    in the order the reasons count them; for a whole pool only the codes and years, in
+    table order (the arrays do not depend on the order, and sorting 45,000 rows in NumPy
+    costs less than in the query).
+    """
     from sqlalchemy import bindparam, select
 
     from matcher import models as m
 
     P, Al = m.Placement, m.MunicipalityAlias
-    pq = (select(P.alumnus_id, P.municipality_code, P.prefecture_code, P.role, P.start_year, P.end_year,
-                 m.Municipality.name_romaji, Al.name, Al.merged_on)
-          .outerjoin(m.Municipality, P.municipality_code == m.Municipality.code)
-          .outerjoin(Al, P.alias_id == Al.id).order_by(P.alumnus_id, P.start_year))
-    if by_id:
-        pq = pq.where(P.alumnus_id.in_(bindparam("ids", expanding=True)))
-    return pq
+    codes = (P.alumnus_id, P.municipality_code, P.prefecture_code, P.role, P.start_year, P.end_year)
+    if not by_id:
+        return select(*codes)
+    return (select(*codes, m.Municipality.name_romaji, Al.name, Al.merged_on)
+            .outerjoin(m.Municipality, P.municipality_code == m.Municipality.code)
+            .outerjoin(Al, P.alias_id == Al.id)
+            .where(P.alumnus_id.in_(bindparam("ids", expanding=True)))
+            .order_by(P.alumnus_id, P.start_year))
+
+
+class AlumniDetails(Mapping):
+    """Alumni details for the reasons, by id, read from the database the first time one is asked for.
+
+    Scoring a whole pool writes no reasons (they are written when read), so it does not
+    pay for 35,000 names and placement lists; :func:`matcher.scoring.suggestions.explain`
+    still can, while the session is open.
+    """
+
+    def __init__(self, ids: np.ndarray, load: Callable[[], dict[int, dict[str, Any]]]) -> None:
+        self._ids, self._load, self._found = ids, load, None
+
+    def _details(self) -> dict[int, dict[str, Any]]:
+        if self._found is None:
+            self._found = self._load()
+        return self._found
+
+    def __getitem__(self, alumnus_id: int) -> dict[str, Any]:
+        return self._details()[alumnus_id]
+
+    def __iter__(self) -> Iterator[int]:
+        return iter(self._ids.tolist())
+
+    def __len__(self) -> int:
+        return len(self._ids)
 
 
 def load_alumni(session, side: RelationshipSide, alumnus_ids: list[int] | None = None,
-                this_year: int | None = None, scoring: bool = True) -> tuple[Alumni, dict[int, dict[str, Any]]]:
+                this_year: int | None = None, scoring: bool = True) -> tuple[Alumni, Mapping[int, dict[str, Any]]]:
     """Read eligible alumni (consent given, capacity left) as arrays plus details for the reasons.
 
     With ``scoring=False`` (reasons of stored suggestions), read every alumnus in
-    ``alumnus_ids`` whatever their consent, and leave out the interest vectors.
+    ``alumnus_ids`` whatever their consent, and leave out the interest vectors. The details
+    of the alumni in ``alumnus_ids`` are read at once; a whole pool's only when first used
+    (see :class:`AlumniDetails`).
     """
     this_year = this_year or dt.date.today().year
-    params = {} if alumnus_ids is None else {"ids": list(alumnus_ids)}
+    by_id = alumnus_ids is not None
+    params = {"ids": [int(i) for i in alumnus_ids]} if by_id else {}
     session.flush()
     conn = session.connection()  # Core rows: the ORM's per-row work costs more than the query at 40,000 alumni
-    alums = conn.execute(_alumni_query(scoring, alumnus_ids is not None), params).all()
-    placements: dict[int, list] = {a.id: [] for a in alums}
-    found = conn.execute(_placements_query(alumnus_ids is not None), params).all()
-    pref_name, region_name = side.pref_name, side.region_name
-    for aid, muni, pref, role, start, end, muni_name, alias, merged in found:
-        mine = placements.get(aid)
-        if mine is not None:
-            mine.append(dict(muni=muni, pref=pref, role=role, start=start, end=end, muni_name=muni_name,
-                             alias=alias, merged=merged.year if merged else None,
-                             prefecture=pref_name.get(pref, ""), region=region_name.get(pref, "")))
-    n = len(alums)
-    width = max([1] + [len(v) for v in placements.values()])
+    fetch = _rows if by_id else _tuples
+    with no_collection():
+        alums = fetch(conn, _alumni_query(scoring, by_id), params)
+        found = fetch(conn, _placements_query(by_id), params)
+        alumni, at, years = _arrays(alums, found, side, this_year, scoring)
+    if by_id:
+        return alumni, _details(alums, found, at, years, side)
+    everyone = alumni.ids.tolist()
+    return alumni, AlumniDetails(alumni.ids, lambda: load_alumni(session, side, everyone, this_year, False)[1])
+
+
+def _rows(conn, statement, params: dict[str, Any]) -> list:
+    """The rows of ``statement`` (named, with each column's type applied, dates included)."""
+    return conn.execute(statement, params).all()
+
+
+def _tuples(conn, statement, params: dict[str, Any]) -> list[tuple]:
+    """The rows of ``statement`` as the driver's plain tuples, for a statement of numbers and text only.
+
+    Turning 80,000 rows into columns costs five times less from tuples than from
+    SQLAlchemy's rows, and these columns need none of its type processing.
+    """
+    result = conn.execute(statement, params)
+    try:
+        return result.cursor.fetchall()
+    finally:
+        result.close()
+
+
+def _columns(rows: list, width: int) -> list[tuple]:
+    """The columns of ``rows`` as tuples (``width`` empty ones when there is no row)."""
+    return list(zip(*rows)) if rows else [()] * width
+
+
+def _arrays(alums: list, found: list, side: RelationshipSide, this_year: int,
+            scoring: bool) -> tuple[Alumni, np.ndarray, tuple[np.ndarray, np.ndarray]]:
+    """Build the :class:`Alumni` arrays from alumni rows and placement rows, in NumPy.
+
+    Returns the arrays; per placement row, the row of its alumnus (-1 for an alumnus not in
+    ``alums``); and each alumnus's years on JET and last year (for the reasons).
+    """
+    (ids, lat, lon, state, japanese, interests, hours, max_matches, chapter, used,
+     *_) = _columns(alums, len(_ALUMNUS_COLUMNS) + 1)
+    ids = np.array(ids, np.int64)
+    n = ids.size
+    p_alum, p_muni, p_pref, p_role, p_start, p_end, *_ = _columns(found, 6)
+    p_alum = np.array(p_alum, np.int64)
+    at = np.minimum(np.searchsorted(ids, p_alum), max(n - 1, 0))
+    mine = ids[at] == p_alum if n else np.zeros(p_alum.size, bool)
+    at = np.where(mine, at, -1)
+    keep = np.flatnonzero(mine)
+    start, end = np.array(p_start, np.int64)[keep], np.array(p_end, np.int64)[keep]
+    order = np.lexsort((start, at[keep]))
+    keep, rows, start, end = keep[order], at[keep][order], start[order], end[order]
+    column = np.arange(rows.size) - np.searchsorted(rows, rows)  # the placement's place in its alumnus's list
+    width = int(column.max()) + 1 if rows.size else 1
     muni = np.full((n, width), -1, np.int32)
+    muni[rows, column] = np.array([int(c) if c else -1 for c in p_muni], np.int32)[keep]
     pref = np.full((n, width), N_PREF, np.int16)
-    jet_years, role, last_year = np.ones(n), np.full(n, 2), np.full(n, 1987)
+    pref[rows, column] = np.array([int(c) - 1 for c in p_pref], np.int16)[keep]
+    jet_years = np.maximum(1, np.bincount(rows, np.maximum(1, end - start), minlength=n))
+    role = np.full(n, 2, np.int64)
+    np.minimum.at(role, rows, np.array([_ROLE_CODE.get(r, 2) for r in p_role], np.int64)[keep])
+    last_year = np.full(n, 1987, np.int64)
+    np.maximum.at(last_year, rows, end)
+    state_index = side.state_index
+    alumni = Alumni(
+        ids=ids, xyz=unit_vectors(np.array(lat, float), np.array(lon, float)).reshape(n, 3),
+        state=np.array([state_index.get(s or "", -1) for s in state], np.int16),
+        muni=muni, pref=pref,
+        codes=alumnus_codes(np.array(japanese, np.int64), jet_years, role, last_year, np.array(hours, np.int64),
+                            this_year),
+        interests=side.interests(list(interests)) if scoring else None,
+        capacity=np.array(max_matches, np.int32) - np.array(used, np.int32),
+        chapter=np.array([-1 if c is None else c for c in chapter], np.int64))
+    return alumni, at, (jet_years, last_year)
+
+
+def _details(alums: list, found: list, at: np.ndarray, years: tuple[np.ndarray, np.ndarray],
+             side: RelationshipSide) -> dict[int, dict[str, Any]]:
+    """Names, home and placements (with old names) of a few alumni, by id, for the reasons."""
+    pref_name, region_name = side.pref_name, side.region_name
+    placements: list[list[dict[str, Any]]] = [[] for _ in alums]
+    for i, (_, muni, pref, role, start, end, muni_name, alias, merged) in zip(at.tolist(), found):
+        if i >= 0:
+            placements[i].append(dict(muni=muni, pref=pref, role=role, start=start, end=end, muni_name=muni_name,
+                                      alias=alias, merged=merged.year if merged else None,
+                                      prefecture=pref_name.get(pref, ""), region=region_name.get(pref, "")))
+    jet_years, last_year = (y.astype(np.int64).tolist() for y in years)
     info = {}
     for i, a in enumerate(alums):
-        ps = placements[a.id]
-        for j, p in enumerate(ps):
-            muni[i, j] = int(p["muni"]) if p["muni"] else -1
-            pref[i, j] = int(p["pref"]) - 1
-        if ps:
-            jet_years[i] = max(1, sum(max(1, p["end"] - p["start"]) for p in ps))
-            roles = {p["role"] for p in ps}
-            role[i] = 0 if "CIR" in roles else 1 if "SEA" in roles else 2
-            last_year[i] = max(p["end"] for p in ps)
-        info[a.id] = dict(external_id=a.external_id, name=display_name(a.given_name, a.family_name), lat=a.home_lat, lon=a.home_lon,
-                          home=a.home, state=a.home_state_abbr, placements=ps, japanese_level=a.japanese_level,
-                          interests=a.interests,
-                          jet_years=int(jet_years[i]), last_year=int(last_year[i]), hours=a.availability_hours,
+        info[a.id] = dict(external_id=a.external_id, name=display_name(a.given_name, a.family_name),
+                          lat=a.home_lat, lon=a.home_lon, home=a.home, state=a.home_state_abbr,
+                          placements=placements[i], japanese_level=a.japanese_level, interests=a.interests,
+                          jet_years=jet_years[i], last_year=last_year[i], hours=a.availability_hours,
                           capacity=a.max_matches - a.used, chapter_id=a.chapter_id)
-    alumni = Alumni(
-        ids=np.array([a.id for a in alums], np.int64),
-        xyz=unit_vectors([np.nan if a.home_lat is None else a.home_lat for a in alums],
-                         [np.nan if a.home_lon is None else a.home_lon for a in alums]).reshape(n, 3),
-        state=np.array([side.state_index.get(a.home_state_abbr or "", -1) for a in alums], np.int16),
-        muni=muni, pref=pref,
-        codes=alumnus_codes([a.japanese_level for a in alums], jet_years, role, last_year,
-                            [a.availability_hours for a in alums], this_year),
-        interests=side.interests([a.interests for a in alums]) if scoring else None,
-        capacity=np.array([a.max_matches - a.used for a in alums], np.int32))
-    return alumni, info
+    return info
 
 
 def load_pool(session, alumnus_ids: list[int] | None = None, this_year: int | None = None,

@@ -110,3 +110,51 @@ def test_a_reader_during_a_score_run_sees_the_old_lists_or_the_new_never_a_mix(s
     assert seen
     for view in seen:  # each list (each statement) is all old or all new
         assert all(part in (before, after) for part, before, after in zip(view, old, new))
+
+
+def _table_shape(session):
+    """The suggestions table's primary key, indexes (name, columns) and checks, as the database has them."""
+    from sqlalchemy import inspect
+
+    seen = inspect(session.connection())
+    return (seen.get_pk_constraint("suggestions")["name"],
+            sorted((i["name"], tuple(i["column_names"])) for i in seen.get_indexes("suggestions")),
+            sorted(c["name"] for c in seen.get_check_constraints("suggestions")))
+
+
+def test_a_score_run_leaves_the_suggestions_table_as_the_migrations_made_it(session):
+    add_demo_alumni(session, 200, seed=3)
+    invalidate()
+    before = _table_shape(session)
+    assert ("ix_suggestions_relationship_score", ("relationship_id", "score")) in before[1]
+    score_all(session)
+    score_all(session)  # the second run replaces the table the first one wrote (on PostgreSQL)
+    assert _table_shape(session) == before
+    # the id default (PostgreSQL's sequence) came along: a row added by hand gets a fresh id
+    one = session.execute(select(Suggestion.alumnus_id, Suggestion.relationship_id, Suggestion.run_id)
+                          .where(Suggestion.kind == "volunteer").limit(1)).one()
+    session.add(Suggestion(kind="volunteer", alumnus_id=one.alumnus_id, relationship_id=one.relationship_id,
+                           run_id=one.run_id, score=0.5, rank=0, levels=0))
+    session.flush()
+    ids = session.scalars(select(Suggestion.id)).all()
+    assert len(ids) == len(set(ids)) > 200
+
+
+def test_a_score_run_that_fails_leaves_the_old_suggestions_and_their_indexes(scored_url, monkeypatch):
+    from matcher.scoring import suggestions
+
+    engine = db.make_engine(scored_url)  # sessions as the CLI opens them: the driver begins transactions itself
+    sessions = db.make_sessionmaker(engine)
+    with sessions() as session:
+        before = _table_shape(session), session.scalars(select(Suggestion.id).order_by(Suggestion.id)).all()
+
+    def fail(*args, **kwargs):
+        raise RuntimeError("the disk is full")
+
+    monkeypatch.setattr(suggestions, "write_partners", fail)  # after the volunteer rows, before the indexes
+    with sessions() as session, pytest.raises(RuntimeError):
+        score_all(session)
+    with sessions() as session:
+        after = _table_shape(session), session.scalars(select(Suggestion.id).order_by(Suggestion.id)).all()
+    engine.dispose()
+    assert after == before and before[1]
