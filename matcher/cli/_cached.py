@@ -1,10 +1,15 @@
 """The gazetteer kept in a cache file, so that `jetmatch resolve` does not rebuild it each time.
 
 Building the gazetteer from the reference tables takes a second or more (every name of
-every municipality, alias, US place and ZIP code is folded and indexed); loading the built
-object from a pickle takes a fraction of that. The file's name holds a fingerprint of the
-reference tables (row counts and largest keys) and of the gazetteer's own source, so a new
-import or a new version of the code builds a new file; stale files are removed.
+every municipality, alias, US place and ZIP code is folded and indexed); reading the built
+object back takes a fraction of that, and only the part a query needs is unpickled (see
+``Gazetteer.__getstate__``). The file's name holds a fingerprint of the database (its
+schema revision, the reference tables' row counts and largest keys), of the reference files
+the gazetteer reads beside them (wards, postal codes) and of the gazetteer's own source, so a
+new import, a migration or a new version of the code builds a new file; stale files are removed.
+
+The fingerprint is plain SQL, so on a SQLite database :func:`stored_gazetteer` computes it
+with the standard library's driver and answers from the file without loading SQLAlchemy.
 """
 
 from __future__ import annotations
@@ -12,41 +17,92 @@ from __future__ import annotations
 import hashlib
 import os
 import pickle
+import re
+import sqlite3
+from collections.abc import Callable
 from pathlib import Path
 
-__all__ = ["cached_gazetteer"]
+__all__ = ["cached_gazetteer", "stored_gazetteer"]
+
+_MATCHER = Path(__file__).resolve().parents[1]
+_KEYS = (("prefectures", "code"), ("municipalities", "code"), ("municipality_aliases", "id"),
+         ("us_states", "abbr"), ("us_places", "id"), ("us_zips", "zip"))
+_FILES = ("jp_wards.csv", "jp_postal_codes.csv")  # read from data/ when the gazetteer is built
+_SQLITE_FILE = re.compile(r"sqlite(?:\+pysqlite)?:///([^?]+)")
 
 
-def _fingerprint(session) -> str:
-    """A short hash of the reference tables' sizes, the database and the gazetteer's code."""
-    from sqlalchemy import func, select
+def _fingerprint(database: str, query: Callable[[str], tuple]) -> str:
+    """A short hash of the database's identity, schema revision and reference tables, the files and the code.
 
-    from matcher import models as m
+    ``query`` runs one SQL statement and returns its one row as a tuple.
+    """
+    from matcher.instance import data_dir
 
-    parts = [session.get_bind().engine.url.render_as_string(hide_password=True)]
-    for table, key in ((m.Prefecture, m.Prefecture.code), (m.Municipality, m.Municipality.code),
-                       (m.MunicipalityAlias, m.MunicipalityAlias.id), (m.USState, m.USState.abbr),
-                       (m.USPlace, m.USPlace.id), (m.USZip, m.USZip.zip)):
-        parts.append(str(session.execute(select(func.count(), func.max(key)).select_from(table)).one()))
-    code = Path(__file__).resolve().parents[1] / "gazetteer"
-    parts += [path.read_text(encoding="utf-8") for path in sorted(code.glob("*.py"))]
+    parts = [database, str(query("SELECT version_num FROM alembic_version"))]
+    parts += sorted(path.name for path in (_MATCHER / "migrations" / "versions").glob("*.py"))
+    parts += [str(query(f"SELECT count(*), max({key}) FROM {table}")) for table, key in _KEYS]
+    for name in _FILES:
+        try:
+            stat = (data_dir() / name).stat()
+            parts.append(f"{name} {stat.st_size} {stat.st_mtime_ns}")
+        except OSError:
+            parts.append(f"{name} missing")
+    parts += [path.read_text(encoding="utf-8") for path in sorted((_MATCHER / "gazetteer").glob("*.py"))]
     return hashlib.sha256("\n".join(parts).encode()).hexdigest()[:16]
+
+
+def _session_fingerprint(session) -> str:
+    from sqlalchemy import text
+
+    url = session.get_bind().engine.url
+    database = (f"sqlite:{Path(url.database).resolve()}" if url.get_backend_name() == "sqlite" and url.database
+                else url.render_as_string(hide_password=True))
+    return _fingerprint(database, lambda sql: tuple(session.execute(text(sql)).one()))
 
 
 def cached_gazetteer(session, folder: Path):
     """Return the gazetteer of this database, from ``folder``'s cache file when it is current."""
     from matcher.gazetteer.resolver import Gazetteer
 
-    path = folder / f"gazetteer-{_fingerprint(session)}.pickle"
-    if path.exists():
-        try:
-            with open(path, "rb") as handle:
-                return pickle.load(handle)
-        except (OSError, pickle.UnpicklingError, EOFError, AttributeError, ImportError):
-            pass  # a damaged or foreign file: build afresh
-    gazetteer = Gazetteer.from_session(session)
-    _store(gazetteer, path)
+    path = folder / f"gazetteer-{_session_fingerprint(session)}.pickle"
+    gazetteer = _load(path)
+    if gazetteer is None:
+        gazetteer = Gazetteer.from_session(session)
+        _store(gazetteer, path)
     return gazetteer
+
+
+def stored_gazetteer(url: str, folder: Path):
+    """Return the gazetteer of the SQLite database at ``url`` from ``folder``'s current cache file, else None.
+
+    None as well for another database, an unprepared one or a missing file: the caller then
+    checks the schema and builds the file with :func:`cached_gazetteer`.
+    """
+    found = _SQLITE_FILE.fullmatch(url)
+    if not found or not Path(found.group(1)).is_file():
+        return None
+    database = Path(found.group(1)).resolve()
+    try:
+        connection = sqlite3.connect(f"{database.as_uri()}?mode=ro", uri=True)
+    except sqlite3.Error:
+        return None
+    try:
+        fingerprint = _fingerprint(f"sqlite:{database}", lambda sql: tuple(connection.execute(sql).fetchone()))
+    except sqlite3.Error:
+        return None  # not prepared by `jetmatch init`: the caller says so
+    finally:
+        connection.close()
+    return _load(folder / f"gazetteer-{fingerprint}.pickle")
+
+
+def _load(path: Path):
+    try:
+        with open(path, "rb") as handle:
+            return pickle.load(handle)
+    except FileNotFoundError:
+        return None
+    except (OSError, pickle.UnpicklingError, EOFError, AttributeError, ImportError):
+        return None  # a damaged or foreign file: build afresh
 
 
 def _store(gazetteer, path: Path) -> None:
