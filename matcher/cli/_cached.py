@@ -22,7 +22,7 @@ import sqlite3
 from collections.abc import Callable
 from pathlib import Path
 
-__all__ = ["cached_gazetteer", "stored_gazetteer"]
+__all__ = ["cached_gazetteer", "stored_gazetteer", "scoring_inputs"]
 
 _MATCHER = Path(__file__).resolve().parents[1]
 _KEYS = (("prefectures", "code"), ("municipalities", "code"), ("municipality_aliases", "id"),
@@ -51,13 +51,16 @@ def _fingerprint(database: str, query: Callable[[str], tuple]) -> str:
     return hashlib.sha256("\n".join(parts).encode()).hexdigest()[:16]
 
 
+def _database(session) -> str:
+    url = session.get_bind().engine.url
+    return (f"sqlite:{Path(url.database).resolve()}" if url.get_backend_name() == "sqlite" and url.database
+            else url.render_as_string(hide_password=True))
+
+
 def _session_fingerprint(session) -> str:
     from sqlalchemy import text
 
-    url = session.get_bind().engine.url
-    database = (f"sqlite:{Path(url.database).resolve()}" if url.get_backend_name() == "sqlite" and url.database
-                else url.render_as_string(hide_password=True))
-    return _fingerprint(database, lambda sql: tuple(session.execute(text(sql)).one()))
+    return _fingerprint(_database(session), lambda sql: tuple(session.execute(text(sql)).one()))
 
 
 def cached_gazetteer(session, folder: Path):
@@ -95,6 +98,63 @@ def stored_gazetteer(url: str, folder: Path):
     return _load(folder / f"gazetteer-{fingerprint}.pickle")
 
 
+_GRAPH_CODE = ("features.py", "graph.py", "load.py", "suggest.py")  # what the graph and its features come from
+
+
+def _scoring_fingerprint(session, alumni: bool) -> str:
+    """A hash of what the partnership graph is built from: every relationship's two sides, the
+    reference places, the merger aliases, the alumni and placements when the model reads them, the code."""
+    from sqlalchemy import text
+
+    def rows(sql: str) -> str:
+        return repr([tuple(r) for r in session.execute(text(sql))])
+
+    parts = [_database(session), f"alumni={alumni}",
+             rows("SELECT id, us_kind, us_place_id, us_state_abbr, jp_kind, jp_municipality_code, "
+                  "jp_prefecture_code FROM relationships ORDER BY id")]
+    counted = [("prefectures", "code"), ("municipalities", "code"), ("municipality_aliases", "id"),
+               ("us_states", "abbr"), ("us_places", "id")]
+    if alumni:
+        counted += [("alumni", "updated_at"), ("placements", "id")]
+    parts += [rows(f"SELECT count(*), max({key}) FROM {table}") for table, key in counted]
+    parts += [(_MATCHER / "partnerships" / name).read_text(encoding="utf-8") for name in _GRAPH_CODE]
+    return hashlib.sha256("\n".join(parts).encode()).hexdigest()[:16]
+
+
+def scoring_inputs(session, folder: Path, alumni: bool):
+    """Return the partnership graph prepared for scoring and the features of each existing pair.
+
+    From ``folder``'s cache file when it is current; else built (the existing pairs' features
+    are each computed on the graph without that pair, a few seconds) and written there.
+
+    Parameters
+    ----------
+    session : Session
+        Read only.
+    folder : Path
+        Where the cache files are.
+    alumni : bool
+        Load the alumni bridges (only a model that reads them needs them).
+
+    Returns
+    -------
+    (ScoringGraph, dict)
+        The graph, and ``(us node, jp node) → features`` (1 × FEATURES) of every existing pair.
+    """
+    path = folder / f"partnerships-{_scoring_fingerprint(session, alumni)}.pickle"
+    found = _load(path)
+    if found is not None:
+        return found
+    from matcher.partnerships.load import load_graph, scoring_graph
+    from matcher.partnerships.suggest import _loo_features
+
+    graph = load_graph(session, alumni=alumni)
+    existing = {pair: _loo_features(graph, *pair) for pair in sorted(graph.pair_set)}
+    inputs = (scoring_graph(graph), existing)
+    _store(inputs, path)
+    return inputs
+
+
 def _load(path: Path):
     try:
         with open(path, "rb") as handle:
@@ -105,16 +165,17 @@ def _load(path: Path):
         return None  # a damaged or foreign file: build afresh
 
 
-def _store(gazetteer, path: Path) -> None:
-    """Write the file aside and move it into place (two commands at once agree); drop older files."""
+def _store(value, path: Path) -> None:
+    """Write the file aside and move it into place (two commands at once agree); drop older files of its kind."""
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         temp = path.with_suffix(f".{os.getpid()}.tmp")
         with open(temp, "wb") as handle:
-            pickle.dump(gazetteer, handle, protocol=pickle.HIGHEST_PROTOCOL)
+            pickle.dump(value, handle, protocol=pickle.HIGHEST_PROTOCOL)
         os.replace(temp, path)
     except (OSError, pickle.PicklingError, TypeError, AttributeError):
-        return  # no cache then; the gazetteer itself is fine
-    for old in path.parent.glob("gazetteer-*.pickle"):
+        return  # no cache then; the value itself is fine
+    kind = path.name.split("-")[0]
+    for old in path.parent.glob(f"{kind}-*.pickle"):
         if old != path:
             old.unlink(missing_ok=True)
