@@ -33,6 +33,8 @@ This module is the entry point: it names what the rest of jetmatch uses, from
 from __future__ import annotations
 
 import importlib
+import sys
+import types
 
 # Each name and the module it comes from. They are imported on first use (PEP 562), so that
 # scoring pairs with a stored model loads neither the learners (scipy.optimize) nor the evaluation.
@@ -62,6 +64,18 @@ def __getattr__(name: str):
 
 def __dir__() -> list[str]:
     return sorted({*globals(), *_FROM})
+
+
+class _Package(types.ModuleType):
+    """Keep ``evaluate`` the function: importing the submodule of that name would bind the module here."""
+
+    def __setattr__(self, name: str, value) -> None:
+        if isinstance(value, types.ModuleType) and name in _FROM and value.__name__ == f"{__name__}.{name}":
+            return
+        super().__setattr__(name, value)
+
+
+sys.modules[__name__].__class__ = _Package
 
 
 __all__ = [
