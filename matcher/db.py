@@ -18,6 +18,7 @@ from sqlalchemy import Engine, create_engine, event, inspect
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
+from matcher.instance import database_url, instance_path
 
 if TYPE_CHECKING:
     from alembic.config import Config
@@ -37,30 +38,6 @@ __all__ = [
 ]
 
 MIGRATIONS = Path(__file__).with_name("migrations")
-
-
-def instance_path() -> Path:
-    """Return the instance folder (created if missing) for the SQLite file and secrets."""
-    path = Path(os.environ.get("JETMATCH_INSTANCE_PATH", "instance")).resolve()
-    path.mkdir(mode=0o700, parents=True, exist_ok=True)
-    return path
-
-
-def database_url(explicit: str | None = None) -> str:
-    """Return the database URL to use.
-
-    >>> database_url("sqlite:///x.db")
-    'sqlite:///x.db'
-    """
-    url = explicit or os.environ.get("JETMATCH_DATABASE_URL")
-    if url:
-        # Accept the plain scheme people paste; psycopg 3 is the driver we install.
-        if url.startswith("postgresql://"):
-            url = "postgresql+psycopg://" + url[len("postgresql://") :]
-        elif url.startswith("postgres://"):
-            url = "postgresql+psycopg://" + url[len("postgres://") :]
-        return url
-    return f"sqlite:///{instance_path() / 'jetmatch.sqlite'}"
 
 
 def _sqlite_pragmas(dbapi_connection, _record) -> None:

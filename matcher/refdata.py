@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
-import os
 from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
@@ -18,6 +17,7 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from matcher.gazetteer.files import alias_rows
+from matcher.instance import data_dir
 from matcher.gazetteer.names import jp_key
 from matcher.models import (
     Chapter,
@@ -32,17 +32,6 @@ from matcher.models import (
 )
 
 __all__ = ["data_dir", "read_csv", "load_reference_data", "pair_key", "signed_year"]
-
-
-def data_dir() -> Path:
-    """Return the reference data folder: ``JETMATCH_DATA_DIR`` or the project's ``data/``.
-
-    Returns
-    -------
-    Path
-        The folder.
-    """
-    return Path(os.environ.get("JETMATCH_DATA_DIR", Path(__file__).resolve().parents[1] / "data"))
 
 
 def read_csv(path: Path) -> list[dict[str, str]]:

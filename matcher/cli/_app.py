@@ -16,6 +16,8 @@ from typing import TYPE_CHECKING
 
 import click
 
+from matcher.instance import database_url, instance_path
+
 if TYPE_CHECKING:
     from sqlalchemy import Engine
     from sqlalchemy.orm import Session, sessionmaker
@@ -77,12 +79,20 @@ class AppContext:
             )
 
     def gazetteer(self):
-        """The gazetteer of this database, from the instance folder's cache file when it is current."""
-        if self._gazetteer is None:
-            from matcher.cli._cached import cached_gazetteer
+        """The gazetteer of this database, from the instance folder's cache file when it is current.
 
-            with self.session() as session:
-                self._gazetteer = cached_gazetteer(session, db.instance_path() / "cache")
+        On SQLite a current file is found and read without SQLAlchemy (and the schema check it
+        makes stands for :meth:`ensure_schema`); otherwise the schema is checked here.
+        """
+        if self._gazetteer is None:
+            from matcher.cli._cached import cached_gazetteer, stored_gazetteer
+
+            folder = instance_path() / "cache"
+            self._gazetteer = stored_gazetteer(database_url(self.url), folder)
+            if self._gazetteer is None:
+                self.ensure_schema()
+                with self.session() as session:
+                    self._gazetteer = cached_gazetteer(session, folder)
         return self._gazetteer
 
 

@@ -1,10 +1,15 @@
 """The gazetteer kept in a cache file, so that `jetmatch resolve` does not rebuild it each time.
 
 Building the gazetteer from the reference tables takes a second or more (every name of
-every municipality, alias, US place and ZIP code is folded and indexed); loading the built
-object from a pickle takes a fraction of that. The file's name holds a fingerprint of the
-reference tables (row counts and largest keys) and of the gazetteer's own source, so a new
-import or a new version of the code builds a new file; stale files are removed.
+every municipality, alias, US place and ZIP code is folded and indexed); reading the built
+object back takes a fraction of that, and only the part a query needs is unpickled (see
+``Gazetteer.__getstate__``). The file's name holds a fingerprint of the database (its
+schema revision, the reference tables' row counts and largest keys), of the reference files
+the gazetteer reads beside them (wards, postal codes) and of the gazetteer's own source, so a
+new import, a migration or a new version of the code builds a new file; stale files are removed.
+
+The fingerprint is plain SQL, so on a SQLite database :func:`stored_gazetteer` computes it
+with the standard library's driver and answers from the file without loading SQLAlchemy.
 """
 
 from __future__ import annotations
@@ -12,53 +17,165 @@ from __future__ import annotations
 import hashlib
 import os
 import pickle
+import re
+import sqlite3
+from collections.abc import Callable
 from pathlib import Path
 
-__all__ = ["cached_gazetteer"]
+__all__ = ["cached_gazetteer", "stored_gazetteer", "scoring_inputs"]
+
+_MATCHER = Path(__file__).resolve().parents[1]
+_KEYS = (("prefectures", "code"), ("municipalities", "code"), ("municipality_aliases", "id"),
+         ("us_states", "abbr"), ("us_places", "id"), ("us_zips", "zip"))
+_FILES = ("jp_wards.csv", "jp_postal_codes.csv")  # read from data/ when the gazetteer is built
+_SQLITE_FILE = re.compile(r"sqlite(?:\+pysqlite)?:///([^?]+)")
 
 
-def _fingerprint(session) -> str:
-    """A short hash of the reference tables' sizes, the database and the gazetteer's code."""
-    from sqlalchemy import func, select
+def _fingerprint(database: str, query: Callable[[str], tuple]) -> str:
+    """A short hash of the database's identity, schema revision and reference tables, the files and the code.
 
-    from matcher import models as m
+    ``query`` runs one SQL statement and returns its one row as a tuple.
+    """
+    from matcher.instance import data_dir
 
-    parts = [session.get_bind().engine.url.render_as_string(hide_password=True)]
-    for table, key in ((m.Prefecture, m.Prefecture.code), (m.Municipality, m.Municipality.code),
-                       (m.MunicipalityAlias, m.MunicipalityAlias.id), (m.USState, m.USState.abbr),
-                       (m.USPlace, m.USPlace.id), (m.USZip, m.USZip.zip)):
-        parts.append(str(session.execute(select(func.count(), func.max(key)).select_from(table)).one()))
-    code = Path(__file__).resolve().parents[1] / "gazetteer"
-    parts += [path.read_text(encoding="utf-8") for path in sorted(code.glob("*.py"))]
+    parts = [database, str(query("SELECT version_num FROM alembic_version"))]
+    parts += sorted(path.name for path in (_MATCHER / "migrations" / "versions").glob("*.py"))
+    parts += [str(query(f"SELECT count(*), max({key}) FROM {table}")) for table, key in _KEYS]
+    for name in _FILES:
+        try:
+            stat = (data_dir() / name).stat()
+            parts.append(f"{name} {stat.st_size} {stat.st_mtime_ns}")
+        except OSError:
+            parts.append(f"{name} missing")
+    parts += [path.read_text(encoding="utf-8") for path in sorted((_MATCHER / "gazetteer").glob("*.py"))]
     return hashlib.sha256("\n".join(parts).encode()).hexdigest()[:16]
+
+
+def _database(session) -> str:
+    url = session.get_bind().engine.url
+    return (f"sqlite:{Path(url.database).resolve()}" if url.get_backend_name() == "sqlite" and url.database
+            else url.render_as_string(hide_password=True))
+
+
+def _session_fingerprint(session) -> str:
+    from sqlalchemy import text
+
+    return _fingerprint(_database(session), lambda sql: tuple(session.execute(text(sql)).one()))
 
 
 def cached_gazetteer(session, folder: Path):
     """Return the gazetteer of this database, from ``folder``'s cache file when it is current."""
     from matcher.gazetteer.resolver import Gazetteer
 
-    path = folder / f"gazetteer-{_fingerprint(session)}.pickle"
-    if path.exists():
-        try:
-            with open(path, "rb") as handle:
-                return pickle.load(handle)
-        except (OSError, pickle.UnpicklingError, EOFError, AttributeError, ImportError):
-            pass  # a damaged or foreign file: build afresh
-    gazetteer = Gazetteer.from_session(session)
-    _store(gazetteer, path)
+    path = folder / f"gazetteer-{_session_fingerprint(session)}.pickle"
+    gazetteer = _load(path)
+    if gazetteer is None:
+        gazetteer = Gazetteer.from_session(session)
+        _store(gazetteer, path)
     return gazetteer
 
 
-def _store(gazetteer, path: Path) -> None:
-    """Write the file aside and move it into place (two commands at once agree); drop older files."""
+def stored_gazetteer(url: str, folder: Path):
+    """Return the gazetteer of the SQLite database at ``url`` from ``folder``'s current cache file, else None.
+
+    None as well for another database, an unprepared one or a missing file: the caller then
+    checks the schema and builds the file with :func:`cached_gazetteer`.
+    """
+    found = _SQLITE_FILE.fullmatch(url)
+    if not found or not Path(found.group(1)).is_file():
+        return None
+    database = Path(found.group(1)).resolve()
+    try:
+        connection = sqlite3.connect(f"{database.as_uri()}?mode=ro", uri=True)
+    except sqlite3.Error:
+        return None
+    try:
+        fingerprint = _fingerprint(f"sqlite:{database}", lambda sql: tuple(connection.execute(sql).fetchone()))
+    except sqlite3.Error:
+        return None  # not prepared by `jetmatch init`: the caller says so
+    finally:
+        connection.close()
+    return _load(folder / f"gazetteer-{fingerprint}.pickle")
+
+
+_GRAPH_CODE = ("features.py", "graph.py", "load.py", "suggest.py")  # what the graph and its features come from
+
+
+def _scoring_fingerprint(session, alumni: bool) -> str:
+    """A hash of what the partnership graph is built from: every relationship's two sides, the
+    reference places, the merger aliases, the alumni and placements when the model reads them, the code."""
+    from sqlalchemy import text
+
+    def rows(sql: str) -> str:
+        return repr([tuple(r) for r in session.execute(text(sql))])
+
+    parts = [_database(session), f"alumni={alumni}",
+             rows("SELECT id, us_kind, us_place_id, us_state_abbr, jp_kind, jp_municipality_code, "
+                  "jp_prefecture_code FROM relationships ORDER BY id")]
+    counted = [("prefectures", "code"), ("municipalities", "code"), ("municipality_aliases", "id"),
+               ("us_states", "abbr"), ("us_places", "id")]
+    if alumni:
+        counted += [("alumni", "updated_at"), ("placements", "id")]
+    parts += [rows(f"SELECT count(*), max({key}) FROM {table}") for table, key in counted]
+    parts += [(_MATCHER / "partnerships" / name).read_text(encoding="utf-8") for name in _GRAPH_CODE]
+    return hashlib.sha256("\n".join(parts).encode()).hexdigest()[:16]
+
+
+def scoring_inputs(session, folder: Path, alumni: bool):
+    """Return the partnership graph prepared for scoring and the features of each existing pair.
+
+    From ``folder``'s cache file when it is current; else built (the existing pairs' features
+    are each computed on the graph without that pair, a few seconds) and written there.
+
+    Parameters
+    ----------
+    session : Session
+        Read only.
+    folder : Path
+        Where the cache files are.
+    alumni : bool
+        Load the alumni bridges (only a model that reads them needs them).
+
+    Returns
+    -------
+    (ScoringGraph, dict)
+        The graph, and ``(us node, jp node) → features`` (1 × FEATURES) of every existing pair.
+    """
+    path = folder / f"partnerships-{_scoring_fingerprint(session, alumni)}.pickle"
+    found = _load(path)
+    if found is not None:
+        return found
+    from matcher.partnerships.load import load_graph, scoring_graph
+    from matcher.partnerships.suggest import _loo_features
+
+    graph = load_graph(session, alumni=alumni)
+    existing = {pair: _loo_features(graph, *pair) for pair in sorted(graph.pair_set)}
+    inputs = (scoring_graph(graph), existing)
+    _store(inputs, path)
+    return inputs
+
+
+def _load(path: Path):
+    try:
+        with open(path, "rb") as handle:
+            return pickle.load(handle)
+    except FileNotFoundError:
+        return None
+    except (OSError, pickle.UnpicklingError, EOFError, AttributeError, ImportError):
+        return None  # a damaged or foreign file: build afresh
+
+
+def _store(value, path: Path) -> None:
+    """Write the file aside and move it into place (two commands at once agree); drop older files of its kind."""
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         temp = path.with_suffix(f".{os.getpid()}.tmp")
         with open(temp, "wb") as handle:
-            pickle.dump(gazetteer, handle, protocol=pickle.HIGHEST_PROTOCOL)
+            pickle.dump(value, handle, protocol=pickle.HIGHEST_PROTOCOL)
         os.replace(temp, path)
     except (OSError, pickle.PicklingError, TypeError, AttributeError):
-        return  # no cache then; the gazetteer itself is fine
-    for old in path.parent.glob("gazetteer-*.pickle"):
+        return  # no cache then; the value itself is fine
+    kind = path.name.split("-")[0]
+    for old in path.parent.glob(f"{kind}-*.pickle"):
         if old != path:
             old.unlink(missing_ok=True)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import click
 
-from matcher.audit import verify as verify_chain
 from matcher.cli._app import AppContext, emit_json, pass_app
 
 __all__ = ["audit"]
@@ -20,6 +19,8 @@ def audit() -> None:
 @pass_app
 def verify(app: AppContext, as_json: bool) -> None:
     """Walk the decisions' hash chain: name the first broken link (exit 1) or say the trail is whole."""
+    from matcher.audit import verify as verify_chain
+
     app.ensure_schema()
     with app.session() as session:
         result = verify_chain(session)

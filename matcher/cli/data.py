@@ -63,8 +63,7 @@ def table_counts(session: Session) -> dict[str, int]:
 @pass_app
 def resolve(app: AppContext, queries: tuple[str, ...], country: str | None, as_json: bool) -> None:
     """Resolve place names: "Yamauchi, Saga", "Ōita", "大分市", "Rice Lake, WI", "54868"."""
-    app.ensure_schema()
-    gazetteer = app.gazetteer()
+    gazetteer = app.gazetteer()  # checks the schema, or finds a cache file made when it was current
     answers = [gazetteer.resolve(q, country=country.upper() if country else None) for q in queries]
     if as_json:
         emit_json([a.to_json() for a in answers])

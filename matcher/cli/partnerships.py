@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import functools
 import sys
 from pathlib import Path
 
@@ -166,9 +167,8 @@ def score(app, file: Path, as_json: bool) -> None:
             raise click.ClickException(f"{file}: missing column(s) {', '.join(sorted(missing))}")
         rows = list(reader)
     with app.session() as session:
-        graph = pt.load_graph(session)
-        model = _model(session, graph)
-    out = [_score_row(app, graph, model, r) for r in rows]
+        graph, model, existing = _scoring(app, session)
+    out = _score_rows(app, graph, model, rows, existing)
     if as_json:
         emit_json(out)
         return
@@ -181,14 +181,51 @@ def score(app, file: Path, as_json: bool) -> None:
                        f"{_reasons_line(r)}")
 
 
-def _score_row(app, graph: pt.TieGraph, model: pt.PartnershipModel, row: dict) -> dict:
-    us_q, jp_q = (row.get("us_place") or "").strip(), (row.get("jp_place") or "").strip()
-    base = {"us_place": us_q, "jp_place": jp_q}
-    try:
-        us, jp = _us_node(app, graph.universe, us_q), _jp_node(app, graph.universe, jp_q)
-    except click.ClickException as exc:
-        return base | {"score": None, "existing": None, "reasons": [], "error": exc.message}
-    return base | pt.describe_pair(graph, model, us, jp)
+def _scoring(app, session):
+    """The graph, the model and the existing pairs' features: with a stored model, from the cache file."""
+    from matcher.cli._cached import scoring_inputs
+    from matcher.instance import instance_path
+    from matcher.partnerships.load import uses_alumni
+
+    found = pt.stored_model(session)
+    if found is None:
+        graph = pt.load_graph(session)
+        return graph, _model(session, graph), None
+    model = found[0]
+    graph, existing = scoring_inputs(session, instance_path() / "cache", alumni=uses_alumni(model.names_))
+    return graph, model, existing
+
+
+def _score_rows(app, graph: pt.TieGraph, model: pt.PartnershipModel, rows: list[dict],
+                existing: dict | None) -> list[dict]:
+    """Score the rows in order; the new pairs' features in one pass, the existing pairs' from ``existing``."""
+    import numpy as np
+
+    us_node = functools.cache(functools.partial(_us_node, app, graph.universe))
+    jp_node = functools.cache(functools.partial(_jp_node, app, graph.universe))
+    out, pairs = [], []
+    for row in rows:
+        us_q, jp_q = (row.get("us_place") or "").strip(), (row.get("jp_place") or "").strip()
+        out.append({"us_place": us_q, "jp_place": jp_q})
+        try:
+            pairs.append((len(out) - 1, us_node(us_q), jp_node(jp_q)))
+        except click.ClickException as exc:
+            out[-1] |= {"score": None, "existing": None, "reasons": [], "error": exc.message}
+    new = [(i, us, jp) for i, us, jp in pairs if (us, jp) not in graph.pair_set]
+    if new:
+        raw = pt.pair_features(graph, np.array([us for _, us, _ in new]), np.array([jp for _, _, jp in new]))
+        new = [(i, us, jp, raw[k:k + 1]) for k, (i, us, jp) in enumerate(new)]
+    known = [(i, us, jp, existing[(us, jp)]) for i, us, jp in pairs if existing and (us, jp) in existing]
+    given = new + known
+    if given:  # standardised once: element by element, the same numbers as pair by pair
+        z = model.standardised(np.vstack([raw for *_, raw in given]))
+        for k, (i, us, jp, raw) in enumerate(given):
+            row = np.ascontiguousarray(z[k:k + 1])  # laid out as a lone row is, so the sum runs the same way
+            out[i] |= pt.describe_pair(graph, model, us, jp, raw=raw, z=row)
+    for i, us, jp in pairs:
+        if "score" not in out[i]:  # an existing pair with no cache file: its features on the graph without it
+            out[i] |= pt.describe_pair(graph, model, us, jp)
+    return out
 
 
 @partnerships.command()

@@ -16,7 +16,6 @@ Examples
 True
 """
 
-from matcher.gazetteer.cache import SessionGeocodeCache
 from matcher.gazetteer.explain import candidate_label, place_problem, resolved_summary
 from matcher.gazetteer.forms import MAX_PLACE_CHARS
 from matcher.gazetteer.names import jp_key, kana_to_romaji, strip_macrons, us_key
@@ -35,3 +34,12 @@ __all__ = [
     "candidate_label",
     "resolved_summary",
 ]
+
+
+def __getattr__(name: str):
+    # The geocode cache is a table: it loads SQLAlchemy, which resolving from a cache file never needs.
+    if name == "SessionGeocodeCache":
+        from matcher.gazetteer.cache import SessionGeocodeCache
+
+        return SessionGeocodeCache
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

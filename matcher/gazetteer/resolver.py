@@ -39,6 +39,7 @@ the public names are all importable from here.
 
 from __future__ import annotations
 
+import pickle
 import re
 import unicodedata
 from collections.abc import Iterable, MutableMapping
@@ -46,9 +47,6 @@ from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import select
-
-from matcher.gazetteer.cache import SessionGeocodeCache
 from matcher.gazetteer.explain import candidate_reason
 from matcher.gazetteer.files import alias_rows, read_rows
 from matcher.gazetteer.forms import (
@@ -79,12 +77,10 @@ from matcher.gazetteer.names import (
     strip_macrons,
     us_key,
 )
-from matcher.models import Municipality, MunicipalityAlias, Prefecture, USPlace, USState, USZip
 
 __all__ = [
     "Resolution",
     "Gazetteer",
-    "SessionGeocodeCache",
     "kana_to_romaji",
     "strip_macrons",
     "jp_key",
@@ -99,6 +95,16 @@ _GLUED_KEYS = {kind: tuple(jp_key(s) for s in words) for kind, words in _GLUED.i
 _KANA_KIND = {"city": "city", "town": "town", "village": "village"}
 _DISTRICT_WORDS = ("gun", "district", "county")
 _MUNICIPAL_SUFFIX = re.compile(r"(?i)(?:[-\s](?:shi|city|cho|machi|town|mura|son|village)|[市町村])$")
+
+# The gazetteer's attributes by the part of a pickle they are kept in (see Gazetteer.__getstate__):
+# "Ishidoriya, Iwate" needs only the Japanese part; ZIP and postal codes are read only for a text with digits.
+_PARTS = {
+    "jp": ("prefectures", "municipalities", "aliases", "wards", "_jp", "_ward_keys", "_ward_codes", "_pref_keys"),
+    "us": ("states", "places", "_us", "_state_keys"),
+    "zips": ("zips",),
+    "postal": ("postal",),
+}
+_PART_OF = {name: part for part, names in _PARTS.items() for name in names}
 
 # --- Answers -----------------------------------------------------------------------------
 
@@ -179,7 +185,7 @@ class Gazetteer:
         Asked only for US queries that nothing offline answers, and only when given.
     cache : mutable mapping, optional
         query → {"lat", "lon", "state_abbr", "display_name"} or None; a dict by default,
-        :class:`SessionGeocodeCache` to keep answers in the database.
+        :class:`~matcher.gazetteer.cache.SessionGeocodeCache` to keep answers in the database.
 
     Examples
     --------
@@ -212,6 +218,33 @@ class Gazetteer:
         self._index_wards()
         self._index_us()
 
+    # -- pickling: each country's tables unpickled when first used -----------------------
+
+    def __getstate__(self) -> dict:
+        """Pickle the Japanese, US and postal parts apart, so a reader unpickles only what it uses."""
+        state = dict(self.__dict__)
+        packed = dict(state.pop("_packed", {}))
+        for part, names in _PARTS.items():
+            if part not in packed:
+                packed[part] = pickle.dumps({name: state.pop(name) for name in names}, pickle.HIGHEST_PROTOCOL)
+        state["_packed"] = packed
+        return state
+
+    def __setstate__(self, state: dict) -> None:
+        self.__dict__.update(state)
+
+    def __getattr__(self, name: str) -> Any:
+        # Reached only for a missing attribute: one of a part a gazetteer read from a pickle still holds packed.
+        part = _PART_OF.get(name)
+        data = self.__dict__.get("_packed", {}).get(part)
+        if data is None:
+            if name in self.__dict__:  # another thread unpacked it meanwhile
+                return self.__dict__[name]
+            raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
+        self.__dict__.update(pickle.loads(data))
+        self.__dict__["_packed"].pop(part, None)
+        return self.__dict__[name]
+
     # -- construction ------------------------------------------------------------------
 
     @classmethod
@@ -236,7 +269,11 @@ class Gazetteer:
         Wards and postal codes are not tables: they are read from the reference files in ``data``
         (default: :func:`matcher.refdata.data_dir`).
         """
-        # refdata imports matcher.gazetteer.files, so importing it at the top would be a cycle
+        # refdata imports matcher.gazetteer.files, so importing it at the top would be a cycle; SQLAlchemy
+        # and the models here only, so that a gazetteer read from its cache file never loads them
+        from sqlalchemy import select
+
+        from matcher.models import Municipality, MunicipalityAlias, Prefecture, USPlace, USState, USZip
         from matcher.refdata import data_dir
 
         def rows(*cols):

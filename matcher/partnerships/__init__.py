@@ -32,19 +32,51 @@ This module is the entry point: it names what the rest of jetmatch uses, from
 
 from __future__ import annotations
 
-# Re-exported: the names in __all__ (and ``_rank``, which the tests check directly).
-from matcher.partnerships.evaluate import (LEVEL_NAMES, METHODS, METRICS, _rank, evaluate,  # noqa: F401
-                                           evaluate_seed, list_metrics, reliability)
-from matcher.partnerships.features import (FEATURES, SIGNALS, SUPPORTING, candidate_lists, pair_features,
-                                           training_examples)
-from matcher.partnerships.graph import TieGraph, Universe, projected_similarity
-from matcher.partnerships.load import RADIUS_KM, capital_codes, load_graph
-from matcher.partnerships.model import (DEFAULT_FEATURES, MODEL_PREFIX, PartnershipModel, fit_model, model_for,
-                                        stored_model)
-from matcher.partnerships.store import STORED_TOP, store_suggestions, stored_suggestions, train
-from matcher.partnerships.proposals import open_proposals, proposal_labels, propose_partnership
-from matcher.partnerships.suggest import (LEVELS, champions, data_fingerprint, default_us_pool, describe_pair,
-                                 seeker_suggestions, suggest_partnerships, summarise_reasons, top_new_pairs)
+import importlib
+import sys
+import types
+
+# Each name and the module it comes from. They are imported on first use (PEP 562), so that
+# scoring pairs with a stored model loads neither the learners (scipy.optimize) nor the evaluation.
+_FROM = {
+    **dict.fromkeys(("LEVEL_NAMES", "METHODS", "METRICS", "_rank", "evaluate", "evaluate_seed", "list_metrics",
+                     "reliability"), "evaluate"),
+    **dict.fromkeys(("FEATURES", "SIGNALS", "SUPPORTING", "candidate_lists", "pair_features", "training_examples"),
+                    "features"),
+    **dict.fromkeys(("TieGraph", "Universe", "projected_similarity"), "graph"),
+    **dict.fromkeys(("RADIUS_KM", "capital_codes", "load_graph"), "load"),
+    **dict.fromkeys(("DEFAULT_FEATURES", "MODEL_PREFIX", "PartnershipModel", "fit_model", "model_for", "stored_model"),
+                    "model"),
+    **dict.fromkeys(("STORED_TOP", "store_suggestions", "stored_suggestions", "train"), "store"),
+    **dict.fromkeys(("open_proposals", "proposal_labels", "propose_partnership"), "proposals"),
+    **dict.fromkeys(("LEVELS", "champions", "data_fingerprint", "default_us_pool", "describe_pair",
+                     "seeker_suggestions", "suggest_partnerships", "summarise_reasons", "top_new_pairs"), "suggest"),
+}
+
+
+def __getattr__(name: str):
+    if name not in _FROM:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(f"{__name__}.{_FROM[name]}"), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *_FROM})
+
+
+class _Package(types.ModuleType):
+    """Keep ``evaluate`` the function: importing the submodule of that name would bind the module here."""
+
+    def __setattr__(self, name: str, value) -> None:
+        if isinstance(value, types.ModuleType) and name in _FROM and value.__name__ == f"{__name__}.{name}":
+            return
+        super().__setattr__(name, value)
+
+
+sys.modules[__name__].__class__ = _Package
+
 
 __all__ = [
     "FEATURES",

@@ -10,9 +10,10 @@ from sqlalchemy import func, select
 from matcher.geo import EARTH_RADIUS_KM
 from matcher.models import (Alumnus, Municipality, MunicipalityAlias, Placement, Prefecture, Relationship, USPlace,
                             USState)
+from matcher.partnerships.features import SIGNALS
 from matcher.partnerships.graph import TieGraph, Universe
 
-__all__ = ["RADIUS_KM", "capital_codes", "load_graph"]
+__all__ = ["RADIUS_KM", "capital_codes", "load_graph", "ScoringGraph", "scoring_graph", "uses_alumni"]
 
 RADIUS_KM = 80.0  # "lives near the US place": the design note's commuting band
 
@@ -122,6 +123,52 @@ def load_graph(session, alumni: bool = True) -> TieGraph:
     if alumni:
         _add_bridges(session, u, places)
     return TieGraph(u, np.array(us, dtype=int), np.array(jp, dtype=int))
+
+
+class ScoringGraph(TieGraph):
+    """A TieGraph with everything ``pair_features`` reads computed once, to be kept in a cache file.
+
+    The US places near each US node are computed for every node at once (see :func:`scoring_graph`),
+    so scoring new pairs later needs neither a ball tree nor scikit-learn. The features are those
+    of the graph it was made from, number for number.
+    """
+
+    near_all: sparse.csr_matrix | None = None  # U × U: TieGraph.near_us of every US node
+
+    def near_us(self, us: np.ndarray) -> sparse.csr_matrix:
+        return self.near_all[np.asarray(us, dtype=int)]
+
+
+def scoring_graph(graph: TieGraph) -> ScoringGraph:
+    """Return ``graph`` with the arrays ``pair_features`` reads computed, ready to pickle.
+
+    Parameters
+    ----------
+    graph : TieGraph
+        The partnerships.
+
+    Returns
+    -------
+    ScoringGraph
+        The same partnerships over the same Universe.
+    """
+    out = ScoringGraph(graph.universe, graph.us, graph.jp)
+    out.near_all = TieGraph.near_us(out, np.arange(graph.universe.n_us)).tocsr()
+    for name in ("pair_set", "projected", "sister", "indices", "us_degree", "jp_degree", "us_by_pref",
+                 "jp_by_state", "neighbour_ties", "adjacency", "jp_near_by_state", "region_ties"):
+        getattr(out, name)
+    for name in ("jp_near", "us_index", "jp_index"):
+        getattr(graph.universe, name)
+    return out
+
+
+def uses_alumni(features) -> bool:
+    """Whether a model over ``features`` reads the alumni bridges (else the graph is loaded without them).
+
+    >>> uses_alumni(["sister_state", "jp_degree"]), uses_alumni(["alumni_bridges"])
+    (False, True)
+    """
+    return any(name in SIGNALS["alumni"] for name in features)
 
 
 def _merged_counts(session, codes: list[str]) -> np.ndarray:

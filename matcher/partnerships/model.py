@@ -11,7 +11,6 @@ from matcher.models import ScoringModel
 from matcher.partnerships.features import (_CONTINUOUS, FEATURES, SIGNALS, SUPPORTING, _sentence, _transform,
                                            candidate_lists)
 from matcher.partnerships.graph import TieGraph
-from matcher.partnerships.learn import fit_listwise, fit_platt, fit_pointwise, group_starts
 
 __all__ = ["PartnershipModel", "fit_model", "MODEL_PREFIX", "DEFAULT_FEATURES", "stored_model", "model_for"]
 
@@ -61,6 +60,8 @@ class PartnershipModel:
             levels: np.ndarray | None = None) -> PartnershipModel:
         """Learn from ``raw`` features and labels; listwise needs contiguous ``groups`` (one
         positive each) and ``levels`` (0 municipality list, 1 prefecture list)."""
+        from matcher.partnerships.learn import fit_platt, fit_pointwise  # scipy.optimize: only to fit
+
         names = list(FEATURES)
         self.names_ = list(self.features or names)
         self.columns_ = np.array([names.index(f) for f in self.names_])
@@ -92,6 +93,8 @@ class PartnershipModel:
     def _listwise(self, z: np.ndarray, y: np.ndarray, groups: np.ndarray, nonneg: np.ndarray) -> np.ndarray:
         """Listwise weights from each list's positive and a uniform sample of its negatives
         (a conditional logit stays consistent when alternatives are sampled uniformly)."""
+        from matcher.partnerships.learn import fit_listwise, group_starts
+
         rng = np.random.default_rng(self.seed)
         sizes = np.diff(np.r_[group_starts(groups), len(y)])
         rate = np.repeat(np.minimum(1.0, self.negatives / np.maximum(sizes - 1, 1)), sizes)
@@ -138,6 +141,14 @@ class PartnershipModel:
         model.platt_ = (float(platt["a"]), list(platt["b"]))
         return model
 
+    def standardised(self, raw: np.ndarray) -> np.ndarray:
+        """The model's inputs for ``raw`` rows: transformed, filled, centred and scaled, column by column.
+
+        Element by element, so a row's inputs are the same whether it comes alone or among many:
+        a caller scoring many pairs standardises them once and passes each row's ``z`` on.
+        """
+        return self._standardised(raw)
+
     def _standardised(self, raw: np.ndarray) -> np.ndarray:
         x = _transform(raw)
         if len(self.columns_) != x.shape[1] or np.any(self.columns_ != np.arange(x.shape[1])):
@@ -158,18 +169,23 @@ class PartnershipModel:
         """Per-pair, per-feature contributions to the score (without the intercept)."""
         return self._standardised(raw) * self.coef_
 
-    def decision_function(self, raw: np.ndarray, levels: np.ndarray | None = None) -> np.ndarray:
-        """The score (calibrated log-odds); ``levels`` 1 where the JP side is a prefecture."""
-        return self._standardised(raw) @ self.coef_ + self._intercept(levels, len(raw))
+    def decision_function(self, raw: np.ndarray, levels: np.ndarray | None = None,
+                          z: np.ndarray | None = None) -> np.ndarray:
+        """The score (calibrated log-odds); ``levels`` 1 where the JP side is a prefecture; ``z`` the
+        rows' :meth:`standardised` inputs when the caller has them."""
+        z = self._standardised(raw) if z is None else z
+        return z @ self.coef_ + self._intercept(levels, len(raw))
 
     def probability(self, raw: np.ndarray, levels: np.ndarray | None = None) -> np.ndarray:
         """The calibrated figure: ``σ(score)``, rising with the score."""
         return expit(self.decision_function(raw, levels))
 
-    def explain(self, raw_row: np.ndarray, top: int | None = None, level: int = 0) -> list[dict]:
+    def explain(self, raw_row: np.ndarray, top: int | None = None, level: int = 0,
+                z: np.ndarray | None = None) -> list[dict]:
         """Return the starting point and each feature's contribution with a sentence,
-        strongest first. Features the model gives no weight are left out (they add 0)."""
-        z = self._standardised(raw_row[None, :])[0]
+        strongest first. Features the model gives no weight are left out (they add 0).
+        ``z`` is the row's :meth:`standardised` inputs when the caller has them."""
+        z = self._standardised(raw_row[None, :])[0] if z is None else z
         contrib = z * self.coef_
         lines = []
         for j, name in enumerate(self.names_):

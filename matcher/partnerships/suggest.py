@@ -24,7 +24,8 @@ def _loo_features(graph: TieGraph, us: int, jp: int) -> np.ndarray:
     return pair_features(g, np.array([us]), np.array([jp]))
 
 
-def describe_pair(graph: TieGraph, model: PartnershipModel, us: int, jp: int) -> dict:
+def describe_pair(graph: TieGraph, model: PartnershipModel, us: int, jp: int, raw: np.ndarray | None = None,
+                  z: np.ndarray | None = None) -> dict:
     """Describe one pair as a plain dict: both sides, score, and the reasons that add up to it.
 
     Parameters
@@ -35,6 +36,11 @@ def describe_pair(graph: TieGraph, model: PartnershipModel, us: int, jp: int) ->
         The model.
     us, jp : int
         The pair's node ids.
+    raw : numpy.ndarray, optional
+        The pair's features (1 × FEATURES) when the caller computed them (many pairs at once,
+        or from a cache): those of ``graph``, or of ``graph`` without the pair when it exists.
+    z : numpy.ndarray, optional
+        With ``raw``: its row of ``model.standardised`` (1 × the model's features).
 
     Returns
     -------
@@ -44,10 +50,11 @@ def describe_pair(graph: TieGraph, model: PartnershipModel, us: int, jp: int) ->
     """
     u = graph.universe
     existing = (us, jp) in graph.pair_set
-    raw = _loo_features(graph, us, jp) if existing else pair_features(graph, np.array([us]), np.array([jp]))
+    if raw is None:
+        raw = _loo_features(graph, us, jp) if existing else pair_features(graph, np.array([us]), np.array([jp]))
     level = int(u.jp_is_pref[jp])
-    reasons = model.explain(raw[0], level=level)
-    score = float(model.decision_function(raw, np.array([level]))[0])
+    reasons = model.explain(raw[0], level=level, z=None if z is None else z[0])
+    score = float(model.decision_function(raw, np.array([level]), z=z)[0])
     return {
         "us_key": u.us_keys[us], "us_label": u.us_labels[us], "jp_key": u.jp_keys[jp], "jp_label": u.jp_labels[jp],
         "score": round(score, 4), "probability": float(expit(score)), "existing": existing, "reasons": reasons,

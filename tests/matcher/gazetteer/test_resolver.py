@@ -253,3 +253,18 @@ def test_montana_abbreviation_is_not_read_as_mount(gaz, query):
     # "Mt." folds to "Mount" in place names; the state abbreviation MT must not.
     answer = gaz.resolve(query)
     assert (answer.status, answer.name, answer.state) == ("resolved", "Billings", "MT")
+
+
+def test_a_pickled_gazetteer_answers_as_the_built_one_unpickling_each_part_when_first_used(gaz):
+    import pickle
+
+    queries = ["Ishidoriya, Iwate", "Yamauchi, Saga", "大分市", "Rice Lake, WI", "54868", "〒028-3101",
+               "Nagoya-shi Chikusa-ku", "Washington", "Hanamaki", "Springfeild, IL"]
+    read = pickle.loads(pickle.dumps(gaz, protocol=pickle.HIGHEST_PROTOCOL))
+    assert not {"municipalities", "places", "zips", "postal"} & set(vars(read))
+    assert read.resolve("Ishidoriya, Iwate").to_json() == gaz.resolve("Ishidoriya, Iwate").to_json()
+    assert "municipalities" in vars(read) and not {"places", "zips", "postal"} & set(vars(read))
+    again = pickle.loads(pickle.dumps(read))  # a gazetteer with parts still packed pickles too
+    for copy in (read, again):
+        assert [copy.resolve(q).to_json() for q in queries] == [gaz.resolve(q).to_json() for q in queries]
+    assert read.suggest("Hana", "JP") == gaz.suggest("Hana", "JP")
