@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 
 from flask import Blueprint, abort, current_app, flash, g, redirect, render_template, request, url_for
+from markupsafe import Markup
 from sqlalchemy import bindparam, select
 
 from matcher import decisions
@@ -14,7 +15,8 @@ from matcher.scoring.readback import volunteer_reasons
 from web.auth import can_see_relationship, role_required
 from web.database import get_session
 from web.security import MAX_PAGE, int_arg, text_arg
-from web.present import distance_band, placement_rows, reasons, relationship_sides, tie_sentence, us_point
+from web.present import (StampedCache, data_stamp, distance_band, placement_rows, reasons, relationship_sides,
+                         tie_sentence, us_point)
 
 bp = Blueprint("committee", __name__)
 
@@ -23,7 +25,7 @@ MAX_THEME = 60
 
 # Built once per process, with the relationship and the page as parameters: a Select is
 # immutable, and building one (and its cache key) per request costs more than running it.
-_VOLUNTEERS = (select(Suggestion.score, Suggestion.rank, Suggestion.levels, Alumnus.id.label("alum_id"),
+_VOLUNTEERS = (select(Suggestion.score, Suggestion.rank, Suggestion.levels, Suggestion.run_id, Alumnus.id.label("alum_id"),
                       Alumnus.given_name, Alumnus.family_name, Alumnus.home_lat, Alumnus.home_lon, Alumnus.home_state_abbr,
                       Alumnus.japanese_level, Alumnus.availability_hours)
                .join(Alumnus, Suggestion.alumnus_id == Alumnus.id)
@@ -32,6 +34,11 @@ _VOLUNTEERS = (select(Suggestion.score, Suggestion.rank, Suggestion.levels, Alum
                .order_by(Suggestion.score.desc(), Suggestion.id)
                .offset(bindparam("offset")).limit(bindparam("limit")))
 _SIDES = relationship_sides()
+# Each volunteer's part of the page that is the same for every viewer (name, facts, tie, reasons),
+# and the partner map, as HTML: kept while the database's change stamp reads the same, keyed on
+# everything else they are built from (the suggestion row as read now, its run, the relationship).
+_FRAGMENTS = StampedCache()
+_ANY_ID = 987654321  # stands for the alum in a form action built once per page
 
 
 def _within_radius(rel: Relationship, km: int):
@@ -52,14 +59,8 @@ def _within_radius(rel: Relationship, km: int):
             & ((dx * dx + dy * dy) <= (km / km_per_deg) ** 2))
 
 
-def volunteer_rows(db, rel: Relationship, *, radius: int | None = None, theme: str = "", min_level: int = 0,
-                   page: int = 1, size: int = 50) -> list[dict]:
-    """Return one page of the relationship's suggested volunteers, best first, as display rows (no contacts).
-
-    Two queries whatever the page size: the page's suggestions with the few alumni columns
-    a row shows (never e-mail or address), then those alumni's placements for the tie; the
-    reasons are written from the rows' stored levels.
-    """
+def _page(db, rel: Relationship, *, radius: int | None, theme: str, min_level: int, page: int, size: int) -> list:
+    """The page's suggestion rows, best first: the suggestion and the few alumni columns a row shows."""
     query = _VOLUNTEERS
     if min_level:
         query = query.where(Alumnus.japanese_level >= min_level)
@@ -67,23 +68,51 @@ def volunteer_rows(db, rel: Relationship, *, radius: int | None = None, theme: s
         query = query.where(Alumnus.interests.ilike(f"%{theme}%"))
     if radius is not None:
         query = query.where(_within_radius(rel, radius))
-    point = us_point(rel)
-    found = []
     # Plain column rows: the connection runs them without the ORM's per-statement set-up.
-    conn = db.connection()
-    for row in conn.execute(query, {"relationship_id": rel.id, "offset": (page - 1) * size, "limit": size}):
-        band, km = distance_band(row, rel, point)
-        found.append((row, band, km))
+    return db.connection().execute(query, {"relationship_id": rel.id, "offset": (page - 1) * size,
+                                           "limit": size}).all()
+
+
+def _display(db, rel: Relationship, found: list) -> list[dict]:
+    """Display rows (no contacts) of suggestion rows: two queries, the placements for the tie and
+    the alumni for the reasons, which are written from the rows' stored levels."""
+    point = us_point(rel)
+    banded = [(row, *distance_band(row, rel, point)) for row in found]
     placements: dict[int, list] = {}
     if found:
-        for alum_id, *placement in conn.execute(*placement_rows(row.alum_id for row, _, _ in found)):
+        for alum_id, *placement in db.connection().execute(*placement_rows(row.alum_id for row in found)):
             placements.setdefault(alum_id, []).append(placement)
-    written = volunteer_reasons(db, [(row.alum_id, rel.id, row.levels) for row, _, _ in found])
+    written = volunteer_reasons(db, [(row.alum_id, rel.id, row.levels) for row in found])
     # The band only: the km stays here (an exact distance from a known town gives a home away).
     return [{"alum_id": row.alum_id, "name": display_name(row.given_name, row.family_name), "score": row.score,
              "rank": row.rank, "band": band, "tie": tie_sentence(placements.get(row.alum_id, ()), rel),
              "japanese_level": row.japanese_level, "hours": row.availability_hours,
-             "reasons": reasons(why)} for (row, band, km), why in zip(found, written)]
+             "reasons": reasons(why)} for (row, band, km), why in zip(banded, written)]
+
+
+def volunteer_rows(db, rel: Relationship, *, radius: int | None = None, theme: str = "", min_level: int = 0,
+                   page: int = 1, size: int = 50) -> list[dict]:
+    """Return one page of the relationship's suggested volunteers, best first, as display rows (no contacts).
+
+    Three queries whatever the page size: the page's suggestions with the few alumni columns
+    a row shows (never e-mail or address), those alumni's placements for the tie, and their
+    details for the reasons, which are written from the rows' stored levels.
+    """
+    return _display(db, rel, _page(db, rel, radius=radius, theme=theme, min_level=min_level, page=page, size=size))
+
+
+def _fragments(db, rel: Relationship, stamp: int, found: list) -> list[tuple[int, Markup]]:
+    """(alum id, HTML) of each row's viewer-independent part, built only for rows not kept at ``stamp``."""
+    kept = _FRAGMENTS.at(stamp)
+    keys = [("row", rel.id, tuple(row)) for row in found]
+    missing = [n for n, key in enumerate(keys) if key not in kept]
+    if missing:
+        from matcher.graph import cached_graph
+
+        g.place_graph = cached_graph(db, 0.0)  # the tie paths kept from now on: the graph as of now
+        for n, row in zip(missing, _display(db, rel, [found[n] for n in missing])):
+            kept[keys[n]] = Markup(render_template("committee/_volunteer.html", rel=rel, row=row))
+    return [(row.alum_id, kept[key]) for row, key in zip(found, keys)]
 
 
 @bp.get("/relationships/<int:relationship_id>/volunteers")
@@ -91,6 +120,7 @@ def volunteer_rows(db, rel: Relationship, *, radius: int | None = None, theme: s
 def volunteers(relationship_id: int):
     """Show the ranked volunteers for one relationship, with the reasons for each."""
     db = get_session()
+    stamp = data_stamp(db)  # first: what is kept was built from data read after it
     rel = db.get(Relationship, relationship_id, options=_SIDES)
     if rel is None:
         abort(404)
@@ -99,14 +129,20 @@ def volunteers(relationship_id: int):
     min_level = int_arg("level", 0, 0, 5)
     page = int_arg("page", 1, 1, MAX_PAGE)
     size = current_app.config["VOLUNTEER_PAGE_SIZE"]
-    rows = volunteer_rows(db, rel, radius=radius, theme=theme, min_level=min_level, page=page, size=size)
-    shown = [row["alum_id"] for row in rows]
+    found = _page(db, rel, radius=radius, theme=theme, min_level=min_level, page=page, size=size)
+    rows = _fragments(db, rel, stamp, found)
+    shown = [alum_id for alum_id, _ in rows]
     requests = {r.alumnus_id: r for r in db.scalars(decisions.requests_for_relationship(rel.id)
                                                     .where(MatchRequest.alumnus_id.in_(shown)))}
     contacts = {aid: decisions.contacts_for(db, r) for aid, r in requests.items() if r.status == "approved"}
+    # one url_for for every row's form: the alum's id goes where the stand-in is
+    action = url_for("committee.request_introduction", relationship_id=rel.id, alumnus_id=_ANY_ID, **request.args)
+    partner_map = _FRAGMENTS.get(stamp, ("partner_map", rel.id),
+                                 lambda: Markup(render_template("maps/_partner.html", rel=rel)))
     return render_template("committee/volunteers.html", rel=rel, rows=rows, requests=requests, contacts=contacts,
                            radius=request.args.get("radius", ""), theme=theme, level=min_level,
-                           themes=rel.theme_list, page=page, size=size)
+                           themes=rel.theme_list, page=page, size=size, action=action.split(str(_ANY_ID)),
+                           partner_map=partner_map)
 
 
 @bp.post("/relationships/<int:relationship_id>/volunteers/<int:alumnus_id>/request")
