@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from typing import NamedTuple
 
 from flask import Blueprint, abort, current_app, flash, g, redirect, render_template, request, url_for
 from markupsafe import Markup
@@ -41,25 +42,41 @@ _FRAGMENTS = StampedCache()
 _ANY_ID = 987654321  # stands for the alum in a form action built once per page
 
 
-def _within_radius(rel: Relationship, km: int):
-    """Alumni living within ``km`` of the US side, decided in SQL so that every page is full.
+def _within_radius(point: tuple[float, float], km: int):
+    """Alumni living within ``km`` of the US side's ``point`` (lat, lon), decided in SQL so that every page is full.
 
     A lat/lon box, then the equirectangular distance (cosine taken at the US side): for
     radii up to a few hundred km it is within 0.1% of the great-circle distance, and it
     needs no trigonometry in SQLite.
     """
-    point = rel.us_place or rel.us_state
+    lat, lon = point
     km_per_deg = 111.195
-    cos_lat = max(0.1, math.cos(math.radians(point.lat)))
+    cos_lat = max(0.1, math.cos(math.radians(lat)))
     dlat, dlon = km / km_per_deg, km / (km_per_deg * cos_lat)
-    dy = Alumnus.home_lat - point.lat
-    dx = (Alumnus.home_lon - point.lon) * cos_lat
-    return (Alumnus.home_lat.between(point.lat - dlat, point.lat + dlat)
-            & Alumnus.home_lon.between(point.lon - dlon, point.lon + dlon)
+    dy = Alumnus.home_lat - lat
+    dx = (Alumnus.home_lon - lon) * cos_lat
+    return (Alumnus.home_lat.between(lat - dlat, lat + dlat)
+            & Alumnus.home_lon.between(lon - dlon, lon + dlon)
             & ((dx * dx + dy * dy) <= (km / km_per_deg) ** 2))
 
 
-def _page(db, rel: Relationship, *, radius: int | None, theme: str, min_level: int, page: int, size: int) -> list:
+class RelationshipView(NamedTuple):
+    """What the volunteer page shows of a relationship on every request, kept with the rows' HTML."""
+
+    id: int
+    us_label: str
+    jp_label: str
+    jp_name: str  # the partner town's (or prefecture's) name alone
+    theme_list: list[str]
+    point: tuple[float, float]  # where distances are measured to (see web.present.us_point)
+
+    @classmethod
+    def of(cls, rel: Relationship) -> RelationshipView:
+        name = rel.jp_municipality.name_romaji if rel.jp_municipality else rel.jp_prefecture.name
+        return cls(rel.id, rel.us_label, rel.jp_label, name, rel.theme_list, us_point(rel))
+
+
+def _page(db, rel: Relationship | RelationshipView, *, radius: int | None, theme: str, min_level: int, page: int, size: int) -> list:
     """The page's suggestion rows, best first: the suggestion and the few alumni columns a row shows."""
     query = _VOLUNTEERS
     if min_level:
@@ -67,7 +84,7 @@ def _page(db, rel: Relationship, *, radius: int | None, theme: str, min_level: i
     if theme:
         query = query.where(Alumnus.interests.ilike(f"%{theme}%"))
     if radius is not None:
-        query = query.where(_within_radius(rel, radius))
+        query = query.where(_within_radius(rel.point if isinstance(rel, RelationshipView) else us_point(rel), radius))
     # Plain column rows: the connection runs them without the ORM's per-statement set-up.
     return db.connection().execute(query, {"relationship_id": rel.id, "offset": (page - 1) * size,
                                            "limit": size}).all()
@@ -101,6 +118,13 @@ def volunteer_rows(db, rel: Relationship, *, radius: int | None = None, theme: s
     return _display(db, rel, _page(db, rel, radius=radius, theme=theme, min_level=min_level, page=page, size=size))
 
 
+def _loaded(db, relationship_id: int) -> Relationship:
+    rel = db.get(Relationship, relationship_id, options=_SIDES)
+    if rel is None:  # deleted since the page began
+        abort(404)
+    return rel
+
+
 def _fragments(db, rel: Relationship, stamp: int, found: list) -> list[tuple[int, Markup]]:
     """(alum id, HTML) of each row's viewer-independent part, built only for rows not kept at ``stamp``."""
     kept = _FRAGMENTS.at(stamp)
@@ -109,6 +133,7 @@ def _fragments(db, rel: Relationship, stamp: int, found: list) -> list[tuple[int
     if missing:
         from matcher.graph import cached_graph
 
+        rel = _loaded(db, rel.id)
         g.place_graph = cached_graph(db, 0.0)  # the tie paths kept from now on: the graph as of now
         for n, row in zip(missing, _display(db, rel, [found[n] for n in missing])):
             kept[keys[n]] = Markup(render_template("committee/_volunteer.html", rel=rel, row=row))
@@ -121,9 +146,10 @@ def volunteers(relationship_id: int):
     """Show the ranked volunteers for one relationship, with the reasons for each."""
     db = get_session()
     stamp = data_stamp(db)  # first: what is kept was built from data read after it
-    rel = db.get(Relationship, relationship_id, options=_SIDES)
+    kept = _FRAGMENTS.at(stamp)
+    rel = kept.get(("relationship", relationship_id))
     if rel is None:
-        abort(404)
+        rel = kept[("relationship", relationship_id)] = RelationshipView.of(_loaded(db, relationship_id))
     radius = RADII.get(request.args.get("radius", ""))
     theme = text_arg("theme", MAX_THEME)
     min_level = int_arg("level", 0, 0, 5)
@@ -133,12 +159,12 @@ def volunteers(relationship_id: int):
     rows = _fragments(db, rel, stamp, found)
     shown = [alum_id for alum_id, _ in rows]
     requests = {r.alumnus_id: r for r in db.scalars(decisions.requests_for_relationship(rel.id)
-                                                    .where(MatchRequest.alumnus_id.in_(shown)))}
+                                                    .where(MatchRequest.alumnus_id.in_(shown)))} if shown else {}
     contacts = {aid: decisions.contacts_for(db, r) for aid, r in requests.items() if r.status == "approved"}
     # one url_for for every row's form: the alum's id goes where the stand-in is
     action = url_for("committee.request_introduction", relationship_id=rel.id, alumnus_id=_ANY_ID, **request.args)
-    partner_map = _FRAGMENTS.get(stamp, ("partner_map", rel.id),
-                                 lambda: Markup(render_template("maps/_partner.html", rel=rel)))
+    partner_map = _FRAGMENTS.get(stamp, ("partner_map", rel.id), lambda: Markup(render_template(
+        "maps/_partner.html", rel=_loaded(db, rel.id))))
     return render_template("committee/volunteers.html", rel=rel, rows=rows, requests=requests, contacts=contacts,
                            radius=request.args.get("radius", ""), theme=theme, level=min_level,
                            themes=rel.theme_list, page=page, size=size, action=action.split(str(_ANY_ID)),
