@@ -26,19 +26,18 @@ MAX_THEME = 60
 
 # Built once per process, with the relationship and the page as parameters: a Select is
 # immutable, and building one (and its cache key) per request costs more than running it.
-_VOLUNTEERS = (select(Suggestion.score, Suggestion.rank, Suggestion.levels, Suggestion.run_id, Alumnus.id.label("alum_id"),
-                      Alumnus.given_name, Alumnus.family_name, Alumnus.home_lat, Alumnus.home_lon, Alumnus.home_state_abbr,
-                      Alumnus.japanese_level, Alumnus.availability_hours)
+_VOLUNTEERS = (select(Suggestion.score, Suggestion.rank, Suggestion.levels, Suggestion.run_id,
+                      Alumnus.id.label("alum_id"), Alumnus.given_name, Alumnus.family_name, Alumnus.home_lat,
+                      Alumnus.home_lon, Alumnus.home_state_abbr, Alumnus.japanese_level, Alumnus.availability_hours)
                .join(Alumnus, Suggestion.alumnus_id == Alumnus.id)
                .where(Suggestion.kind == "volunteer", Alumnus.consent,
                       Suggestion.relationship_id == bindparam("relationship_id"))
                .order_by(Suggestion.score.desc(), Suggestion.id)
                .offset(bindparam("offset")).limit(bindparam("limit")))
 _SIDES = relationship_sides()
-# Each volunteer's part of the page that is the same for every viewer (name, facts, tie, reasons),
-# and the partner map, as HTML: kept while the database's change stamp reads the same, keyed on
-# everything else they are built from (the suggestion row as read now, its run, the relationship).
-_FRAGMENTS = StampedCache()
+_REQUESTS = (decisions.requests_for_relationship(bindparam("relationship_id"))
+             .with_only_columns(MatchRequest.alumnus_id, MatchRequest.id, MatchRequest.status)
+             .where(MatchRequest.alumnus_id.in_(bindparam("alumnus_ids", expanding=True))))
 _ANY_ID = 987654321  # stands for the alum in a form action built once per page
 
 
@@ -76,7 +75,8 @@ class RelationshipView(NamedTuple):
         return cls(rel.id, rel.us_label, rel.jp_label, name, rel.theme_list, us_point(rel))
 
 
-def _page(db, rel: Relationship | RelationshipView, *, radius: int | None, theme: str, min_level: int, page: int, size: int) -> list:
+def _page(db, rel: Relationship | RelationshipView, *, radius: int | None, theme: str, min_level: int, page: int,
+          size: int) -> list:
     """The page's suggestion rows, best first: the suggestion and the few alumni columns a row shows."""
     query = _VOLUNTEERS
     if min_level:
@@ -118,6 +118,20 @@ def volunteer_rows(db, rel: Relationship, *, radius: int | None = None, theme: s
     return _display(db, rel, _page(db, rel, radius=radius, theme=theme, min_level=min_level, page=page, size=size))
 
 
+def _kept(stamp: int) -> dict:
+    """What this app keeps at ``stamp``: each volunteer's part of the page that is the same for every
+    viewer (name, facts, tie, reasons) and the partner map, as HTML, and the relationship's view.
+
+    Kept while the database's change stamp reads the same, keyed on everything else they are
+    built from (the suggestion row as read now, with its run; the relationship). One cache per
+    app, so that a test's app never sees another's.
+    """
+    cache = current_app.extensions.get("jetmatch_volunteer_fragments")
+    if cache is None:
+        cache = current_app.extensions["jetmatch_volunteer_fragments"] = StampedCache()
+    return cache.at(stamp)
+
+
 def _loaded(db, relationship_id: int) -> Relationship:
     rel = db.get(Relationship, relationship_id, options=_SIDES)
     if rel is None:  # deleted since the page began
@@ -127,7 +141,7 @@ def _loaded(db, relationship_id: int) -> Relationship:
 
 def _fragments(db, rel: Relationship, stamp: int, found: list) -> list[tuple[int, Markup]]:
     """(alum id, HTML) of each row's viewer-independent part, built only for rows not kept at ``stamp``."""
-    kept = _FRAGMENTS.at(stamp)
+    kept = _kept(stamp)
     keys = [("row", rel.id, tuple(row)) for row in found]
     missing = [n for n, key in enumerate(keys) if key not in kept]
     if missing:
@@ -146,7 +160,7 @@ def volunteers(relationship_id: int):
     """Show the ranked volunteers for one relationship, with the reasons for each."""
     db = get_session()
     stamp = data_stamp(db)  # first: what is kept was built from data read after it
-    kept = _FRAGMENTS.at(stamp)
+    kept = _kept(stamp)
     rel = kept.get(("relationship", relationship_id))
     if rel is None:
         rel = kept[("relationship", relationship_id)] = RelationshipView.of(_loaded(db, relationship_id))
@@ -158,13 +172,17 @@ def volunteers(relationship_id: int):
     found = _page(db, rel, radius=radius, theme=theme, min_level=min_level, page=page, size=size)
     rows = _fragments(db, rel, stamp, found)
     shown = [alum_id for alum_id, _ in rows]
-    requests = {r.alumnus_id: r for r in db.scalars(decisions.requests_for_relationship(rel.id)
-                                                    .where(MatchRequest.alumnus_id.in_(shown)))} if shown else {}
-    contacts = {aid: decisions.contacts_for(db, r) for aid, r in requests.items() if r.status == "approved"}
+    # the rows' requests (id and status: the page needs no more), in decisions.requests_for_relationship's order
+    requests = {r.alumnus_id: r for r in db.connection().execute(
+        _REQUESTS, {"relationship_id": rel.id, "alumnus_ids": shown})} if shown else {}
+    contacts = {aid: decisions.contacts_for(db, db.get(MatchRequest, r.id))
+                for aid, r in requests.items() if r.status == "approved"}
     # one url_for for every row's form: the alum's id goes where the stand-in is
     action = url_for("committee.request_introduction", relationship_id=rel.id, alumnus_id=_ANY_ID, **request.args)
-    partner_map = _FRAGMENTS.get(stamp, ("partner_map", rel.id), lambda: Markup(render_template(
-        "maps/_partner.html", rel=_loaded(db, rel.id))))
+    partner_map = kept.get(("partner_map", rel.id))
+    if partner_map is None:
+        partner_map = kept[("partner_map", rel.id)] = Markup(render_template("maps/_partner.html",
+                                                                             rel=_loaded(db, rel.id)))
     return render_template("committee/volunteers.html", rel=rel, rows=rows, requests=requests, contacts=contacts,
                            radius=request.args.get("radius", ""), theme=theme, level=min_level,
                            themes=rel.theme_list, page=page, size=size, action=action.split(str(_ANY_ID)),
