@@ -128,7 +128,7 @@ _lock = threading.Lock()
 
 
 def fingerprint(session) -> tuple:
-    """Return what the graph depends on: the partnerships' data fingerprint, chapters and aliases.
+    """Return what the graph depends on: the partnerships' data fingerprint, chapters, aliases and the change stamp.
 
     Parameters
     ----------
@@ -141,7 +141,9 @@ def fingerprint(session) -> tuple:
         Comparable with ``==``: the graph is rebuilt when it changes.
     """
     extra = (select(func.count(), func.max(m.Chapter.id), func.max(m.Chapter.states)).select_from(m.Chapter),
-             select(func.count(), func.max(m.MunicipalityAlias.id)).select_from(m.MunicipalityAlias))
+             select(func.count(), func.max(m.MunicipalityAlias.id)).select_from(m.MunicipalityAlias),
+             # raised by the database on any change to the graph's tables, a placement corrected in place too
+             select(m.ChangeStamp.version).where(m.ChangeStamp.name == "data"))
     return data_fingerprint(session) + tuple(tuple(session.execute(q).one()) for q in extra)
 
 

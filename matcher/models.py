@@ -13,6 +13,7 @@ from typing import Any
 
 from sqlalchemy import (
     JSON,
+    BigInteger,
     Boolean,
     CheckConstraint,
     Date,
@@ -56,6 +57,8 @@ __all__ = [
     "Seeker",
     "Job",
     "OutboxMessage",
+    "ChangeStamp",
+    "STAMPED_TABLES",
     "REGIONS",
     "ROLES",
     "RELATIONSHIP_STATUSES",
@@ -459,6 +462,25 @@ class ScoreRun(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     model_version: Mapped[str] = mapped_column(String(40), default="default")
     created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=_now)
+
+
+# Tables whose every insert, update and delete bumps ChangeStamp "data" (database triggers,
+# migration 0009_change_stamps): what a page builds from them may be kept while it is unchanged.
+STAMPED_TABLES = ("alumni", "placements", "relationships", "prefectures", "municipalities", "municipality_aliases",
+                  "us_states", "us_places", "chapters", "scoring_models")
+
+
+class ChangeStamp(Base):
+    """A version the database raises, in the same transaction, on any change to STAMPED_TABLES.
+
+    One row, ``data``. Read it first, then the data: what was built from that read is good
+    for as long as the version reads the same.
+    """
+
+    __tablename__ = "change_stamps"
+
+    name: Mapped[str] = mapped_column(String(20), primary_key=True)
+    version: Mapped[int] = mapped_column(BigInteger)
 
 
 class Suggestion(Base):

@@ -30,6 +30,9 @@ def create_app(test_config: dict | None = None) -> Flask:
         SESSION_COOKIE_HTTPONLY=True,
         SESSION_COOKIE_SAMESITE="Lax",
         PERMANENT_SESSION_LIFETIME=8 * 3600,
+        # The cookie is re-sent only when the session changed: the last-seen time moves at most once a
+        # minute (web.auth.SEEN_GRAIN), and the idle and absolute limits are checked on the server.
+        SESSION_REFRESH_EACH_REQUEST=False,
         SESSION_IDLE_TIMEOUT=3600,  # seconds without a request before a session ends
         SESSION_ABSOLUTE_LIFETIME=8 * 3600,  # seconds after sign-in, however busy
         MAX_CONTENT_LENGTH=8 * 1024 * 1024,

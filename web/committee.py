@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import math
+from typing import NamedTuple
 
 from flask import Blueprint, abort, current_app, flash, g, redirect, render_template, request, url_for
+from markupsafe import Markup
 from sqlalchemy import bindparam, select
 
 from matcher import decisions
@@ -14,7 +16,8 @@ from matcher.scoring.readback import volunteer_reasons
 from web.auth import can_see_relationship, role_required
 from web.database import get_session
 from web.security import MAX_PAGE, int_arg, text_arg
-from web.present import distance_band, placement_rows, reasons, relationship_sides, tie_sentence, us_point
+from web.present import (StampedCache, data_stamp, distance_band, placement_rows, reasons, relationship_sides,
+                         tie_sentence, us_point)
 
 bp = Blueprint("committee", __name__)
 
@@ -23,67 +26,132 @@ MAX_THEME = 60
 
 # Built once per process, with the relationship and the page as parameters: a Select is
 # immutable, and building one (and its cache key) per request costs more than running it.
-_VOLUNTEERS = (select(Suggestion.score, Suggestion.rank, Suggestion.levels, Alumnus.id.label("alum_id"),
-                      Alumnus.given_name, Alumnus.family_name, Alumnus.home_lat, Alumnus.home_lon, Alumnus.home_state_abbr,
-                      Alumnus.japanese_level, Alumnus.availability_hours)
+_VOLUNTEERS = (select(Suggestion.score, Suggestion.rank, Suggestion.levels, Suggestion.run_id,
+                      Alumnus.id.label("alum_id"), Alumnus.given_name, Alumnus.family_name, Alumnus.home_lat,
+                      Alumnus.home_lon, Alumnus.home_state_abbr, Alumnus.japanese_level, Alumnus.availability_hours)
                .join(Alumnus, Suggestion.alumnus_id == Alumnus.id)
                .where(Suggestion.kind == "volunteer", Alumnus.consent,
                       Suggestion.relationship_id == bindparam("relationship_id"))
                .order_by(Suggestion.score.desc(), Suggestion.id)
                .offset(bindparam("offset")).limit(bindparam("limit")))
 _SIDES = relationship_sides()
+_REQUESTS = (decisions.requests_for_relationship(bindparam("relationship_id"))
+             .with_only_columns(MatchRequest.alumnus_id, MatchRequest.id, MatchRequest.status)
+             .where(MatchRequest.alumnus_id.in_(bindparam("alumnus_ids", expanding=True))))
+_ANY_ID = 987654321  # stands for the alum in a form action built once per page
 
 
-def _within_radius(rel: Relationship, km: int):
-    """Alumni living within ``km`` of the US side, decided in SQL so that every page is full.
+def _within_radius(point: tuple[float, float], km: int):
+    """Alumni living within ``km`` of the US side's ``point`` (lat, lon), decided in SQL so that every page is full.
 
     A lat/lon box, then the equirectangular distance (cosine taken at the US side): for
     radii up to a few hundred km it is within 0.1% of the great-circle distance, and it
     needs no trigonometry in SQLite.
     """
-    point = rel.us_place or rel.us_state
+    lat, lon = point
     km_per_deg = 111.195
-    cos_lat = max(0.1, math.cos(math.radians(point.lat)))
+    cos_lat = max(0.1, math.cos(math.radians(lat)))
     dlat, dlon = km / km_per_deg, km / (km_per_deg * cos_lat)
-    dy = Alumnus.home_lat - point.lat
-    dx = (Alumnus.home_lon - point.lon) * cos_lat
-    return (Alumnus.home_lat.between(point.lat - dlat, point.lat + dlat)
-            & Alumnus.home_lon.between(point.lon - dlon, point.lon + dlon)
+    dy = Alumnus.home_lat - lat
+    dx = (Alumnus.home_lon - lon) * cos_lat
+    return (Alumnus.home_lat.between(lat - dlat, lat + dlat)
+            & Alumnus.home_lon.between(lon - dlon, lon + dlon)
             & ((dx * dx + dy * dy) <= (km / km_per_deg) ** 2))
 
 
-def volunteer_rows(db, rel: Relationship, *, radius: int | None = None, theme: str = "", min_level: int = 0,
-                   page: int = 1, size: int = 50) -> list[dict]:
-    """Return one page of the relationship's suggested volunteers, best first, as display rows (no contacts).
+class RelationshipView(NamedTuple):
+    """What the volunteer page shows of a relationship on every request, kept with the rows' HTML."""
 
-    Two queries whatever the page size: the page's suggestions with the few alumni columns
-    a row shows (never e-mail or address), then those alumni's placements for the tie; the
-    reasons are written from the rows' stored levels.
-    """
+    id: int
+    us_label: str
+    jp_label: str
+    jp_name: str  # the partner town's (or prefecture's) name alone
+    theme_list: list[str]
+    point: tuple[float, float]  # where distances are measured to (see web.present.us_point)
+
+    @classmethod
+    def of(cls, rel: Relationship) -> RelationshipView:
+        name = rel.jp_municipality.name_romaji if rel.jp_municipality else rel.jp_prefecture.name
+        return cls(rel.id, rel.us_label, rel.jp_label, name, rel.theme_list, us_point(rel))
+
+
+def _page(db, rel: Relationship | RelationshipView, *, radius: int | None, theme: str, min_level: int, page: int,
+          size: int) -> list:
+    """The page's suggestion rows, best first: the suggestion and the few alumni columns a row shows."""
     query = _VOLUNTEERS
     if min_level:
         query = query.where(Alumnus.japanese_level >= min_level)
     if theme:
         query = query.where(Alumnus.interests.ilike(f"%{theme}%"))
     if radius is not None:
-        query = query.where(_within_radius(rel, radius))
-    point = us_point(rel)
-    found = []
+        query = query.where(_within_radius(rel.point if isinstance(rel, RelationshipView) else us_point(rel), radius))
     # Plain column rows: the connection runs them without the ORM's per-statement set-up.
-    conn = db.connection()
-    for row in conn.execute(query, {"relationship_id": rel.id, "offset": (page - 1) * size, "limit": size}):
-        band, km = distance_band(row, rel, point)
-        found.append((row, band, km))
+    return db.connection().execute(query, {"relationship_id": rel.id, "offset": (page - 1) * size,
+                                           "limit": size}).all()
+
+
+def _display(db, rel: Relationship, found: list) -> list[dict]:
+    """Display rows (no contacts) of suggestion rows: two queries, the placements for the tie and
+    the alumni for the reasons, which are written from the rows' stored levels."""
+    point = us_point(rel)
+    banded = [(row, *distance_band(row, rel, point)) for row in found]
     placements: dict[int, list] = {}
     if found:
-        for alum_id, *placement in conn.execute(*placement_rows(row.alum_id for row, _, _ in found)):
+        for alum_id, *placement in db.connection().execute(*placement_rows(row.alum_id for row in found)):
             placements.setdefault(alum_id, []).append(placement)
-    written = volunteer_reasons(db, [(row.alum_id, rel.id, row.levels) for row, _, _ in found])
+    written = volunteer_reasons(db, [(row.alum_id, rel.id, row.levels) for row in found])
     # The band only: the km stays here (an exact distance from a known town gives a home away).
     return [{"alum_id": row.alum_id, "name": display_name(row.given_name, row.family_name), "score": row.score,
              "rank": row.rank, "band": band, "tie": tie_sentence(placements.get(row.alum_id, ()), rel),
              "japanese_level": row.japanese_level, "hours": row.availability_hours,
-             "reasons": reasons(why)} for (row, band, km), why in zip(found, written)]
+             "reasons": reasons(why)} for (row, band, km), why in zip(banded, written)]
+
+
+def volunteer_rows(db, rel: Relationship, *, radius: int | None = None, theme: str = "", min_level: int = 0,
+                   page: int = 1, size: int = 50) -> list[dict]:
+    """Return one page of the relationship's suggested volunteers, best first, as display rows (no contacts).
+
+    Three queries whatever the page size: the page's suggestions with the few alumni columns
+    a row shows (never e-mail or address), those alumni's placements for the tie, and their
+    details for the reasons, which are written from the rows' stored levels.
+    """
+    return _display(db, rel, _page(db, rel, radius=radius, theme=theme, min_level=min_level, page=page, size=size))
+
+
+def _kept(stamp: int) -> dict:
+    """What this app keeps at ``stamp``: each volunteer's part of the page that is the same for every
+    viewer (name, facts, tie, reasons) and the partner map, as HTML, and the relationship's view.
+
+    Kept while the database's change stamp reads the same, keyed on everything else they are
+    built from (the suggestion row as read now, with its run; the relationship). One cache per
+    app, so that a test's app never sees another's.
+    """
+    cache = current_app.extensions.get("jetmatch_volunteer_fragments")
+    if cache is None:
+        cache = current_app.extensions["jetmatch_volunteer_fragments"] = StampedCache()
+    return cache.at(stamp)
+
+
+def _loaded(db, relationship_id: int) -> Relationship:
+    rel = db.get(Relationship, relationship_id, options=_SIDES)
+    if rel is None:  # deleted since the page began
+        abort(404)
+    return rel
+
+
+def _fragments(db, rel: Relationship, stamp: int, found: list) -> list[tuple[int, Markup]]:
+    """(alum id, HTML) of each row's viewer-independent part, built only for rows not kept at ``stamp``."""
+    kept = _kept(stamp)
+    keys = [("row", rel.id, tuple(row)) for row in found]
+    missing = [n for n, key in enumerate(keys) if key not in kept]
+    if missing:
+        from matcher.graph import cached_graph
+
+        rel = _loaded(db, rel.id)
+        g.place_graph = cached_graph(db, 0.0)  # the tie paths kept from now on: the graph as of now
+        for n, row in zip(missing, _display(db, rel, [found[n] for n in missing])):
+            kept[keys[n]] = Markup(render_template("committee/_volunteer.html", rel=rel, row=row))
+    return [(row.alum_id, kept[key]) for row, key in zip(found, keys)]
 
 
 @bp.get("/relationships/<int:relationship_id>/volunteers")
@@ -91,22 +159,34 @@ def volunteer_rows(db, rel: Relationship, *, radius: int | None = None, theme: s
 def volunteers(relationship_id: int):
     """Show the ranked volunteers for one relationship, with the reasons for each."""
     db = get_session()
-    rel = db.get(Relationship, relationship_id, options=_SIDES)
+    stamp = data_stamp(db)  # first: what is kept was built from data read after it
+    kept = _kept(stamp)
+    rel = kept.get(("relationship", relationship_id))
     if rel is None:
-        abort(404)
+        rel = kept[("relationship", relationship_id)] = RelationshipView.of(_loaded(db, relationship_id))
     radius = RADII.get(request.args.get("radius", ""))
     theme = text_arg("theme", MAX_THEME)
     min_level = int_arg("level", 0, 0, 5)
     page = int_arg("page", 1, 1, MAX_PAGE)
     size = current_app.config["VOLUNTEER_PAGE_SIZE"]
-    rows = volunteer_rows(db, rel, radius=radius, theme=theme, min_level=min_level, page=page, size=size)
-    shown = [row["alum_id"] for row in rows]
-    requests = {r.alumnus_id: r for r in db.scalars(decisions.requests_for_relationship(rel.id)
-                                                    .where(MatchRequest.alumnus_id.in_(shown)))}
-    contacts = {aid: decisions.contacts_for(db, r) for aid, r in requests.items() if r.status == "approved"}
+    found = _page(db, rel, radius=radius, theme=theme, min_level=min_level, page=page, size=size)
+    rows = _fragments(db, rel, stamp, found)
+    shown = [alum_id for alum_id, _ in rows]
+    # the rows' requests (id and status: the page needs no more), in decisions.requests_for_relationship's order
+    requests = {r.alumnus_id: r for r in db.connection().execute(
+        _REQUESTS, {"relationship_id": rel.id, "alumnus_ids": shown})} if shown else {}
+    contacts = {aid: decisions.contacts_for(db, db.get(MatchRequest, r.id))
+                for aid, r in requests.items() if r.status == "approved"}
+    # one url_for for every row's form: the alum's id goes where the stand-in is
+    action = url_for("committee.request_introduction", relationship_id=rel.id, alumnus_id=_ANY_ID, **request.args)
+    partner_map = kept.get(("partner_map", rel.id))
+    if partner_map is None:
+        partner_map = kept[("partner_map", rel.id)] = Markup(render_template("maps/_partner.html",
+                                                                             rel=_loaded(db, rel.id)))
     return render_template("committee/volunteers.html", rel=rel, rows=rows, requests=requests, contacts=contacts,
                            radius=request.args.get("radius", ""), theme=theme, level=min_level,
-                           themes=rel.theme_list, page=page, size=size)
+                           themes=rel.theme_list, page=page, size=size, action=action.split(str(_ANY_ID)),
+                           partner_map=partner_map)
 
 
 @bp.post("/relationships/<int:relationship_id>/volunteers/<int:alumnus_id>/request")

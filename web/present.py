@@ -7,6 +7,9 @@ the API and the HTML pages say the same things.
 from __future__ import annotations
 
 import re
+import threading
+from collections.abc import Callable, Hashable
+from typing import Any
 
 from sqlalchemy import Select, bindparam, func, or_, select
 from sqlalchemy.orm import Session, joinedload
@@ -15,6 +18,7 @@ from matcher.gazetteer import strip_macrons
 from matcher.geo import haversine_km
 from matcher.scoring.comparisons import IN_TOWN_KM
 from matcher.models import (
+    ChangeStamp,
     Municipality,
     MunicipalityAlias,
     Placement,
@@ -26,7 +30,7 @@ from matcher.models import (
 
 __all__ = ["search_relationships", "km_between", "us_point", "distance_band", "tie_sentence",
            "placement_rows", "reasons", "BANDS", "relationship_json", "place_suggestions", "relationship_sides",
-           "safe_cell", "band_phrase", "banded_reasons"]
+           "safe_cell", "band_phrase", "banded_reasons", "data_stamp", "StampedCache"]
 
 BANDS = ((25, "within 25 km"), (80, "within 80 km"), (200, "within 200 km"))
 _SUFFIXES = re.compile(r"[\s-]+(shi|ku|cho|machi|son|mura|city|town|village|ken|fu|to|prefecture|county)$")
@@ -270,3 +274,56 @@ def _is_number(text: str) -> bool:
     except ValueError:
         return False
     return text.strip() == text and text.lower().lstrip("+-") not in ("inf", "infinity", "nan")
+
+
+_STAMP = select(ChangeStamp.version).where(ChangeStamp.name == "data")
+
+
+def data_stamp(session: Session) -> int:
+    """Return the database's change stamp: raised (by triggers) in the transaction of any change to
+    :data:`matcher.models.STAMPED_TABLES`. Read it before the data that is built into a cache."""
+    return session.connection().execute(_STAMP).scalar_one()
+
+
+class StampedCache:
+    """Values built from the stamped tables, kept in this process while the change stamp reads the same.
+
+    A value is stored under the stamp read *before* the data it was built from: once a change
+    has committed, every later read of the stamp is higher and the old values are dropped, so
+    nothing built before a change (a consent withdrawn, a name corrected) is served after it.
+    A key must hold everything else the value depends on.
+
+    >>> cache = StampedCache()
+    >>> cache.get(1, "k", lambda: "built at 1"), cache.get(1, "k", lambda: "again")
+    ('built at 1', 'built at 1')
+    >>> cache.get(2, "k", lambda: "built at 2"), cache.get(1, "k", lambda: "an older reader")
+    ('built at 2', 'an older reader')
+    """
+
+    def __init__(self, limit: int = 5000) -> None:
+        self._lock = threading.Lock()
+        self._stamp: int | None = None
+        self._values: dict[Hashable, Any] = {}
+        self._limit = limit
+
+    def at(self, stamp: int) -> dict:
+        """Return the values kept at ``stamp``, a dict to read and fill (a throwaway one for an older stamp).
+
+        A value built from data read after ``stamp`` goes into this dict, never into a newer
+        stamp's: if the stamp moves meanwhile, it is dropped with this dict.
+        """
+        with self._lock:
+            if self._stamp is None or stamp > self._stamp:
+                self._stamp, self._values = stamp, {}
+            elif len(self._values) >= self._limit:
+                self._values = {}
+            return self._values if stamp == self._stamp else {}
+
+    def get(self, stamp: int, key: Hashable, build: Callable[[], Any]) -> Any:
+        """Return the value of ``key`` at ``stamp``, calling ``build`` when it is not kept."""
+        values = self.at(stamp)
+        try:
+            return values[key]
+        except KeyError:
+            value = values[key] = build()
+            return value

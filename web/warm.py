@@ -19,7 +19,8 @@ __all__ = ["warm"]
 
 
 def warm(app: Flask) -> dict[str, float]:
-    """Load the gazetteer, the scoring tables, the partnership suggestions, the report and every template.
+    """Load the gazetteer, the scoring tables, the partnership suggestions, the place graph,
+    the report and every template.
 
     Returns the seconds each part took (logged at start-up).
     """
@@ -72,6 +73,14 @@ def _partnerships(app: Flask) -> None:
     _ranked(get_session(), "any")
 
 
+def _place_graph(app: Flask) -> None:
+    """The place graph the volunteer and alum pages draw tie paths from (~4 s at 40,000 alumni)."""
+    from matcher.graph import cached_graph
+    from web.database import get_session
+
+    cached_graph(get_session(), 0.0)
+
+
 def _reports(app: Flask) -> None:
     """The coordinators' report as /reports first shows it (about a second at 40,000 alumni)."""
     from matcher.reports import cached_report
@@ -88,4 +97,4 @@ def _templates(app: Flask) -> None:
 
 
 _PARTS = (("gazetteer", _gazetteer), ("scoring", _scoring), ("partnerships", _partnerships),
-          ("reports", _reports), ("templates", _templates))
+          ("place graph", _place_graph), ("reports", _reports), ("templates", _templates))
