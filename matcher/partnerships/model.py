@@ -3,6 +3,8 @@ readable contribution per feature) and its stored versions as ScoringModel rows.
 
 from __future__ import annotations
 
+from functools import cached_property
+
 import numpy as np
 from scipy.special import expit
 from sqlalchemy import select
@@ -68,11 +70,14 @@ class PartnershipModel:
         self.fill_ = np.nan_to_num(np.nanmedian(x, axis=0)) if len(x) else np.zeros(x.shape[1])
         x = np.where(np.isnan(x), self.fill_, x)
         continuous = np.array([n in _CONTINUOUS for n in self.names_])
-        self.mean_ = np.where(continuous, x.mean(axis=0), 0.0)
+        nonneg = np.array([n in SUPPORTING for n in self.names_])
+        # A supporting share is measured from its smallest training value (and floored there),
+        # so that, like a count measured from none, its line never subtracts.
+        floor = x.min(axis=0) if len(x) else np.zeros(x.shape[1])
+        self.mean_ = np.where(continuous, np.where(nonneg, floor, x.mean(axis=0)), 0.0)
         sd = x.std(axis=0)
         self.scale_ = np.where(sd > 0, sd, 1.0)
-        z = (x - self.mean_) / self.scale_
-        nonneg = np.array([n in SUPPORTING for n in self.names_])
+        z = self._floored((x - self.mean_) / self.scale_)
         if self.objective == "pointwise":
             self.coef_, b = fit_pointwise(z, y, lam=1.0 / (self.C * len(y)), nonneg=nonneg)
             self.intercepts_ = np.array([b, b])
@@ -138,6 +143,16 @@ class PartnershipModel:
         model.platt_ = (float(platt["a"]), list(platt["b"]))
         return model
 
+    @cached_property
+    def _floor_columns(self) -> np.ndarray:
+        """Columns of supporting shares, floored at their reference (see ``fit``)."""
+        return np.flatnonzero([n in SUPPORTING and n in _CONTINUOUS for n in self.names_])
+
+    def _floored(self, z: np.ndarray) -> np.ndarray:
+        for j in self._floor_columns:
+            np.maximum(z[:, j], 0.0, out=z[:, j])
+        return z
+
     def _standardised(self, raw: np.ndarray) -> np.ndarray:
         x = _transform(raw)
         if len(self.columns_) != x.shape[1] or np.any(self.columns_ != np.arange(x.shape[1])):
@@ -147,7 +162,7 @@ class PartnershipModel:
             col[np.isnan(col)] = self.fill_[j]
             col -= self.mean_[j]
             col /= self.scale_[j]
-        return x
+        return self._floored(x)
 
     def _intercept(self, levels, n: int) -> np.ndarray | float:
         if levels is None:
@@ -190,7 +205,7 @@ class PartnershipModel:
 
 def _relative(name: str, z: float) -> str:
     """Where a size sits against the training pairs (counts and flags are measured from none)."""
-    if name not in _CONTINUOUS:
+    if name not in _CONTINUOUS or name in SUPPORTING:  # a supporting share is measured from its least
         return ""
     return "about average" if abs(z) < 0.05 else ("above average" if z > 0 else "below average")
 
