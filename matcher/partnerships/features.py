@@ -51,7 +51,6 @@ FEATURES: dict[str, str] = {
     "jp_designated": "the JP side is a designated city",
     "jp_near_partners": "towns within 30 km of the JP side have {v:g} US partner{s}",
     "longitude_product": "east–west position on both sides: longitudes from the average multiply to {v:.2f}",
-    "kernel_affinity": "partnerships of US places near the US side land near the JP side (smoothed density {v:.3f})",
 }
 # …and for a raw value of zero, so that every sentence is true as written.
 _WHEN_ZERO: dict[str, str] = {
@@ -89,12 +88,10 @@ _UNKNOWN = {"jp_population": "the JP side's population is unknown (a typical one
             "population_gap": "one population is unknown (a typical gap is assumed)",
             "size_product": "one population is unknown (an average size is assumed)",
             "latitude_gap": "one side has no coordinates (a typical latitude gap is assumed)",
-            "longitude_product": "one side has no coordinates (an average position is assumed)",
-            "kernel_affinity": "one side has no coordinates (a typical density is assumed)"}
+            "longitude_product": "one side has no coordinates (an average position is assumed)"}
 _BINARY = {"sister_state", "jp_capital", "level_match", "jp_city", "kind_match", "jp_designated"}
 _CONTINUOUS = {"jp_population", "us_population", "population_gap", "size_product",
-               "latitude_gap", "pref_affinity", "longitude_product", "kernel_affinity"}  # measured from the average pair
-_LOG = {"pref_affinity"}  # shares: the model sees their logarithm (a log-probability)
+               "latitude_gap", "pref_affinity", "longitude_product"}  # measured from the average pair
 _LINEAR = {"size_product", "latitude_gap", "longitude_product"}  # already on a log scale or in degrees
 # Features whose direction is known before any data: more of them never makes a pair less
 # likely. The model keeps their weights ≥ 0, so a line saying "5 alumni…" never subtracts.
@@ -102,8 +99,8 @@ SUPPORTING = frozenset({"sister_state", "state_pref_ties", "adamic_adar", "resou
                         "common_neighbours", "pref_attachment", "neighbour_ties", "region_ties",
                         "us_partners_in_pref", "jp_partners_in_state", "alumni_bridges", "alumni_pref_bridges",
                         "near_us_partners_in_pref", "near_us_partners_near_jp", "jp_near_partners_in_state",
-                        "jp_partners_near_us", "us_partners_near_jp", "area_pref_share", "jp_capital", "kind_match", "level_match",
-                        "pref_partners", "pref_affinity", "kernel_affinity"})
+                        "jp_partners_near_us", "us_partners_near_jp", "area_pref_share", "jp_capital", "kind_match",
+                        "level_match", "pref_partners", "pref_affinity"})
 # The new signals, as groups that the evaluation's ablation switches off one at a time.
 SIGNALS: dict[str, tuple[str, ...]] = {
     "spatial": ("near_us_partners_in_pref", "near_us_partners_near_jp", "jp_near_partners_in_state",
@@ -112,14 +109,17 @@ SIGNALS: dict[str, tuple[str, ...]] = {
     "size_kind": ("jp_population", "us_population", "population_gap", "jp_capital", "jp_city", "kind_match"),
     "alumni": ("alumni_bridges", "alumni_pref_bridges"),
     "graph_indices": ("adamic_adar", "resource_allocation", "common_neighbours", "pref_attachment"),
+    "size_match": ("size_product",),
+    "latitude": ("latitude_gap",),
+    "longitude": ("longitude_product",),
+    "prefecture": ("pref_partners", "pref_affinity", "pref_munis"),
+    "designated": ("jp_designated",),
+    "near_partners": ("jp_near_partners",),
 }
 SMALL_US_PLACE = 25_000  # below this a US place "is a town" for kind matching
 LOG_POP_CENTRE = 4.5  # log10 population the size product is measured from (about 30,000 people)
 US_LON_CENTRE, JP_LON_CENTRE = -100.0, 137.0  # the middle of each country, for the longitude product
-PREF_PRIOR = 5.0
-KERNEL_US_KM, KERNEL_JP_KM, KERNEL_PRIOR = 300.0, 50.0, 1.0  # two-sided kernel smoothing
-KERNEL_FLOOR = 1e-3  # a uniform density under the back-off, so remote islands stay finite
-_EARTH_KM = 6371.0  # pseudo-partnerships of the prefecture-affinity back-off
+PREF_PRIOR = 5.0  # pseudo-partnerships of the prefecture-affinity back-off
 
 
 def pair_features(graph: TieGraph, us: np.ndarray, jp: np.ndarray) -> np.ndarray:
@@ -174,7 +174,6 @@ def pair_features(graph: TieGraph, us: np.ndarray, jp: np.ndarray) -> np.ndarray
         "jp_designated": _designated(u, jp),
         "jp_near_partners": graph.jp_near_degree[jp],
         "longitude_product": _longitude_product(u, us, jp),
-        "kernel_affinity": _kernel_affinity(graph, us, jp),
     }
     out = np.empty((len(us), len(FEATURES)), order="F")  # column-major: _transform works by column
     for i, name in enumerate(FEATURES):
@@ -224,36 +223,6 @@ def _latitude_gap(u: Universe, us: np.ndarray, jp: np.ndarray) -> np.ndarray:
     if u.us_lat is None or u.jp_lat is None:
         return np.full(len(us), np.nan)
     return np.abs(u.us_lat[us] - u.jp_lat[jp])
-
-
-def _kernel_affinity(graph: TieGraph, us: np.ndarray, jp: np.ndarray) -> np.ndarray:
-    """Two-sided kernel smoothing of the known partnerships: each partnership (a, b) counts
-    for the pair (us, jp) with weight K_US(us, a) · K_JP(jp, b) (Gaussian in great-circle
-    distance, bandwidths KERNEL_US_KM and KERNEL_JP_KM), divided by the US-side weight, and
-    backed off (KERNEL_PRIOR pseudo-partnerships) to the density of all partnerships near jp.
-    So it is the smoothed share of nearby US places' partners that lie near the JP side."""
-    u = graph.universe
-    if u.us_lat is None or u.jp_lat is None:
-        return np.full(len(us), np.nan)
-    ok = np.isfinite(u.us_lat[graph.us]) & np.isfinite(u.jp_lat[graph.jp])
-    ea, eb = graph.us[ok], graph.jp[ok]
-    uq, inv = np.unique(us, return_inverse=True)
-    jq, jinv = np.unique(jp, return_inverse=True)
-    k_us = np.nan_to_num(_gauss(u.us_lat[uq], u.us_lon[uq], u.us_lat[ea], u.us_lon[ea], KERNEL_US_KM))
-    k_jp = np.nan_to_num(_gauss(u.jp_lat[jq], u.jp_lon[jq], u.jp_lat[eb], u.jp_lon[eb], KERNEL_JP_KM))
-    near = k_us @ k_jp.T  # unique US × unique JP: the doubly weighted partnerships
-    prior = (k_jp.mean(axis=1) if len(eb) else np.zeros(len(jq))) + KERNEL_FLOOR
-    out = (near[inv, jinv] + KERNEL_PRIOR * prior[jinv]) / (k_us.sum(axis=1)[inv] + KERNEL_PRIOR)
-    return np.where(np.isfinite(u.us_lat[us]) & np.isfinite(u.jp_lat[jp]), out, np.nan)
-
-
-def _gauss(lat1, lon1, lat2, lon2, km: float) -> np.ndarray:
-    """len(lat1) × len(lat2) Gaussian weights exp(−d²/2km²) of great-circle distances d."""
-    p1, p2 = np.radians(lat1)[:, None], np.radians(lat2)[None, :]
-    dl = np.radians(lon2)[None, :] - np.radians(lon1)[:, None]
-    h = np.sin((p2 - p1) / 2) ** 2 + np.cos(p1) * np.cos(p2) * np.sin(dl / 2) ** 2
-    d = 2 * _EARTH_KM * np.arcsin(np.sqrt(np.clip(h, 0.0, 1.0)))
-    return np.exp(-0.5 * (d / km) ** 2)
 
 
 def _longitude_product(u: Universe, us: np.ndarray, jp: np.ndarray) -> np.ndarray:
