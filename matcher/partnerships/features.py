@@ -89,6 +89,10 @@ _UNKNOWN = {"jp_population": "the JP side's population is unknown (a typical one
             "size_product": "one population is unknown (an average size is assumed)",
             "latitude_gap": "one side has no coordinates (a typical latitude gap is assumed)",
             "longitude_product": "one side has no coordinates (an average position is assumed)"}
+# Features worded by the sign of their value (negative, zero, positive).
+_BY_SIGN = {"size_product": ("sizes differ: one side has more than about 30,000 people, the other fewer",
+                             "one side has about 30,000 people",
+                             "sizes match: both sides have more than about 30,000 people, or both fewer")}
 _BINARY = {"sister_state", "jp_capital", "level_match", "jp_city", "kind_match", "jp_designated"}
 _CONTINUOUS = {"jp_population", "us_population", "population_gap", "size_product",
                "latitude_gap", "pref_affinity", "longitude_product"}  # measured from the average pair
@@ -369,9 +373,13 @@ def _sentence(name: str, value: float) -> str:
     'no JET alum living near the US side was placed in this prefecture yet'
     >>> _sentence("state_pref_ties", 1.0)
     '1 other partnership already joins this state and this prefecture'
+    >>> _sentence("size_product", -0.4)
+    'sizes differ: one side has more than about 30,000 people, the other fewer'
     """
     if np.isnan(value):
         return _UNKNOWN.get(name, FEATURES[name].split("(")[0].split("{")[0].strip() + " (unknown)")
+    if name in _BY_SIGN:
+        return _BY_SIGN[name][int(np.sign(value)) + 1].format(v=value)
     if value == 0 and name in _WHEN_ZERO:
         return _WHEN_ZERO[name]
     one = value == 1
