@@ -230,11 +230,13 @@ def _score_rows(app, graph: pt.TieGraph, model: pt.PartnershipModel, rows: list[
 
 @partnerships.command()
 @click.option("--seeds", type=click.IntRange(min=1), default=5, show_default=True)
+@click.option("--seed-start", type=click.IntRange(min=0), default=0, show_default=True,
+              help="First seed: --seed-start 100 --seeds 10 checks other splits than the usual 0..4.")
 @click.option("--holdout", type=click.FloatRange(0.05, 0.5), default=0.2, show_default=True)
-@click.option("--ablation", is_flag=True, help="Also refit without each signal group (slower).")
+@click.option("--ablation", is_flag=True, help="Also refit without each signal group the model uses, and with each it leaves out (slower).")
 @click.option("--json", "as_json", is_flag=True, help="Print summary and per-seed results as JSON.")
 @pass_app
-def evaluate(app, seeds: int, holdout: float, ablation: bool, as_json: bool) -> None:
+def evaluate(app, seeds: int, seed_start: int, holdout: float, ablation: bool, as_json: bool) -> None:
     """Hide a share of the known pairs per seed, train on the rest, and rank each hidden pair's
     partner among every candidate at its level, against baselines; calibration and ablation."""
     app.ensure_schema()
@@ -243,7 +245,7 @@ def evaluate(app, seeds: int, holdout: float, ablation: bool, as_json: bool) -> 
     if len(graph.us) < 20:
         raise click.ClickException(f"only {len(graph.us)} relationships in the database: nothing to learn from")
     status(f"evaluating on {len(graph.us)} pairs, {seeds} seeds…")
-    result = pt.evaluate(graph, seeds=seeds, holdout=holdout, ablation=ablation)
+    result = pt.evaluate(graph, seeds=seeds, holdout=holdout, ablation=ablation, seed_start=seed_start)
     if as_json:
         emit_json(result)
         return

@@ -241,7 +241,7 @@ def evaluate_seed(graph: TieGraph, seed: int, holdout: float = 0.2, negatives: i
                      "candidates": int(np.sum(~graph.universe.jp_is_pref))}
     out["_test"] = {"p": p, "y": test["y"]}
     if ablation:
-        out["ablation"] = _ablation(lists, test, seed)
+        out["ablation"] = _ablation(lists, test, seed, features)
     return out
 
 
@@ -254,20 +254,26 @@ def _top_mask(scores: np.ndarray, groups: np.ndarray, k: int) -> np.ndarray:
     return mask
 
 
-def _ablation(lists, test, seed: int) -> dict:
-    """The model on every feature ("all"), then without each signal group in turn: inner
-    (cross-fitted on the training lists: what DEFAULT_FEATURES was chosen on) and test
-    figures at the municipality level."""
+def _ablation(lists, test, seed: int, features: tuple[str, ...] | None = None) -> dict:
+    """The chosen model ("all": DEFAULT_FEATURES), then without each signal group it uses and
+    with each group it leaves out, one at a time: inner (cross-fitted on the training lists:
+    what the choice was made on) and test figures at the municipality level."""
+    chosen = tuple(features or DEFAULT_FEATURES)
+    variants = {"all": chosen}
+    for signal, cols in SIGNALS.items():
+        if any(f in chosen for f in cols):
+            variants[f"without_{signal}"] = tuple(f for f in chosen if f not in cols)
+        else:
+            variants[f"with_{signal}"] = chosen + tuple(f for f in FEATURES if f in cols)
     out = {}
-    for signal, cols in {"none": (), **SIGNALS}.items():
-        keep = tuple(f for f in FEATURES if f not in cols)
+    rows = test["level"] == 0
+    inner_rows = lists["level"] == 0
+    for name, keep in variants.items():
         model = PartnershipModel(features=keep, seed=seed).fit(lists["raw"], lists["y"], lists["group"],
                                                              lists["level"])
-        rows = test["level"] == 0
         scores = model.decision_function(test["raw"][rows])
-        out["all" if signal == "none" else f"without_{signal}"] = {
-            "inner": list_metrics(model.oof_, lists["y"], lists["group"]),
-            "test": list_metrics(scores, test["y"][rows], test["group"][rows])}
+        out[name] = {"inner": list_metrics(model.oof_[inner_rows], lists["y"][inner_rows], lists["group"][inner_rows]),
+                     "test": list_metrics(scores, test["y"][rows], test["group"][rows])}
     return out
 
 
@@ -277,8 +283,9 @@ def _mean_sd(values: list[float]) -> dict[str, float]:
 
 
 def evaluate(graph: TieGraph, seeds: int = 5, holdout: float = 0.2, ablation: bool = False,
-             features: tuple[str, ...] | None = None) -> dict:
-    """Run ``evaluate_seed`` for seeds 0..seeds-1; return per-seed results and mean ± sd.
+             features: tuple[str, ...] | None = None, seed_start: int = 0) -> dict:
+    """Run ``evaluate_seed`` for seeds seed_start..seed_start+seeds-1; return per-seed results
+    and mean ± sd.
 
     Parameters
     ----------
@@ -292,6 +299,8 @@ def evaluate(graph: TieGraph, seeds: int = 5, holdout: float = 0.2, ablation: bo
         Also refit without each feature.
     features : tuple of str, optional
         The model's features (default: DEFAULT_FEATURES).
+    seed_start : int, optional
+        The first seed (other splits than the default 0..seeds-1, to check that a gain holds).
 
     Returns
     -------
@@ -300,7 +309,8 @@ def evaluate(graph: TieGraph, seeds: int = 5, holdout: float = 0.2, ablation: bo
         ``runs``, ``inner``, ``calibration``, ``model_beats_every_baseline_every_seed``
         and (``ablation``) ``ablation``.
     """
-    runs = [evaluate_seed(graph, s, holdout, features=features, ablation=ablation) for s in range(seeds)]
+    runs = [evaluate_seed(graph, s, holdout, features=features, ablation=ablation)
+            for s in range(seed_start, seed_start + seeds)]
     summary = {m: {k: _mean_sd([r[m][k] for r in runs]) for k in METRICS} for m in METHODS}
     by_level = {lv: {m: {k: _mean_sd([r["by_level"][lv][m][k] for r in runs]) for k in METRICS}
                      for m in METHODS} for lv in LEVEL_NAMES}
@@ -309,7 +319,7 @@ def evaluate(graph: TieGraph, seeds: int = 5, holdout: float = 0.2, ablation: bo
              for k, op in better.items()}
     for r in runs:
         r.pop("_test")  # arrays, kept only for callers of evaluate_seed
-    result = {"seeds": seeds, "holdout": holdout, "pairs": int(len(graph.us)), "summary": summary,
+    result = {"seeds": seeds, "seed_start": seed_start, "holdout": holdout, "pairs": int(len(graph.us)), "summary": summary,
               "summary_level": "municipality", "by_level": by_level,
               "model_beats_every_baseline_every_seed": beats, "runs": runs,
               "inner": {k: _mean_sd([r["inner"][k] for r in runs]) for k in ("hits@10", "hits@50", "mrr",

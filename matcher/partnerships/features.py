@@ -42,6 +42,15 @@ FEATURES: dict[str, str] = {
     "jp_merged": "{v:g} former municipalit{ies} merged into the JP side, each with its own history of ties",
     "jp_city": "the JP side is a city",
     "kind_match": "sizes match: a small US place with a Japanese town or village, or a larger one with a city",
+    "pref_partners": "the prefecture already has {v:g} US partnership{s}",
+    "pref_affinity": "{v:.1%} of the partnerships of this state and nearby US places go to this prefecture "
+                     "(smoothed towards the prefecture's share of all)",
+    "pref_munis": "{v:g} municipalit{ies} of this prefecture compete for a partner",
+    "size_product": "size on both sides: log-populations from the average multiply to {v:.2f}",
+    "latitude_gap": "their latitudes differ by {v:.1f}°",
+    "jp_designated": "the JP side is a designated city",
+    "jp_near_partners": "towns within 30 km of the JP side have {v:g} US partner{s}",
+    "longitude_product": "east–west position on both sides: longitudes from the average multiply to {v:.2f}",
 }
 # …and for a raw value of zero, so that every sentence is true as written.
 _WHEN_ZERO: dict[str, str] = {
@@ -70,19 +79,32 @@ _WHEN_ZERO: dict[str, str] = {
     "jp_merged": "no former municipality merged into the JP side",
     "jp_city": "the JP side is a town, village or prefecture, not a city",
     "kind_match": "sizes differ in kind: a small US place with a Japanese city, or a larger one with a town",
+    "pref_partners": "the prefecture has no US partnership yet",
+    "jp_designated": "the JP side is not a designated city",
+    "jp_near_partners": "no town within 30 km of the JP side has a US partner",
 }
 _UNKNOWN = {"jp_population": "the JP side's population is unknown (a typical one is assumed)",
             "us_population": "the US side's population is unknown (a typical one is assumed)",
-            "population_gap": "one population is unknown (a typical gap is assumed)"}
-_BINARY = {"sister_state", "jp_capital", "level_match", "jp_city", "kind_match"}
-_CONTINUOUS = {"jp_population", "us_population", "population_gap"}  # measured from the average pair
+            "population_gap": "one population is unknown (a typical gap is assumed)",
+            "size_product": "one population is unknown (an average size is assumed)",
+            "latitude_gap": "one side has no coordinates (a typical latitude gap is assumed)",
+            "longitude_product": "one side has no coordinates (an average position is assumed)"}
+# Features worded by the sign of their value (negative, zero, positive).
+_BY_SIGN = {"size_product": ("sizes differ: one side has more than about 30,000 people, the other fewer",
+                             "one side has about 30,000 people",
+                             "sizes match: both sides have more than about 30,000 people, or both fewer")}
+_BINARY = {"sister_state", "jp_capital", "level_match", "jp_city", "kind_match", "jp_designated"}
+_CONTINUOUS = {"jp_population", "us_population", "population_gap", "size_product",
+               "latitude_gap", "pref_affinity", "longitude_product"}  # measured from the average pair
+_LINEAR = {"size_product", "latitude_gap", "longitude_product"}  # already on a log scale or in degrees
 # Features whose direction is known before any data: more of them never makes a pair less
 # likely. The model keeps their weights ≥ 0, so a line saying "5 alumni…" never subtracts.
 SUPPORTING = frozenset({"sister_state", "state_pref_ties", "adamic_adar", "resource_allocation",
                         "common_neighbours", "pref_attachment", "neighbour_ties", "region_ties",
                         "us_partners_in_pref", "jp_partners_in_state", "alumni_bridges", "alumni_pref_bridges",
                         "near_us_partners_in_pref", "near_us_partners_near_jp", "jp_near_partners_in_state",
-                        "jp_partners_near_us", "us_partners_near_jp", "area_pref_share", "jp_capital", "kind_match", "level_match"})
+                        "jp_partners_near_us", "us_partners_near_jp", "area_pref_share", "jp_capital", "kind_match",
+                        "level_match", "pref_partners", "pref_affinity"})
 # The new signals, as groups that the evaluation's ablation switches off one at a time.
 SIGNALS: dict[str, tuple[str, ...]] = {
     "spatial": ("near_us_partners_in_pref", "near_us_partners_near_jp", "jp_near_partners_in_state",
@@ -91,8 +113,17 @@ SIGNALS: dict[str, tuple[str, ...]] = {
     "size_kind": ("jp_population", "us_population", "population_gap", "jp_capital", "jp_city", "kind_match"),
     "alumni": ("alumni_bridges", "alumni_pref_bridges"),
     "graph_indices": ("adamic_adar", "resource_allocation", "common_neighbours", "pref_attachment"),
+    "size_match": ("size_product",),
+    "latitude": ("latitude_gap",),
+    "longitude": ("longitude_product",),
+    "prefecture": ("pref_partners", "pref_affinity", "pref_munis"),
+    "designated": ("jp_designated",),
+    "near_partners": ("jp_near_partners",),
 }
 SMALL_US_PLACE = 25_000  # below this a US place "is a town" for kind matching
+LOG_POP_CENTRE = 4.5  # log10 population the size product is measured from (about 30,000 people)
+US_LON_CENTRE, JP_LON_CENTRE = -100.0, 137.0  # the middle of each country, for the longitude product
+PREF_PRIOR = 5.0  # pseudo-partnerships of the prefecture-affinity back-off
 
 
 def pair_features(graph: TieGraph, us: np.ndarray, jp: np.ndarray) -> np.ndarray:
@@ -141,6 +172,12 @@ def pair_features(graph: TieGraph, us: np.ndarray, jp: np.ndarray) -> np.ndarray
         **_spatial(graph, us, jp, p, s),
         "jp_merged": u.jp_merged[jp] if u.jp_merged is not None else np.zeros(len(jp)),
         **_kind(u, us, jp, us_pop),
+        **_prefecture(graph, us, jp, s, p),
+        "size_product": (np.log10(us_pop) - LOG_POP_CENTRE) * (np.log10(jp_pop) - LOG_POP_CENTRE),
+        "latitude_gap": _latitude_gap(u, us, jp),
+        "jp_designated": _designated(u, jp),
+        "jp_near_partners": graph.jp_near_degree[jp],
+        "longitude_product": _longitude_product(u, us, jp),
     }
     out = np.empty((len(us), len(FEATURES)), order="F")  # column-major: _transform works by column
     for i, name in enumerate(FEATURES):
@@ -169,6 +206,41 @@ def _spatial(graph: TieGraph, us: np.ndarray, jp: np.ndarray, p: np.ndarray, s: 
             "area_pref_share": share}
 
 
+def _prefecture(graph: TieGraph, us: np.ndarray, jp: np.ndarray, s: np.ndarray, p: np.ndarray) -> dict:
+    """Prefecture-level popularity and affinity: the prefecture's partnerships (leave-one-out,
+    as everything on ``graph``), its number of municipalities, and the share of the state's
+    and nearby US places' partnerships in it, backed off to the prefecture's share of all
+    (additive smoothing with PREF_PRIOR pseudo-partnerships)."""
+    u = graph.universe
+    b = graph.projected
+    per_pref = b.sum(axis=0)
+    prior = (per_pref + 1.0) / (per_pref.sum() + len(per_pref))
+    uniq, inv = np.unique(us, return_inverse=True)
+    by_pref = np.asarray((graph.near_us(uniq) @ graph.us_by_pref).todense()) + b[u.us_state[uniq]]
+    affinity = (by_pref[inv, p] + PREF_PRIOR * prior[p]) / (by_pref.sum(axis=1)[inv] + PREF_PRIOR)
+    munis = np.bincount(u.jp_pref[~u.jp_is_pref], minlength=len(u.prefectures)).astype(float)
+    return {"pref_partners": per_pref[p], "pref_affinity": affinity,
+            "pref_munis": np.where(u.jp_is_pref[jp], 1.0, munis[p])}
+
+
+def _latitude_gap(u: Universe, us: np.ndarray, jp: np.ndarray) -> np.ndarray:
+    if u.us_lat is None or u.jp_lat is None:
+        return np.full(len(us), np.nan)
+    return np.abs(u.us_lat[us] - u.jp_lat[jp])
+
+
+def _longitude_product(u: Universe, us: np.ndarray, jp: np.ndarray) -> np.ndarray:
+    """(US longitude − US_LON_CENTRE) × (JP longitude − JP_LON_CENTRE), in units of 10°."""
+    if u.us_lon is None or u.jp_lon is None:
+        return np.full(len(us), np.nan)
+    return (u.us_lon[us] - US_LON_CENTRE) * (u.jp_lon[jp] - JP_LON_CENTRE) / 100.0
+
+
+def _designated(u: Universe, jp: np.ndarray) -> np.ndarray:
+    """Designated cities: JIS codes xx100 (the wards of a designated city are xx1nn)."""
+    return np.array([k.startswith("muni:") and k.endswith("100") for k in u.jp_keys], dtype=float)[jp]
+
+
 def _kind(u: Universe, us: np.ndarray, jp: np.ndarray, us_pop: np.ndarray) -> dict:
     """Size and kind: is the JP side a city, and does that fit the size of the US side."""
     if u.jp_kind is None:
@@ -192,7 +264,9 @@ def _transform(raw: np.ndarray) -> np.ndarray:
     x = np.array(raw, dtype=float, order="F")
     for i, name in enumerate(FEATURES):
         col = x[:, i]
-        if name in _CONTINUOUS:
+        if name in _LINEAR:
+            x[:, i] = np.where(np.isfinite(col), col, np.nan)
+        elif name in _CONTINUOUS:
             col = np.log10(np.where(np.isfinite(col) & (col > 0), col, np.nan))
             x[:, i] = col
         elif name not in _BINARY:
@@ -299,9 +373,13 @@ def _sentence(name: str, value: float) -> str:
     'no JET alum living near the US side was placed in this prefecture yet'
     >>> _sentence("state_pref_ties", 1.0)
     '1 other partnership already joins this state and this prefecture'
+    >>> _sentence("size_product", -0.4)
+    'sizes differ: one side has more than about 30,000 people, the other fewer'
     """
     if np.isnan(value):
         return _UNKNOWN.get(name, FEATURES[name].split("(")[0].split("{")[0].strip() + " (unknown)")
+    if name in _BY_SIGN:
+        return _BY_SIGN[name][int(np.sign(value)) + 1].format(v=value)
     if value == 0 and name in _WHEN_ZERO:
         return _WHEN_ZERO[name]
     one = value == 1

@@ -237,6 +237,11 @@ class TieGraph:
         return np.asarray((self.universe.jp_near @ self.jp_by_state).todense())
 
     @cached_property
+    def jp_near_degree(self) -> np.ndarray:
+        """J: US partnerships of the municipalities within NEAR_JP_KM of each JP node."""
+        return np.asarray(self.universe.jp_near @ self.jp_degree).ravel()
+
+    @cached_property
     def region_ties(self) -> np.ndarray:
         region = self.universe.pref_region
         same = (region[:, None] == region[None, :]).astype(float)

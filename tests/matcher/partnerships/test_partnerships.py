@@ -476,3 +476,76 @@ def test_reliability_table_and_ece():
     filled = [r for r in table if r["n"]]
     assert [r["n"] for r in filled] == [2, 1, 4] and filled[-1]["observed"] == 0.25
     assert ece == pytest.approx(4 / 7 * 0.2 + 2 / 7 * 0.0005 + 1 / 7 * 0.002)
+
+
+# --- size, latitude and prefecture signals, each on the small world -------------------------------
+
+
+def test_size_product_matches_large_with_large_and_small_with_small():
+    graph = toy_graph(spatial=True)
+    # Seattle (737,000) with Kobe (1.5 million): both above ~30,000, so the product is positive …
+    assert _features(graph, "place:3", "muni:28100")["size_product"] == pytest.approx(
+        (np.log10(737_000) - 4.5) * (np.log10(1_500_000) - 4.5))
+    # … Marshall (7,000) with a 7,000-people Shiga town too (both below), but not with Kobe.
+    assert _features(graph, "place:2", "muni:25441")["size_product"] > 0
+    assert _features(graph, "place:2", "muni:28100")["size_product"] < 0
+
+
+def test_latitude_gap_and_longitude_product_come_from_the_coordinates():
+    graph = toy_graph(spatial=True)
+    seattle_hirosaki = _features(graph, "place:3", "muni:02201")
+    assert seattle_hirosaki["latitude_gap"] == pytest.approx(47.61 - 40.82)
+    honolulu_naha = _features(graph, "place:5", "muni:47201")
+    assert honolulu_naha["latitude_gap"] == pytest.approx(26.21 - 21.31)
+    # Seattle is west of the US middle and Naha west of Japan's: the longitude product is positive;
+    # Seattle with Hirosaki (east of the middle) is negative.
+    assert _features(graph, "place:3", "muni:47201")["longitude_product"] > 0 > seattle_hirosaki["longitude_product"]
+    # Without coordinates the gap is unknown (not zero), and a model fitted there gives it no weight.
+    plain = toy_graph()
+    assert np.isnan(_features(plain, "place:3", "muni:02201")["latitude_gap"])
+    model = pt.fit_model(plain, features=("jp_population", "latitude_gap"))
+    assert model.coef_[1] == 0
+
+
+def test_prefecture_popularity_and_affinity_leave_the_pair_out():
+    graph = toy_graph(spatial=True)
+    # Shiga has four partnerships (the sister state and three Michigan cities) and four municipalities.
+    marshall_town = _features(graph, "place:2", "muni:25441")
+    assert marshall_town["pref_partners"] == 4 and marshall_town["pref_munis"] == 4
+    # Ann Arbor's state partners Shiga: its smoothed Shiga share beats Okinawa's, which only the
+    # back-off to Okinawa's share of all partnerships keeps above zero.
+    shiga, okinawa = (_features(graph, "place:1", k)["pref_affinity"] for k in ("muni:25441", "muni:47325"))
+    assert shiga > 0.5 > okinawa > 0
+    # Scored as a training example, Lansing–Otsu does not count itself: Shiga has three others.
+    lists = pt.candidate_lists(graph)
+    lansing = lists["raw"][(lists["group"] == 1) & (lists["y"] == 1)][0]
+    assert lansing[_col("pref_partners")] == 3
+
+
+def test_designated_cities_and_the_partners_of_nearby_towns():
+    graph = toy_graph(spatial=True)
+    assert _features(graph, "place:5", "muni:28100")["jp_designated"] == 1  # Kobe, JIS 28100
+    assert _features(graph, "place:5", "muni:28201")["jp_designated"] == 0
+    # 28201 (20 km from Kobe) has Bellevue; Kobe's own partners (Seattle) are not its neighbours'.
+    assert _features(graph, "place:5", "muni:28100")["jp_near_partners"] == 1
+    assert _features(graph, "place:5", "muni:28201")["jp_near_partners"] == 1  # Kobe's one partner
+    assert _features(graph, "place:5", "muni:28585")["jp_near_partners"] == 0
+
+
+def test_a_supporting_share_never_subtracts_even_below_every_training_value():
+    graph = toy_graph(spatial=True)
+    lists = pt.candidate_lists(graph)
+    model = pt.PartnershipModel(features=("pref_affinity", "jp_population")).fit(
+        lists["raw"], lists["y"], lists["group"], lists["level"])
+    raw = lists["raw"].copy()
+    raw[:, _col("pref_affinity")] *= 1e-3  # far below anything seen in training
+    assert (model.contributions(raw)[:, 0] >= 0).all()
+    np.testing.assert_allclose(model.contributions(raw).sum(axis=1) + model.intercepts_[0],
+                               model.decision_function(raw))
+
+
+@pytest.mark.slow
+def test_evaluate_can_start_at_another_seed(real_graph):
+    out = pt.evaluate(real_graph, seeds=1, seed_start=3)
+    assert out["seed_start"] == 3 and len(out["runs"]) == 1
+    assert out["runs"][0]["model"] == pt.evaluate_seed(real_graph, 3)["model"]
