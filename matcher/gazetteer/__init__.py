@@ -21,6 +21,11 @@ from matcher.gazetteer.forms import MAX_PLACE_CHARS
 from matcher.gazetteer.names import jp_key, kana_to_romaji, strip_macrons, us_key
 from matcher.gazetteer.resolver import Gazetteer, Resolution
 
+from matcher._exports import lazy_exports
+
+# The geocode cache is a table: it loads SQLAlchemy, which resolving from a cache file never needs.
+lazy_exports(__name__, {"cache": ["SessionGeocodeCache"]})
+
 __all__ = [
     "Resolution",
     "Gazetteer",
@@ -34,12 +39,3 @@ __all__ = [
     "candidate_label",
     "resolved_summary",
 ]
-
-
-def __getattr__(name: str):
-    # The geocode cache is a table: it loads SQLAlchemy, which resolving from a cache file never needs.
-    if name == "SessionGeocodeCache":
-        from matcher.gazetteer.cache import SessionGeocodeCache
-
-        return SessionGeocodeCache
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

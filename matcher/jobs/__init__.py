@@ -18,11 +18,11 @@ Examples
 ['rescore', 'retrain_partnerships', 'send_outbox']
 """
 
-from importlib import import_module
+from matcher._exports import lazy_exports
 
 # Loaded on first use, like :mod:`matcher.scoring`'s names: `jetmatch score` takes a job lock
 # (:func:`matcher.jobs.runner.job_lock`) and should not import Huey and psycopg for it.
-_EXPORTS = {
+__all__ = lazy_exports(__name__, {
     "kinds": ["KINDS", "Kind", "Progress"],
     "queue": ["close_queues", "queue_file", "queue_for", "read_progress"],
     "records": ["JobError", "add_job", "job_view", "jobs_query", "retry_job"],
@@ -30,42 +30,4 @@ _EXPORTS = {
     "triggers": ["after_import", "after_relationship_change", "describe_rescore", "rescore_alumni",
                  "rescore_everything"],
     "worker": ["WorkerThreads", "run_worker", "start_worker"],
-}
-_WHERE = {name: module for module, names in _EXPORTS.items() for name in names}
-
-__all__ = [
-    "KINDS",
-    "Kind",
-    "Progress",
-    "JobError",
-    "add_job",
-    "retry_job",
-    "jobs_query",
-    "job_view",
-    "after_import",
-    "after_relationship_change",
-    "rescore_alumni",
-    "rescore_everything",
-    "describe_rescore",
-    "queue_for",
-    "close_queues",
-    "queue_file",
-    "read_progress",
-    "run_job",
-    "recover_interrupted",
-    "run_worker",
-    "start_worker",
-    "WorkerThreads",
-]
-
-
-def __getattr__(name: str):
-    if name not in _WHERE:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    value = getattr(import_module(f"{__name__}.{_WHERE[name]}"), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted(list(globals()) + __all__)
+})

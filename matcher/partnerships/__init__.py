@@ -30,94 +30,21 @@ This module is the entry point: it names what the rest of jetmatch uses, from
 - ``proposals``: coordinators' proposals.
 """
 
-from __future__ import annotations
+from matcher._exports import lazy_exports
 
-import importlib
-import sys
-import types
-
-# Each name and the module it comes from. They are imported on first use (PEP 562), so that
-# scoring pairs with a stored model loads neither the learners (scipy.optimize) nor the evaluation.
-_FROM = {
-    **dict.fromkeys(("LEVEL_NAMES", "METHODS", "METRICS", "_rank", "evaluate", "evaluate_seed", "list_metrics",
-                     "reliability"), "evaluate"),
-    **dict.fromkeys(("FEATURES", "SIGNALS", "SUPPORTING", "candidate_lists", "pair_features", "training_examples"),
-                    "features"),
-    **dict.fromkeys(("TieGraph", "Universe", "projected_similarity"), "graph"),
-    **dict.fromkeys(("RADIUS_KM", "capital_codes", "load_graph"), "load"),
-    **dict.fromkeys(("DEFAULT_FEATURES", "MODEL_PREFIX", "PartnershipModel", "fit_model", "model_for", "stored_model"),
-                    "model"),
-    **dict.fromkeys(("STORED_TOP", "store_suggestions", "stored_suggestions", "train"), "store"),
-    **dict.fromkeys(("open_proposals", "proposal_labels", "propose_partnership"), "proposals"),
-    **dict.fromkeys(("LEVELS", "champions", "data_fingerprint", "default_us_pool", "describe_pair",
-                     "seeker_suggestions", "suggest_partnerships", "summarise_reasons", "top_new_pairs"), "suggest"),
-}
-
-
-def __getattr__(name: str):
-    if name not in _FROM:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    value = getattr(importlib.import_module(f"{__name__}.{_FROM[name]}"), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted({*globals(), *_FROM})
-
-
-class _Package(types.ModuleType):
-    """Keep ``evaluate`` the function: importing the submodule of that name would bind the module here."""
-
-    def __setattr__(self, name: str, value) -> None:
-        if isinstance(value, types.ModuleType) and name in _FROM and value.__name__ == f"{__name__}.{name}":
-            return
-        super().__setattr__(name, value)
-
-
-sys.modules[__name__].__class__ = _Package
-
-
-__all__ = [
-    "FEATURES",
-    "DEFAULT_FEATURES",
-    "SIGNALS",
-    "SUPPORTING",
-    "candidate_lists",
-    "LEVEL_NAMES",
-    "list_metrics",
-    "reliability",
-    "STORED_TOP",
-    "store_suggestions",
-    "stored_suggestions",
-    "Universe",
-    "TieGraph",
-    "pair_features",
-    "training_examples",
-    "PartnershipModel",
-    "projected_similarity",
-    "RADIUS_KM",
-    "train",
-    "stored_model",
-    "model_for",
-    "suggest_partnerships",
-    "summarise_reasons",
-    "propose_partnership",
-    "proposal_labels",
-    "open_proposals",
-    "data_fingerprint",
-    "LEVELS",
-    "champions",
-    "METHODS",
-    "METRICS",
-    "evaluate",
-    "evaluate_seed",
-    "capital_codes",
-    "load_graph",
-    "MODEL_PREFIX",
-    "fit_model",
-    "default_us_pool",
-    "describe_pair",
-    "seeker_suggestions",
-    "top_new_pairs",
-]
+# Each name and the module it comes from. They are imported on first use, so that scoring pairs
+# with a stored model loads neither the learners (scipy.optimize) nor the evaluation.
+# ``evaluate`` stays the function when its module is imported.
+__all__ = lazy_exports(__name__, {
+    "evaluate": ["LEVEL_NAMES", "METHODS", "METRICS", "_rank", "evaluate", "evaluate_seed", "list_metrics",
+                 "reliability"],
+    "features": ["FEATURES", "SIGNALS", "SUPPORTING", "candidate_lists", "pair_features", "training_examples"],
+    "graph": ["TieGraph", "Universe", "projected_similarity"],
+    "load": ["RADIUS_KM", "capital_codes", "load_graph"],
+    "model": ["DEFAULT_FEATURES", "MODEL_PREFIX", "PartnershipModel", "fit_model", "model_for", "stored_model"],
+    "store": ["STORED_TOP", "store_suggestions", "stored_suggestions", "train"],
+    "proposals": ["open_proposals", "proposal_labels", "propose_partnership"],
+    "suggest": ["LEVELS", "champions", "data_fingerprint", "default_us_pool", "describe_pair",
+                "seeker_suggestions", "suggest_partnerships", "summarise_reasons", "top_new_pairs"],
+}, keep=["evaluate"])
+__all__.remove("_rank")

@@ -23,9 +23,9 @@ Examples
 ['within_25km', 'within_80km']
 """
 
-from importlib import import_module
+from matcher._exports import lazy_exports
 
-_EXPORTS = {
+__all__ = lazy_exports(__name__, {
     "comparisons": ["Level", "Comparison", "LEVELS", "PAIR_FACTORS", "ALUMNUS_FACTORS", "comparisons",
                     "default_settings", "validate_settings"],
     "scorer": ["Scorer", "TopK", "score_pool"],
@@ -36,19 +36,4 @@ _EXPORTS = {
     "learning": ["LevelLogit", "train_from_decisions", "model_status", "use_model"],
     "assignment": ["assign_edges", "assign_pool"],
     "bench": ["run_bench"],
-}
-_WHERE = {name: module for module, names in _EXPORTS.items() for name in names}
-
-__all__ = sorted(_WHERE)
-
-
-def __getattr__(name: str):
-    if name not in _WHERE:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    value = getattr(import_module(f"{__name__}.{_WHERE[name]}"), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted(list(globals()) + __all__)
+})
