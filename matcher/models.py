@@ -473,8 +473,10 @@ STAMPED_TABLES = ("alumni", "placements", "relationships", "prefectures", "munic
 class ChangeStamp(Base):
     """A version the database raises, in the same transaction, on any change to STAMPED_TABLES.
 
-    One row, ``data``. Read it first, then the data: what was built from that read is good
-    for as long as the version reads the same.
+    The stamp is the sum of ``version`` over the rows: ``data`` (SQLite's only row) and, on
+    PostgreSQL, one ``pid:<n>`` row per server process that has written (so writers never wait
+    on each other for it; migration 0010_stamp_per_writer). Read it first, then the data: what
+    was built from that read is good for as long as the sum reads the same.
     """
 
     __tablename__ = "change_stamps"

@@ -276,13 +276,14 @@ def _is_number(text: str) -> bool:
     return text.strip() == text and text.lower().lstrip("+-") not in ("inf", "infinity", "nan")
 
 
-_STAMP = select(ChangeStamp.version).where(ChangeStamp.name == "data")
+# the sum of every writer's row (migration 0010_stamp_per_writer): any committed change raises it
+_STAMP = select(func.sum(ChangeStamp.version))
 
 
 def data_stamp(session: Session) -> int:
     """Return the database's change stamp: raised (by triggers) in the transaction of any change to
     :data:`matcher.models.STAMPED_TABLES`. Read it before the data that is built into a cache."""
-    return session.connection().execute(_STAMP).scalar_one()
+    return int(session.connection().execute(_STAMP).scalar_one())
 
 
 class StampedCache:
