@@ -3,7 +3,9 @@
 - :mod:`~matcher.maps.projection`: d3's geoAlbersUsa, and the fitted Japan layout;
 - :mod:`~matcher.maps.shapes`: the outlines in ``data/map_us.json`` and ``data/map_jp.json``;
 - :mod:`~matcher.maps.layout`: the coordinator's overview, a chapter's region, a partner's
-  surroundings — areas shaded by counts, relationship ends, counts by municipality.
+  surroundings — areas shaded by counts, relationship ends, counts by municipality;
+- :mod:`~matcher.maps.coast`: the coastlines in those outlines, for ``scripts/build-coast-distance``
+  (imported by that script only: nothing reads the maps for distances at run time).
 """
 
 from matcher.maps.layout import (LEVELS, Area, CountDot, End, MapView, alumni_by_prefecture, alumni_by_state,

@@ -51,6 +51,11 @@ FEATURES: dict[str, str] = {
     "jp_designated": "the JP side is a designated city",
     "jp_near_partners": "towns within 30 km of the JP side have {v:g} US partner{s}",
     "longitude_product": "east–west position on both sides: longitudes from the average multiply to {v:.2f}",
+    "coast_product": "distance to the sea on both sides: log-distances from about 20 km multiply to {v:.2f}",
+    "port_pair": "both sides lie on the coast (within 25 km of the sea): a port with a port",
+    "jp_coastal": "the JP side lies on the coast (within 25 km of the sea)",
+    "latitude_product": "north–south position on both sides: latitudes from the average multiply to {v:.2f}",
+    "town_size_gap": "the JP side is a town or village, and the populations differ by a factor of {v:.1f}",
 }
 # …and for a raw value of zero, so that every sentence is true as written.
 _WHEN_ZERO: dict[str, str] = {
@@ -82,21 +87,31 @@ _WHEN_ZERO: dict[str, str] = {
     "pref_partners": "the prefecture has no US partnership yet",
     "jp_designated": "the JP side is not a designated city",
     "jp_near_partners": "no town within 30 km of the JP side has a US partner",
+    "port_pair": "the two sides are not both on the coast",
+    "jp_coastal": "the JP side lies inland (more than 25 km from the sea)",
 }
 _UNKNOWN = {"jp_population": "the JP side's population is unknown (a typical one is assumed)",
             "us_population": "the US side's population is unknown (a typical one is assumed)",
             "population_gap": "one population is unknown (a typical gap is assumed)",
             "size_product": "one population is unknown (an average size is assumed)",
             "latitude_gap": "one side has no coordinates (a typical latitude gap is assumed)",
-            "longitude_product": "one side has no coordinates (an average position is assumed)"}
+            "longitude_product": "one side has no coordinates (an average position is assumed)",
+            "coast_product": "one side's distance to the sea is unknown (a typical one is assumed)",
+            "latitude_product": "one side has no coordinates (an average position is assumed)",
+            "town_size_gap": "the JP side is a town or village and one population is unknown (a typical gap is assumed)"}
 # Features worded by the sign of their value (negative, zero, positive).
 _BY_SIGN = {"size_product": ("sizes differ: one side has more than about 30,000 people, the other fewer",
                              "one side has about 30,000 people",
-                             "sizes match: both sides have more than about 30,000 people, or both fewer")}
-_BINARY = {"sister_state", "jp_capital", "level_match", "jp_city", "kind_match", "jp_designated"}
-_CONTINUOUS = {"jp_population", "us_population", "population_gap", "size_product",
-               "latitude_gap", "pref_affinity", "longitude_product"}  # measured from the average pair
-_LINEAR = {"size_product", "latitude_gap", "longitude_product"}  # already on a log scale or in degrees
+                             "sizes match: both sides have more than about 30,000 people, or both fewer"),
+            "coast_product": ("one side is within about 20 km of the sea, the other further inland",
+                              "one side is about 20 km from the sea",
+                              "both sides are within about 20 km of the sea, or both further inland")}
+_BINARY = {"sister_state", "jp_capital", "level_match", "jp_city", "kind_match", "jp_designated", "port_pair",
+           "jp_coastal"}
+_CONTINUOUS = {"jp_population", "us_population", "population_gap", "size_product", "latitude_gap", "pref_affinity",
+               "longitude_product", "coast_product", "latitude_product"}  # measured from the average pair
+_LINEAR = {"size_product", "latitude_gap", "longitude_product", "coast_product", "latitude_product",
+           "town_size_gap"}  # on a log scale or in degrees
 # Features whose direction is known before any data: more of them never makes a pair less
 # likely. The model keeps their weights ≥ 0, so a line saying "5 alumni…" never subtracts.
 SUPPORTING = frozenset({"sister_state", "state_pref_ties", "adamic_adar", "resource_allocation",
@@ -119,11 +134,18 @@ SIGNALS: dict[str, tuple[str, ...]] = {
     "prefecture": ("pref_partners", "pref_affinity", "pref_munis"),
     "designated": ("jp_designated",),
     "near_partners": ("jp_near_partners",),
+    "coast": ("coast_product",),
+    "coast_flags": ("port_pair", "jp_coastal"),
+    "latitude_product": ("latitude_product",),
+    "town_size_gap": ("town_size_gap",),
 }
 SMALL_US_PLACE = 25_000  # below this a US place "is a town" for kind matching
 LOG_POP_CENTRE = 4.5  # log10 population the size product is measured from (about 30,000 people)
 US_LON_CENTRE, JP_LON_CENTRE = -100.0, 137.0  # the middle of each country, for the longitude product
+US_LAT_CENTRE, JP_LAT_CENTRE = 39.0, 36.0  # and for the latitude product
 PREF_PRIOR = 5.0  # pseudo-partnerships of the prefecture-affinity back-off
+COAST_KM = 25.0  # within this of the sea a place "is on the coast" (the distances are good to about 5 km)
+LOG_COAST_CENTRE = 1.3  # log10(1 + km) the coast product is measured from (about 20 km)
 
 
 def pair_features(graph: TieGraph, us: np.ndarray, jp: np.ndarray) -> np.ndarray:
@@ -178,6 +200,10 @@ def pair_features(graph: TieGraph, us: np.ndarray, jp: np.ndarray) -> np.ndarray
         "jp_designated": _designated(u, jp),
         "jp_near_partners": graph.jp_near_degree[jp],
         "longitude_product": _longitude_product(u, us, jp),
+        **_coast(u, us, jp),
+        "latitude_product": _latitude_product(u, us, jp),
+        "town_size_gap": np.where(np.isin(u.jp_kind[jp], ("town", "village")) if u.jp_kind is not None
+                                  else np.zeros(len(jp), bool), np.abs(np.log10(us_pop) - np.log10(jp_pop)), 0.0),
     }
     out = np.empty((len(us), len(FEATURES)), order="F")  # column-major: _transform works by column
     for i, name in enumerate(FEATURES):
@@ -234,6 +260,27 @@ def _longitude_product(u: Universe, us: np.ndarray, jp: np.ndarray) -> np.ndarra
     if u.us_lon is None or u.jp_lon is None:
         return np.full(len(us), np.nan)
     return (u.us_lon[us] - US_LON_CENTRE) * (u.jp_lon[jp] - JP_LON_CENTRE) / 100.0
+
+
+def _latitude_product(u: Universe, us: np.ndarray, jp: np.ndarray) -> np.ndarray:
+    """(US latitude − US_LAT_CENTRE) × (JP latitude − JP_LAT_CENTRE), in units of 10°."""
+    if u.us_lat is None or u.jp_lat is None:
+        return np.full(len(us), np.nan)
+    return (u.us_lat[us] - US_LAT_CENTRE) * (u.jp_lat[jp] - JP_LAT_CENTRE) / 100.0
+
+
+def _coast(u: Universe, us: np.ndarray, jp: np.ndarray) -> dict:
+    """Coast to coast: ports pair with ports. The product of log-distances to the sea (each from
+    about 20 km) is positive when both sides are on the coast or both inland; unknown → nan."""
+    if u.us_coast_km is None or u.jp_coast_km is None:
+        nan = np.full(len(us), np.nan)
+        return {"coast_product": nan, "port_pair": np.zeros(len(us)), "jp_coastal": np.zeros(len(us))}
+    us_km, jp_km = u.us_coast_km[us], u.jp_coast_km[jp]
+    with np.errstate(invalid="ignore"):
+        jp_coastal = jp_km <= COAST_KM
+        return {"coast_product": (np.log10(1 + us_km) - LOG_COAST_CENTRE) * (np.log10(1 + jp_km) - LOG_COAST_CENTRE),
+                "port_pair": ((us_km <= COAST_KM) & jp_coastal).astype(float),
+                "jp_coastal": jp_coastal.astype(float)}
 
 
 def _designated(u: Universe, jp: np.ndarray) -> np.ndarray:

@@ -54,8 +54,8 @@ class Universe:
         Region id per prefecture.
     pref_neighbours : scipy.sparse.csr_matrix
         Prefecture adjacency.
-    bridges, pref_bridges, us_lat, us_lon, jp_lat, jp_lon, jp_kind, jp_merged : optional
-        Alumni bridges, coordinates, municipality kinds and merger counts.
+    bridges, pref_bridges, us_lat, us_lon, jp_lat, jp_lon, jp_kind, jp_merged, us_coast_km, jp_coast_km : optional
+        Alumni bridges, coordinates, municipality kinds, merger counts and distances to the sea.
 
     Examples
     --------
@@ -92,6 +92,8 @@ class Universe:
     jp_lon: np.ndarray | None = None
     jp_kind: np.ndarray | None = None  # "city", "town", "village", "ward", "prefecture"
     jp_merged: np.ndarray | None = None  # municipalities merged into this one (alias table)
+    us_coast_km: np.ndarray | None = None  # distance to the sea (data/coast_km.csv); nan for states, unknown
+    jp_coast_km: np.ndarray | None = None  # nan for prefectures, unknown
 
     @cached_property
     def jp_near(self) -> sparse.csr_matrix:

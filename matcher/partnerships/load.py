@@ -3,17 +3,22 @@ existing relationships, and the alumni who bridge them."""
 
 from __future__ import annotations
 
+import csv
+from functools import lru_cache
+from pathlib import Path
+
 import numpy as np
 from scipy import sparse
 from sqlalchemy import func, select
 
 from matcher.geo import EARTH_RADIUS_KM
+from matcher.instance import data_dir
 from matcher.models import (Alumnus, Municipality, MunicipalityAlias, Placement, Prefecture, Relationship, USPlace,
                             USState)
 from matcher.partnerships.features import SIGNALS
 from matcher.partnerships.graph import TieGraph, Universe
 
-__all__ = ["RADIUS_KM", "capital_codes", "load_graph", "ScoringGraph", "scoring_graph", "uses_alumni"]
+__all__ = ["RADIUS_KM", "capital_codes", "coast_km", "load_graph", "ScoringGraph", "scoring_graph", "uses_alumni"]
 
 RADIUS_KM = 80.0  # "lives near the US place": the design note's commuting band
 
@@ -114,6 +119,9 @@ def load_graph(session, alumni: bool = True) -> TieGraph:
         jp_kind=np.array([m.kind for m in munis] + ["prefecture"] * len(prefs)),
         jp_merged=np.r_[_merged_counts(session, [m.code for m in munis]), np.zeros(len(prefs))],
     )
+    us_coast, jp_coast = coast_km()
+    u.us_coast_km = np.r_[[us_coast.get(str(p.id), np.nan) for p in places], np.full(len(states), np.nan)]
+    u.jp_coast_km = np.r_[[jp_coast.get(m.code, np.nan) for m in munis], np.full(len(prefs), np.nan)]
     rels = session.execute(select(Relationship.us_kind, Relationship.us_place_id, Relationship.us_state_abbr,
                                   Relationship.jp_kind, Relationship.jp_municipality_code,
                                   Relationship.jp_prefecture_code).order_by(Relationship.id)).all()
@@ -169,6 +177,21 @@ def uses_alumni(features) -> bool:
     (False, True)
     """
     return any(name in SIGNALS["alumni"] for name in features)
+
+
+@lru_cache(maxsize=1)
+def coast_km(folder: str | None = None) -> tuple[dict[str, float], dict[str, float]]:
+    """Return each US place's (by id) and JP municipality's (by JIS code) distance to the sea in km,
+    from ``data/coast_km.csv`` (built from the shipped map outlines by scripts/build-coast-distance);
+    empty when the file is missing (the coast features are then unknown everywhere)."""
+    path = (Path(folder) if folder else data_dir()) / "coast_km.csv"
+    out: tuple[dict[str, float], dict[str, float]] = ({}, {})
+    if not path.exists():
+        return out
+    with open(path, encoding="utf-8", newline="") as f:
+        for row in csv.DictReader(f):
+            out[0 if row["side"] == "us" else 1][row["key"]] = float(row["km"])
+    return out
 
 
 def _merged_counts(session, codes: list[str]) -> np.ndarray:

@@ -235,9 +235,11 @@ def _relative(name: str, z: float) -> str:
 # bridges (on synthetic alumni, whose placements are unrelated to partnerships) did not
 # improve the ranking, nor did prefecture popularity/affinity (the state and area shares
 # already carry it), the longitude product, designated cities or nearby towns' partners;
-# the size product and the latitude gap did. Champions still come from alumni.
+# the size product, the latitude gap and the coast product (ports with ports) did. The coast
+# flags (both on the coast; the JP side on the coast), the latitude product and the size gap
+# of towns added nothing beyond them. Champions still come from alumni.
 DROPPED_SIGNALS: tuple[str, ...] = ("graph_indices", "alumni", "prefecture", "longitude", "designated",
-                                    "near_partners")
+                                    "near_partners", "coast_flags", "latitude_product", "town_size_gap")
 DEFAULT_FEATURES: tuple[str, ...] = tuple(
     f for f in FEATURES if not any(f in SIGNALS[g] for g in DROPPED_SIGNALS))
 

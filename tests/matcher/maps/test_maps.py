@@ -88,3 +88,20 @@ def test_two_partners_of_one_town_get_two_distinct_marks(small_world):
     jp = overview(session)["views"][1]
     hanamaki = [(e.x, e.y) for e in jp.ends if e.pair in (w.r1, w.r2)]
     assert len(set(hanamaki)) == 2
+
+
+def test_coast_leaves_out_shared_edges_and_given_land_borders():
+    import numpy as np
+
+    from matcher.maps.coast import coast_points
+
+    def coast_at(pts, x):
+        return bool(np.any((np.abs(pts[:, 0] - x) < 0.1) & (pts[:, 1] > 2) & (pts[:, 1] < 8)))
+
+    # Two squares side by side: the shared edge is a land border between them, not coast.
+    paths = {"a": "M0 0L10 0L10 10L0 10Z", "b": "M10 0L20 0L20 10L10 10Z"}
+    alone = coast_points(paths)
+    assert coast_at(alone, 0) and coast_at(alone, 20) and not coast_at(alone, 10)
+    # The far right edge of "b" given as a border with the outside world is not coast either.
+    bordered = coast_points(paths, {"b": np.array([[20.0, 0.0], [20.0, 10.0]])})
+    assert coast_at(bordered, 0) and not coast_at(bordered, 20)

@@ -37,6 +37,11 @@ JP_XY = {"25201": (35.00, 135.87), "25202": (35.27, 136.26), "25203": (35.38, 13
          "28100": (34.69, 135.20), "28201": (34.75, 135.40), "28585": (35.50, 134.60),
          "47201": (26.21, 127.68), "47325": (26.40, 127.75), "02201": (40.82, 140.74), "02202": (40.60, 140.46)}
 KINDS = {"25441": "town", "28585": "town", "47325": "village"}
+# Distance to the sea, km: Seattle, Bellevue, Honolulu, Kobe, Naha are ports; Lansing and the
+# Lake Biwa towns of Shiga are inland (a lake is not the sea).
+US_COAST = {"Lansing": 90.0, "Ann Arbor": 60.0, "Marshall": 110.0, "Seattle": 1.0, "Bellevue": 6.0, "Honolulu": 1.0}
+JP_COAST = {"25201": 55.0, "25202": 60.0, "25203": 60.0, "25441": 55.0, "28100": 2.0, "28201": 8.0, "28585": 45.0,
+            "47201": 1.0, "47325": 3.0, "02201": 30.0, "02202": 12.0}
 
 
 def toy_graph(edges: list[tuple[str, str]] | None = None, spatial: bool = False) -> pt.TieGraph:
@@ -64,6 +69,8 @@ def toy_graph(edges: list[tuple[str, str]] | None = None, spatial: bool = False)
         u.jp_lon = np.r_[[JP_XY[c][1] for c, _, _ in MUNIS], [np.nan] * 4]
         u.jp_kind = np.array([KINDS.get(c, "city") for c, _, _ in MUNIS] + ["prefecture"] * 4)
         u.jp_merged = np.r_[[2.0 if c == "02202" else 0.0 for c, _, _ in MUNIS], [0.0] * 4]
+        u.us_coast_km = np.r_[[US_COAST[n] for n, _, _ in PLACES], [np.nan] * 3]
+        u.jp_coast_km = np.r_[[JP_COAST[c] for c, _, _ in MUNIS], [np.nan] * 4]
     edges = edges if edges is not None else [
         ("state:MI", "pref:25"), ("place:0", "muni:25201"), ("place:1", "muni:25202"), ("place:2", "muni:25203"),
         ("place:3", "muni:28100"), ("place:4", "muni:28201"), ("state:WA", "pref:28"), ("place:3", "muni:02201"),
@@ -505,6 +512,55 @@ def test_latitude_gap_and_longitude_product_come_from_the_coordinates():
     assert np.isnan(_features(plain, "place:3", "muni:02201")["latitude_gap"])
     model = pt.fit_model(plain, features=("jp_population", "latitude_gap"))
     assert model.coef_[1] == 0
+
+
+def test_coast_product_pairs_ports_with_ports_and_inland_with_inland():
+    graph = toy_graph(spatial=True)
+    seattle_kobe = _features(graph, "place:3", "muni:28100")
+    assert seattle_kobe["coast_product"] == pytest.approx((np.log10(2.0) - 1.3) * (np.log10(3.0) - 1.3))
+    assert seattle_kobe["coast_product"] > 0 and seattle_kobe["port_pair"] == 1 and seattle_kobe["jp_coastal"] == 1
+    # Lansing (90 km inland) with Otsu on Lake Biwa (55 km from the sea): both inland, also positive …
+    lansing_otsu = _features(graph, "place:0", "muni:25201")
+    assert lansing_otsu["coast_product"] > 0 and lansing_otsu["port_pair"] == 0 and lansing_otsu["jp_coastal"] == 0
+    # … a port with an inland town is negative, either way round.
+    assert _features(graph, "place:3", "muni:25201")["coast_product"] < 0
+    assert _features(graph, "place:0", "muni:28100")["coast_product"] < 0
+    # A state or a prefecture has no coast distance: unknown, not zero, and no port pair.
+    state = _features(graph, "state:WA", "pref:28")
+    assert np.isnan(state["coast_product"]) and state["port_pair"] == 0
+    # Without the distances (the plain world) a model fitted there gives the product no weight.
+    plain = toy_graph()
+    assert np.isnan(_features(plain, "place:3", "muni:28100")["coast_product"])
+    assert pt.fit_model(plain, features=("jp_population", "coast_product")).coef_[1] == 0
+
+
+def test_coast_sentences_follow_the_sign():
+    from matcher.partnerships.features import _sentence
+
+    assert _sentence("coast_product", 0.5).startswith("both sides are within about 20 km of the sea, or both")
+    assert _sentence("coast_product", -0.5).startswith("one side is within about 20 km of the sea")
+    assert "unknown" in _sentence("coast_product", float("nan"))
+
+
+def test_shipped_coast_distances_tell_ports_from_inland_places():
+    from matcher.partnerships.load import coast_km
+
+    us, jp = coast_km()
+    assert jp["28100"] < 10 and jp["13101"] < 10  # Kobe, Chiyoda (Tokyo)
+    assert jp["10201"] > 60 and jp["09201"] > 40  # Maebashi (Gunma), Utsunomiya (Tochigi): landlocked
+    assert us["5809844"] < 10 and us["5879400"] < 10  # Seattle, Anchorage
+    assert us["5419384"] > 500 and us["4684888"] > 200  # Denver, Dallas
+    # The Canada and Mexico land borders are not coast: Sweetgrass MT, Nogales AZ are far from the sea.
+    with open(pt_data("us_places.csv"), encoding="utf-8") as f:
+        ids = {(r["name"], r["state"]): r["id"] for r in csv.DictReader(f)}
+    assert us[ids[("Nogales", "AZ")]] > 100
+    assert us[ids[("Havre", "MT")]] > 500
+
+
+def pt_data(name: str):
+    from matcher.instance import data_dir
+
+    return data_dir() / name
 
 
 def test_prefecture_popularity_and_affinity_leave_the_pair_out():
