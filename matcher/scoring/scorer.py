@@ -26,7 +26,7 @@ import numpy as np
 
 from matcher.scoring.comparisons import ALUMNUS_FACTORS, comparisons, validate_settings
 from matcher.scoring.features import Alumni, Geography, Relationships, placement_table
-from matcher.scoring.compiled import pair_q
+from matcher.scoring.compiled import chunk_codes, padded_width, prepare
 from matcher.scoring.topk import NOT_ELIGIBLE, Buffers, renumber, scan_chunk
 
 __all__ = ["NOT_ELIGIBLE", "Scorer", "TopK", "scorer_for", "score_codes", "top_k_chunk", "score_pool"]
@@ -199,16 +199,24 @@ def score_pool(geo: Geography, alumni: Alumni, rels: Relationships, scorer: Scor
     combo_all = scorer.combos(alumni.codes)
     # the best alumnus factors first: the relationship lists fill with strong entries early and
     # screen out most later pairs; runs of one combo share their screening thresholds
-    visit = np.lexsort((np.arange(n), combo_all, -scorer.combo_scores[combo_all]))
+    # (as ``np.lexsort((arange, combo, -score))``: a stable sort on each combo's place in that order,
+    # a radix sort of small integers)
+    place = np.empty(scorer.combo_scores.size, np.int64)
+    place[np.lexsort((np.arange(place.size), -scorer.combo_scores))] = np.arange(place.size)
+    visit = np.argsort(place[combo_all].astype(np.uint8 if place.size <= 256 else np.int64), kind="stable")
     ordered = alumni.take(visit)  # once: each chunk is then a slice, not a gather from the whole pool
     clock = timings if timings is not None else {}
+    t0 = time.perf_counter()
+    tables, keys, whole = prepare(ordered, rels, scorer.settings, scorer.qmap, table)
+    clock["features_s"] = clock.get("features_s", 0.0) + time.perf_counter() - t0
     buffers = Buffers(m, k_cols)
     by_row = []
+    chunk = np.empty((min(step, n), padded_width(m)), np.uint8)  # one buffer for every chunk: no fresh pages
     for start in progress(range(0, n, step)):
         t0 = time.perf_counter()
         idx = visit[start:start + step]
         combo = combo_all[idx]
-        q = pair_q(ordered.take(slice(start, start + step)), rels, scorer.settings, scorer.qmap, table)
+        q = chunk_codes(tables, keys, whole, ordered, slice(start, start + step), chunk[:len(idx)])
         t1 = time.perf_counter()
         mine = TopK(*scan_chunk(q, m, combo, idx, scorer, k_rows, buffers))  # the relationship lists stay buffered
         t2 = time.perf_counter()
