@@ -77,11 +77,12 @@ def _theme_rows(ptr, ind, val, themes, bands, out):  # out: (interest rows, rela
 
 
 @njit(nogil=True, cache=True)
-def _codes(home, dist, interest, theme, muni, pref, table18, keys, key_cols, qmap, out):
-    """Each alumnus's row: placement (minimum over placements, partners found by code) + distance + themes, renumbered."""
+def _codes(home, dist, interest, theme, muni, pref, table18, keys, key_cols, q2, out2):
+    """Each alumnus's row: placement (minimum over placements, partners found by code) + distance + themes,
+    renumbered two codes at a time (``q2``, see :func:`_pairs_table`) into ``out2``, the rows as uint16."""
     n, width = muni.shape
     m = table18.shape[1]
-    pair = np.empty(m, np.uint8)
+    pair = np.full(2 * out2.shape[1], _PAD, np.uint16)  # the padding stays _PAD
     for a in range(n):
         first = table18[pref[a, 0]]
         drow = dist[home[a]]
@@ -91,7 +92,7 @@ def _codes(home, dist, interest, theme, muni, pref, table18, keys, key_cols, qma
         for j in range(1, width):
             row = table18[pref[a, j]]
             for r in range(m):
-                pair[r] = min(pair[r], row[r])
+                pair[r] = min(pair[r], np.uint16(row[r]))
         for r in range(m):
             pair[r] += drow[r] + trow[r]
         for j in range(width):  # the partner municipality itself: relationships found by their code
@@ -100,13 +101,24 @@ def _codes(home, dist, interest, theme, muni, pref, table18, keys, key_cols, qma
                 i = np.searchsorted(keys, code)
                 while i < keys.size and keys[i] == code:
                     col = key_cols[i]
-                    pair[col] = pair[col] % np.uint8(18)  # placement level 0
+                    pair[col] = pair[col] % np.uint16(18)  # placement level 0
                     i += 1
-        o = out[a]
-        for r in range(m):
-            o[r] = qmap[pair[r]]
-        for r in range(m, o.shape[0]):
-            o[r] = 255
+        o = out2[a]
+        for w in range(o.shape[0]):
+            o[w] = q2[pair[2 * w] + _BASE * pair[2 * w + 1]]
+
+
+_PAD = 90  # a code beyond every pair code (5 x 18): padding, renumbered 255
+_BASE = 91
+
+
+def _pairs_table(qmap: np.ndarray) -> np.ndarray:
+    """``qmap`` for two codes at once: ``q2[c0 + 91 * c1]`` is the uint16 whose bytes (in memory) are ``qmap[c0], qmap[c1]``."""
+    q = np.append(np.asarray(qmap, np.uint8)[:_PAD], np.uint8(255))
+    pairs = np.empty((_BASE, _BASE, 2), np.uint8)  # [c1, c0]: the two bytes in memory order
+    pairs[:, :, 0] = q[None, :]
+    pairs[:, :, 1] = q[:, None]
+    return pairs.reshape(-1, 2).view(np.uint16).reshape(-1)
 
 
 @njit(nogil=True, cache=True)
@@ -275,9 +287,10 @@ class PairTables:
     def codes(self, alumni: Alumni, home: np.ndarray, interest: np.ndarray, out: np.ndarray) -> np.ndarray:
         """Write the alumni's score-ordered codes into ``out`` (rows padded with 255 to a multiple of 32)."""
         muni, pref = np.ascontiguousarray(alumni.muni, np.int64), np.ascontiguousarray(alumni.pref, np.int64)
-        args = (self.table18, self.keys, self.key_cols, self.qmap)
+        args = (self.table18, self.keys, self.key_cols, _pairs_table(self.qmap))
+        out2 = out.view(np.uint16)  # rows of an even width (a multiple of 32)
         _run([(_codes, (home[lo:hi], self.dist, interest[lo:hi], self.theme, muni[lo:hi], pref[lo:hi], *args,
-                        out[lo:hi])) for lo, hi in _parts(len(alumni))])
+                        out2[lo:hi])) for lo, hi in _parts(len(alumni))])
         return out
 
 
@@ -292,12 +305,12 @@ def padded_width(m: int) -> int:
 
 
 def prepare(alumni: Alumni, rels: Relationships, settings: dict, qmap: np.ndarray, table: np.ndarray,
-            budget: int = TABLE_BUDGET) -> tuple[PairTables, Keys, bool]:
+            budget: int | None = None) -> tuple[PairTables, Keys, bool]:
     """The tables for a whole pool: (tables, keys, whole). ``whole`` is False when the tables would
     pass ``budget`` bytes; then :func:`chunk_codes` builds them per chunk."""
     side = PairTables.side(rels, settings, qmap, table)
     keys = _keys(alumni, rels)
-    if keys.table_bytes(len(rels)) > budget:
+    if keys.table_bytes(len(rels)) > (TABLE_BUDGET if budget is None else budget):
         return side, keys, False
     return side.for_rows(alumni, keys), keys, True
 
