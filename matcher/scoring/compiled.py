@@ -284,13 +284,15 @@ class PairTables:
         _run(tasks)
         return PairTables(self.table18, self.keys, self.key_cols, self.qmap, rels, self.settings, dist, theme)
 
-    def codes(self, alumni: Alumni, home: np.ndarray, interest: np.ndarray, out: np.ndarray) -> np.ndarray:
-        """Write the alumni's score-ordered codes into ``out`` (rows padded with 255 to a multiple of 32)."""
-        muni, pref = np.ascontiguousarray(alumni.muni, np.int64), np.ascontiguousarray(alumni.pref, np.int64)
+    def codes(self, muni: np.ndarray, pref: np.ndarray, home: np.ndarray, interest: np.ndarray,
+              out: np.ndarray) -> np.ndarray:
+        """Write the score-ordered codes of alumni (their placements' municipality and prefecture, home and
+        interest-row numbers) into ``out``, rows padded with 255 to a multiple of 32."""
+        muni, pref = np.ascontiguousarray(muni, np.int64), np.ascontiguousarray(pref, np.int64)
         args = (self.table18, self.keys, self.key_cols, _pairs_table(self.qmap))
         out2 = out.view(np.uint16)  # rows of an even width (a multiple of 32)
         _run([(_codes, (home[lo:hi], self.dist, interest[lo:hi], self.theme, muni[lo:hi], pref[lo:hi], *args,
-                        out2[lo:hi])) for lo, hi in _parts(len(alumni))])
+                        out2[lo:hi])) for lo, hi in _parts(len(muni))])
         return out
 
 
@@ -315,14 +317,14 @@ def prepare(alumni: Alumni, rels: Relationships, settings: dict, qmap: np.ndarra
     return side.for_rows(alumni, keys), keys, True
 
 
-def chunk_codes(tables: PairTables, keys: Keys, whole: bool, alumni: Alumni, rows: slice,
+def chunk_codes(tables: PairTables, keys: Keys, whole: bool, alumni: Alumni, rows: np.ndarray,
                 out: np.ndarray) -> np.ndarray:
-    """The codes of ``alumni[rows]`` into ``out`` (as many rows), from :func:`prepare`'s tables."""
-    chunk = alumni.take(rows)
+    """The codes of ``alumni.take(rows)`` into ``out`` (as many rows), from :func:`prepare`'s tables."""
     if whole:
-        return tables.codes(chunk, keys.home[rows], keys.interest[rows], out)
+        return tables.codes(alumni.muni[rows], alumni.pref[rows], keys.home[rows], keys.interest[rows], out)
+    chunk = alumni.take(rows)
     local = _keys(chunk, tables.rels)
-    return tables.for_rows(chunk, local).codes(chunk, local.home, local.interest, out)
+    return tables.for_rows(chunk, local).codes(chunk.muni, chunk.pref, local.home, local.interest, out)
 
 
 def pair_q(alumni: Alumni, rels: Relationships, settings: dict, qmap: np.ndarray,
@@ -336,4 +338,4 @@ def pair_q(alumni: Alumni, rels: Relationships, settings: dict, qmap: np.ndarray
     out = np.empty((len(alumni), padded_width(len(rels))), np.uint8)
     side = PairTables.side(rels, settings, qmap, table)
     keys = _keys(alumni, rels)
-    return side.for_rows(alumni, keys).codes(alumni, keys.home, keys.interest, out)
+    return side.for_rows(alumni, keys).codes(alumni.muni, alumni.pref, keys.home, keys.interest, out)

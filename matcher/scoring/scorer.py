@@ -204,10 +204,11 @@ def score_pool(geo: Geography, alumni: Alumni, rels: Relationships, scorer: Scor
     place = np.empty(scorer.combo_scores.size, np.int64)
     place[np.lexsort((np.arange(place.size), -scorer.combo_scores))] = np.arange(place.size)
     visit = np.argsort(place[combo_all].astype(np.uint8 if place.size <= 256 else np.int64), kind="stable")
-    ordered = alumni.take(visit)  # once: each chunk is then a slice, not a gather from the whole pool
     clock = timings if timings is not None else {}
     t0 = time.perf_counter()
-    tables, keys, whole = prepare(ordered, rels, scorer.settings, scorer.qmap, table)
+    # the distance and theme tables of the pool's distinct homes and interest rows; a chunk gathers only
+    # its alumni's placements and table row numbers
+    tables, keys, whole = prepare(alumni, rels, scorer.settings, scorer.qmap, table)
     clock["features_s"] = clock.get("features_s", 0.0) + time.perf_counter() - t0
     buffers = Buffers(m, k_cols)
     by_row = []
@@ -216,7 +217,7 @@ def score_pool(geo: Geography, alumni: Alumni, rels: Relationships, scorer: Scor
         t0 = time.perf_counter()
         idx = visit[start:start + step]
         combo = combo_all[idx]
-        q = chunk_codes(tables, keys, whole, ordered, slice(start, start + step), chunk[:len(idx)])
+        q = chunk_codes(tables, keys, whole, alumni, idx, chunk[:len(idx)])
         t1 = time.perf_counter()
         mine = TopK(*scan_chunk(q, m, combo, idx, scorer, k_rows, buffers))  # the relationship lists stay buffered
         t2 = time.perf_counter()
