@@ -16,9 +16,12 @@ record-linkage engines do:
   prefecture table (``placement * 18``), and the partner municipalities found by code;
 * each alumnus's row is then three byte rows added and renumbered through ``qmap``.
 
-When the distinct keys are too many for the tables to be small (every home different),
-:func:`prepare` numbers the rows one by one and the tables are built per chunk
-(:meth:`PairTables.for_rows`), which is the per-pair work of a direct pass.
+Homes and interest rows are numbered by a 64-bit hash (an open-addressing table, in order of
+first appearance), and every row is then checked against the first row of its number: if two
+different rows ever shared a hash, the rows are numbered one by one instead. When the tables of
+a whole pool would pass :data:`TABLE_BUDGET` bytes (every home different, say), :func:`prepare`
+leaves them to :func:`chunk_codes`, which builds them per chunk (:meth:`PairTables.for_rows`):
+then the per-pair work is that of a direct pass.
 """
 
 from __future__ import annotations

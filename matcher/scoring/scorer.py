@@ -5,9 +5,10 @@ pair comparisons (see :mod:`matcher.scoring.features`), the *combo* the five alu
 Once per model, :class:`Scorer` turns the weights into look-up tables — the pair codes
 renumbered best first, the rank of every possible total score, each code's weight group —
 so ranking compares small integers, with no float sums and no sorts over the whole matrix.
-:func:`score_pool` builds the score-ordered codes chunk by chunk in one compiled pass
-(:func:`matcher.scoring.compiled.pair_q`, equal to :mod:`matcher.scoring.features` then
-:func:`score_codes`) and hands each chunk (alumni x relationships, one byte per pair) to
+:func:`score_pool` compares the pool's distinct homes and interest rows with every relationship
+once (:func:`matcher.scoring.compiled.prepare`), builds the score-ordered codes chunk by chunk in
+one compiled pass from those tables (:func:`matcher.scoring.compiled.chunk_codes`, equal to
+:mod:`matcher.scoring.features` then :func:`score_codes`) and hands each chunk (alumni x relationships, one byte per pair) to
 the compiled kernels of :mod:`matcher.scoring.topk`, which keep each relationship's best alumni
 across chunks and list each alumnus's own best; :func:`top_k_chunk` does the same for one
 chunk on its own.
