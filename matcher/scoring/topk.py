@@ -69,13 +69,13 @@ def renumber(codes: np.ndarray, qmap: np.ndarray) -> np.ndarray:
 
 
 @njit(nogil=True, cache=True, inline="always")
-def _usual_cut(seen, total, n_eligible, group_q):
-    """A cut below which 95 % of the rows so far had their k-th best code, at the end of a weight group."""
+def _usual_cut(seen, total, n_eligible, group_q, share=0.95):
+    """A cut below which ``share`` of the rows so far had their k-th best code, at the end of a weight group."""
     cut, acc = n_eligible, 0
     if total >= 64:
         for v in range(n_eligible):
             acc += seen[v]
-            if acc >= 0.95 * total:
+            if acc >= share * total:
                 cut = v + 1
                 break
     while 0 < cut < n_eligible and group_q[cut] == group_q[cut - 1]:
@@ -117,12 +117,17 @@ def _alumni_lists(q, words, combo, index, rank_q, group_q, n_eligible, code_of, 
     group = np.empty(width + 8, np.int64)
     start = np.empty(257, np.int64)  # counting sort: where each weight group's columns begin
     usual = _usual_cut(seen, 0, n_eligible, group_q)
+    tight = usual
     for a in range(n):
         if a % 256 == 0 and a > 0:
             usual = _usual_cut(seen, a, n_eligible, group_q)
+            tight = _usual_cut(seen, a, n_eligible, group_q, 0.5)
         row = q[a]
-        cut = usual
+        cut = tight  # half the rows find their k below this: far fewer codes listed and sorted
         found = _list_below(words, a, cut, picked)
+        if found < k and cut < usual:
+            cut = usual
+            found = _list_below(words, a, cut, picked)
         if found < k and cut < n_eligible:
             cut = n_eligible
             found = _list_below(words, a, cut, picked)
