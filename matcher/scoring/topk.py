@@ -175,12 +175,22 @@ def _next_hit(row, limit, lo):
     """The first block of 32 codes from ``lo`` with a code below its relationship's limit."""
     width = row.size
     for block in range(lo, width, _SPAN):
-        hit = np.uint8(0)
-        for j in range(_SPAN):  # a constant count of reads only: compiled to vector compares
-            hit |= np.uint8(row[block + j] < limit[block + j])
+        hit = 0
+        for j in range(_SPAN):  # a constant count of reads, summed: compiled to vector compares
+            hit += row[block + j] < limit[block + j]
         if hit:
             return block
     return width
+
+
+@njit(nogil=True, cache=True, inline="always")
+def _any_below(row, limit):
+    """Whether any code of the row is below its relationship's limit: one vector pass, no early exit
+    (a count, which compiles to vector compares and adds; a block-by-block search with exits did not)."""
+    hits = 0
+    for r in range(row.size):
+        hits += row[r] < limit[r]
+    return hits > 0
 
 
 @njit(nogil=True, cache=True)
@@ -204,6 +214,8 @@ def _relationship_lists(q, m, combo, index, rank_q, n_eligible, key, idx, kq, co
             for r in range(m):
                 limit[r] = _count_within(ranks, n_eligible, worst_key[r])
         me = index[a]
+        if not _any_below(row, limit):  # most rows, once the lists are full
+            continue
         block = _next_hit(row, limit, 0)
         while block < width:
             for r in range(block, block + _SPAN):
