@@ -29,6 +29,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 from numba import njit
+from numba.cpython.unsafe.numbers import trailing_zeros
 
 
 __all__ = ["NOT_ELIGIBLE", "Buffers", "renumber", "scan_chunk", "threads"]
@@ -95,10 +96,10 @@ def _list_below(words, a, cut, picked):
     for w in range(words.shape[1]):
         x = words[a, w]
         below = ~(((x | _HIGH) - spread) | x) & _HIGH
-        if below:
-            for b in range(8):
-                picked[found] = w * 8 + b
-                found += (below >> np.uint64(8 * b + 7)) & np.uint64(1)
+        while below:  # each set bit, lowest first: byte (bit index) // 8
+            picked[found] = w * 8 + (trailing_zeros(below) >> 3)
+            found += 1
+            below &= below - np.uint64(1)
     return found
 
 
