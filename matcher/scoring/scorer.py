@@ -5,9 +5,10 @@ pair comparisons (see :mod:`matcher.scoring.features`), the *combo* the five alu
 Once per model, :class:`Scorer` turns the weights into look-up tables — the pair codes
 renumbered best first, the rank of every possible total score, each code's weight group —
 so ranking compares small integers, with no float sums and no sorts over the whole matrix.
-:func:`score_pool` builds the score-ordered codes chunk by chunk in one compiled pass
-(:func:`matcher.scoring.compiled.pair_q`, equal to :mod:`matcher.scoring.features` then
-:func:`score_codes`) and hands each chunk (alumni x relationships, one byte per pair) to
+:func:`score_pool` compares the pool's distinct homes and interest rows with every relationship
+once (:func:`matcher.scoring.compiled.prepare`), builds the score-ordered codes chunk by chunk in
+one compiled pass from those tables (:func:`matcher.scoring.compiled.chunk_codes`, equal to
+:mod:`matcher.scoring.features` then :func:`score_codes`) and hands each chunk (alumni x relationships, one byte per pair) to
 the compiled kernels of :mod:`matcher.scoring.topk`, which keep each relationship's best alumni
 across chunks and list each alumnus's own best; :func:`top_k_chunk` does the same for one
 chunk on its own.
@@ -26,7 +27,7 @@ import numpy as np
 
 from matcher.scoring.comparisons import ALUMNUS_FACTORS, comparisons, validate_settings
 from matcher.scoring.features import Alumni, Geography, Relationships, placement_table
-from matcher.scoring.compiled import pair_q
+from matcher.scoring.compiled import chunk_codes, padded_width, prepare
 from matcher.scoring.topk import NOT_ELIGIBLE, Buffers, renumber, scan_chunk
 
 __all__ = ["NOT_ELIGIBLE", "Scorer", "TopK", "scorer_for", "score_codes", "top_k_chunk", "score_pool"]
@@ -199,16 +200,25 @@ def score_pool(geo: Geography, alumni: Alumni, rels: Relationships, scorer: Scor
     combo_all = scorer.combos(alumni.codes)
     # the best alumnus factors first: the relationship lists fill with strong entries early and
     # screen out most later pairs; runs of one combo share their screening thresholds
-    visit = np.lexsort((np.arange(n), combo_all, -scorer.combo_scores[combo_all]))
-    ordered = alumni.take(visit)  # once: each chunk is then a slice, not a gather from the whole pool
+    # (as ``np.lexsort((arange, combo, -score))``: a stable sort on each combo's place in that order,
+    # a radix sort of small integers)
+    place = np.empty(scorer.combo_scores.size, np.int64)
+    place[np.lexsort((np.arange(place.size), -scorer.combo_scores))] = np.arange(place.size)
+    visit = np.argsort(place[combo_all].astype(np.uint8 if place.size <= 256 else np.int64), kind="stable")
     clock = timings if timings is not None else {}
+    t0 = time.perf_counter()
+    # the distance and theme tables of the pool's distinct homes and interest rows; a chunk gathers only
+    # its alumni's placements and table row numbers
+    tables, keys, whole = prepare(alumni, rels, scorer.settings, scorer.qmap, table)
+    clock["features_s"] = clock.get("features_s", 0.0) + time.perf_counter() - t0
     buffers = Buffers(m, k_cols)
     by_row = []
+    chunk = np.empty((min(step, n), padded_width(m)), np.uint8)  # one buffer for every chunk: no fresh pages
     for start in progress(range(0, n, step)):
         t0 = time.perf_counter()
         idx = visit[start:start + step]
         combo = combo_all[idx]
-        q = pair_q(ordered.take(slice(start, start + step)), rels, scorer.settings, scorer.qmap, table)
+        q = chunk_codes(tables, keys, whole, alumni, idx, chunk[:len(idx)])
         t1 = time.perf_counter()
         mine = TopK(*scan_chunk(q, m, combo, idx, scorer, k_rows, buffers))  # the relationship lists stay buffered
         t2 = time.perf_counter()

@@ -29,6 +29,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 from numba import njit
+from numba.cpython.unsafe.numbers import trailing_zeros
 
 
 __all__ = ["NOT_ELIGIBLE", "Buffers", "renumber", "scan_chunk", "threads"]
@@ -69,13 +70,13 @@ def renumber(codes: np.ndarray, qmap: np.ndarray) -> np.ndarray:
 
 
 @njit(nogil=True, cache=True, inline="always")
-def _usual_cut(seen, total, n_eligible, group_q):
-    """A cut below which 95 % of the rows so far had their k-th best code, at the end of a weight group."""
+def _usual_cut(seen, total, n_eligible, group_q, share=0.95):
+    """A cut below which ``share`` of the rows so far had their k-th best code, at the end of a weight group."""
     cut, acc = n_eligible, 0
     if total >= 64:
         for v in range(n_eligible):
             acc += seen[v]
-            if acc >= 0.95 * total:
+            if acc >= share * total:
                 cut = v + 1
                 break
     while 0 < cut < n_eligible and group_q[cut] == group_q[cut - 1]:
@@ -95,10 +96,10 @@ def _list_below(words, a, cut, picked):
     for w in range(words.shape[1]):
         x = words[a, w]
         below = ~(((x | _HIGH) - spread) | x) & _HIGH
-        if below:
-            for b in range(8):
-                picked[found] = w * 8 + b
-                found += (below >> np.uint64(8 * b + 7)) & np.uint64(1)
+        while below:  # each set bit, lowest first: byte (bit index) // 8
+            picked[found] = w * 8 + (trailing_zeros(below) >> 3)
+            found += 1
+            below &= below - np.uint64(1)
     return found
 
 
@@ -117,12 +118,17 @@ def _alumni_lists(q, words, combo, index, rank_q, group_q, n_eligible, code_of, 
     group = np.empty(width + 8, np.int64)
     start = np.empty(257, np.int64)  # counting sort: where each weight group's columns begin
     usual = _usual_cut(seen, 0, n_eligible, group_q)
+    tight = usual
     for a in range(n):
         if a % 256 == 0 and a > 0:
             usual = _usual_cut(seen, a, n_eligible, group_q)
+            tight = _usual_cut(seen, a, n_eligible, group_q, 0.5)
         row = q[a]
-        cut = usual
+        cut = tight  # half the rows find their k below this: far fewer codes listed and sorted
         found = _list_below(words, a, cut, picked)
+        if found < k and cut < usual:
+            cut = usual
+            found = _list_below(words, a, cut, picked)
         if found < k and cut < n_eligible:
             cut = n_eligible
             found = _list_below(words, a, cut, picked)
@@ -170,12 +176,22 @@ def _next_hit(row, limit, lo):
     """The first block of 32 codes from ``lo`` with a code below its relationship's limit."""
     width = row.size
     for block in range(lo, width, _SPAN):
-        hit = np.uint8(0)
-        for j in range(_SPAN):  # a constant count of reads only: compiled to vector compares
-            hit |= np.uint8(row[block + j] < limit[block + j])
+        hit = 0
+        for j in range(_SPAN):  # a constant count of reads, summed: compiled to vector compares
+            hit += row[block + j] < limit[block + j]
         if hit:
             return block
     return width
+
+
+@njit(nogil=True, cache=True, inline="always")
+def _any_below(row, limit):
+    """Whether any code of the row is below its relationship's limit: one vector pass, no early exit
+    (a count, which compiles to vector compares and adds; a block-by-block search with exits did not)."""
+    hits = 0
+    for r in range(row.size):
+        hits += row[r] < limit[r]
+    return hits > 0
 
 
 @njit(nogil=True, cache=True)
@@ -199,6 +215,8 @@ def _relationship_lists(q, m, combo, index, rank_q, n_eligible, key, idx, kq, co
             for r in range(m):
                 limit[r] = _count_within(ranks, n_eligible, worst_key[r])
         me = index[a]
+        if not _any_below(row, limit):  # most rows, once the lists are full
+            continue
         block = _next_hit(row, limit, 0)
         while block < width:
             for r in range(block, block + _SPAN):

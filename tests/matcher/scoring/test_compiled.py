@@ -32,3 +32,76 @@ def test_compiled_codes_equal_numpy_on_the_database_pool(session):
     expected = score_codes(scorer, pair_codes(pool.geo, pool.alumni, pool.rels, scorer.settings, pool.side.table))
     got = pair_q(pool.alumni, pool.rels, scorer.settings, scorer.qmap, pool.side.table)
     assert (got == expected).all()
+
+
+def _world(session, n=2000, m=90, seed=6):
+    """Synthetic alumni with repeated homes and interest rows, some homes unknown, one home in two states."""
+    pools, geo = Pools.from_session(session), _geography(session)
+    alumni, rels = synthetic(pools, geo, n, m, seed=seed)
+    alumni.xyz[::9] = np.nan
+    alumni.state[::18] = -1
+    alumni.xyz[1:40:2] = alumni.xyz[0]  # the same point, said to be in another state
+    alumni.state[1:40:2] = (alumni.state[0] + 1) % 50
+    return geo, alumni, rels
+
+
+def _reference_lists(scorer, codes, combo, k_cols, k_rows):
+    """Each relationship's and each alumnus's list by a full sort of the NumPy reference codes (ties: lower index)."""
+    n, m = codes.shape
+    rank = scorer.ranks[codes, combo[:, None]].astype(float)
+    rank[~scorer.eligible[codes]] = np.inf
+    cols = {c: [i for i in np.lexsort((np.arange(n), rank[:, c]))[:k_cols] if np.isfinite(rank[i, c])]
+            for c in range(m)}
+    rows = {r: [j for j in np.lexsort((np.arange(m), rank[r]))[:k_rows] if np.isfinite(rank[r, j])]
+            for r in range(n)}
+    return cols, rows
+
+
+def _keys_collide(monkeypatch):
+    """Every home and every interest row hashed alike: the kernel must notice and number rows one by one."""
+    from matcher.scoring import compiled
+
+    monkeypatch.setattr(compiled, "_home_keys", lambda bits, state: np.zeros(len(bits), np.uint64))
+    monkeypatch.setattr(compiled, "_interest_keys", lambda ptr, ind, bits: np.zeros(len(ptr) - 1, np.uint64))
+
+
+@pytest.mark.parametrize("how", ["tables", "per_chunk", "collisions"])
+def test_blocked_pass_gives_the_lists_of_the_reference(session, monkeypatch, how):
+    """The pass from tables of distinct homes and interests equals a full sort of the NumPy codes."""
+    from matcher.scoring import compiled
+    from matcher.scoring.scorer import score_pool
+
+    geo, alumni, rels = _world(session)
+    scorer = Scorer({})
+    codes = pair_codes(geo, alumni, rels, scorer.settings)
+    expected = _reference_lists(scorer, codes, scorer.combos(alumni.codes), 10, 10)
+    if how == "per_chunk":
+        monkeypatch.setattr(compiled, "TABLE_BUDGET", 0)
+    if how == "collisions":
+        _keys_collide(monkeypatch)
+    tables, keys, whole = compiled.prepare(alumni, rels, scorer.settings, scorer.qmap,
+                                           compiled.placement_table(geo, rels))
+    assert whole == (how != "per_chunk")
+    distinct = len(np.unique(np.c_[np.nan_to_num(alumni.xyz, nan=9.0), alumni.state], axis=0))
+    assert len(keys.home_first) == (len(alumni) if how == "collisions" else distinct)
+    by_col, by_row = score_pool(geo, alumni, rels, scorer, 10, 10, chunk_pairs=90 * 300)
+    got = ({c: by_col.rows[by_col.cols == c].tolist() for c in range(len(rels))},
+           {r: by_row.cols[by_row.rows == r].tolist() for r in range(len(alumni))})
+    assert got == expected
+    assert (scorer.order_q[pair_q(alumni, rels, scorer.settings, scorer.qmap, geo=geo)[:, :len(rels)]]
+            == codes).all()
+
+
+def test_homes_and_interests_are_numbered_by_equality(session):
+    from matcher.scoring.compiled import _keys
+
+    _, alumni, rels = _world(session, 600, 20)
+    keys = _keys(alumni, rels)
+    home = np.c_[alumni.xyz.view(np.int64), alumni.state]
+    same_home = (home[:, None, :] == home[None, :, :]).all(axis=2)
+    assert ((keys.home[:, None] == keys.home[None, :]) == same_home).all()
+    assert (keys.home_first[keys.home] <= np.arange(len(alumni))).all()
+    dense = alumni.interests.toarray()
+    same_interests = (dense[:, None, :] == dense[None, :, :]).all(axis=2)
+    assert ((keys.interest[:, None] == keys.interest[None, :]) == same_interests).all()
+    assert len(keys.interest_first) < len(alumni)  # interests repeat: the tables are smaller than the pool
