@@ -130,8 +130,8 @@ def _swapping(session, version: str) -> Iterator[int]:
     its primary key and indexes are built after the rows are in, under temporary names.
     Then the old table is locked (readers wait for the few statements left, never for the
     COPY), dropped, and the new one and its indexes take its name; the sequence passes to
-    the new table first, so the drop leaves it be. The new table is analysed, so the
-    planner reads it by its indexes at once. Only one run writes at a time (:func:`_lock`),
+    the new table first, so the drop leaves it be. The new table is analysed (from a
+    3,000-row sample), so the planner reads it by its indexes at once. Only one run writes at a time (:func:`_lock`),
     and a run that fails leaves nothing behind: the whole swap is one transaction.
     """
     from matcher.models import Suggestion
@@ -157,7 +157,12 @@ def _swapping(session, version: str) -> Iterator[int]:
         conn.exec_driver_sql(f"CREATE INDEX {index.name}_next ON {nxt} ({', '.join(c.name for c in index.columns)})"
                              + ("" if where is None else f" WHERE {where}"))
         renames.append((f"{index.name}_next", index.name))
+    # the planner needs the row count and each column's rough spread to read the new table
+    # by its indexes: a sample of 3,000 rows (statistics target 10) tells it as well as the
+    # default 30,000, in a tenth of the time
+    conn.exec_driver_sql("SET LOCAL default_statistics_target = 10")
     conn.exec_driver_sql(f"ANALYZE {nxt}")
+    conn.exec_driver_sql("SET LOCAL default_statistics_target TO DEFAULT")
     sequence = conn.exec_driver_sql(f"SELECT pg_get_serial_sequence('{name}', 'id')").scalar()
     if sequence is not None:
         conn.exec_driver_sql(f"ALTER SEQUENCE {sequence} OWNED BY {nxt}.id")

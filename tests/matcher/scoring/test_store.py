@@ -176,3 +176,20 @@ def test_written_volunteer_rows_read_back_as_given_whatever_the_rows_per_stateme
                            .order_by(Suggestion.alumnus_id)).all()
     assert [tuple(r) for r in rows] == [(run_id, "volunteer", int(a), int(r), round(float(s), 4), int(k), int(lv))
                                         for a, r, s, k, lv in zip(alumni, rels, scores, ranks, levels)]
+
+
+def test_after_a_score_run_the_lists_are_read_by_their_indexes(scored_url):
+    """The run rebuilds the indexes (and on PostgreSQL analyses the new table from a small sample):
+    a relationship's list and an alumnus's list are each read through their index."""
+    engine = db.make_engine(scored_url)
+    with engine.connect() as conn:
+        rel, alum = conn.exec_driver_sql("SELECT relationship_id, alumnus_id FROM suggestions "
+                                         "WHERE kind = 'volunteer' LIMIT 1").one()
+        explain = "EXPLAIN QUERY PLAN " if conn.dialect.name == "sqlite" else "EXPLAIN "
+        plans = [" ".join(str(part) for row in conn.exec_driver_sql(
+            f"{explain}SELECT * FROM suggestions WHERE kind = 'volunteer' AND {col} = {int(val)} "
+            "ORDER BY score DESC LIMIT 10").all() for part in row)
+            for col, val in (("relationship_id", rel), ("alumnus_id", alum))]
+    engine.dispose()
+    assert "ix_suggestions_relationship_score" in plans[0]
+    assert "ix_suggestions_alumnus_id" in plans[1]
