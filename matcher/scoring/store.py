@@ -17,8 +17,9 @@ and PostgreSQL readers their snapshot. On PostgreSQL the run first takes a lock 
 only other writers wait for (two runs at once would otherwise each keep their own rows).
 
 Rows go to the database in bulk, into a table without its indexes, which are built once
-at the end from sorted rows (see :func:`replacing`): ``executemany`` on SQLite, a binary
-``COPY`` built with NumPy on PostgreSQL (psycopg 3). On PostgreSQL the run fills a new
+at the end from sorted rows (see :func:`replacing`): on SQLite ``executemany`` of one
+500-row ``INSERT`` (:func:`_insert_volunteers_sqlite`), a binary ``COPY`` built with NumPy on
+PostgreSQL (psycopg 3). On PostgreSQL the run fills a new
 table beside the old one and swaps the two at the end, so readers go on reading the old
 rows meanwhile; keeping the indexes up to date row by row made the COPY eight times slower.
 """
