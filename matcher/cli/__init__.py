@@ -75,6 +75,9 @@ def main() -> None:
     collector is told to leave them (``gc.freeze``). Commands close their files, sessions and
     engines themselves (``with`` blocks, the context's close callbacks), before this point.
     """
+    from matcher.cli import _app
+
+    _app.ONE_SHOT = True
     try:
         cli(prog_name="jetmatch")
     finally:

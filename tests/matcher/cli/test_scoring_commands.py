@@ -195,3 +195,28 @@ def test_the_console_entry_point_prints_the_summary_and_keeps_the_exit_status(sc
     assert json.loads(done.stdout)["alumni"] == 5
     refused = jetmatch("--database-url", f"sqlite:///{tmp_path / 'empty.sqlite'}", "score")
     assert refused.returncode == 1 and "jetmatch init" in refused.stderr
+
+
+@pytest.mark.parametrize("one_shot", [False, True])
+def test_the_collector_pauses_for_a_command_and_resumes_as_it_was(monkeypatch, one_shot):
+    import gc
+
+    from matcher.cli import _app
+
+    monkeypatch.setattr(_app, "ONE_SHOT", one_shot)
+    assert gc.isenabled()
+    try:
+        kept = [[] for _ in range(1000)]
+        with _app.collector_paused():
+            assert not gc.isenabled()
+            kept += [[] for _ in range(1000)]
+        assert gc.isenabled()
+        # a process that ends with the command leaves what it built to the end, uncollected
+        assert (gc.get_freeze_count() >= len(kept)) == one_shot
+        gc.disable()  # paused when already off: stays off
+        with _app.collector_paused():
+            pass
+        assert not gc.isenabled()
+    finally:
+        gc.enable()
+        gc.unfreeze()
