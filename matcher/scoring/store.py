@@ -19,9 +19,9 @@ only other writers wait for (two runs at once would otherwise each keep their ow
 Rows go to the database in bulk, into a table without its indexes, which are built once
 at the end from sorted rows (see :func:`replacing`): on SQLite ``executemany`` of one
 500-row ``INSERT`` (:func:`_insert_volunteers_sqlite`), a binary ``COPY`` built with NumPy on
-PostgreSQL (psycopg 3). On PostgreSQL the run fills a new
-table beside the old one and swaps the two at the end, so readers go on reading the old
-rows meanwhile; keeping the indexes up to date row by row made the COPY eight times slower.
+PostgreSQL (psycopg 3). On PostgreSQL the run fills a new table beside the old one and
+swaps the two at the end, so readers go on reading the old rows meanwhile; keeping the
+indexes up to date row by row made the COPY eight times slower.
 """
 
 from __future__ import annotations
@@ -132,8 +132,9 @@ def _swapping(session, version: str) -> Iterator[int]:
     Then the old table is locked (readers wait for the few statements left, never for the
     COPY), dropped, and the new one and its indexes take its name; the sequence passes to
     the new table first, so the drop leaves it be. The new table is analysed (from a
-    3,000-row sample), so the planner reads it by its indexes at once. Only one run writes at a time (:func:`_lock`),
-    and a run that fails leaves nothing behind: the whole swap is one transaction.
+    3,000-row sample), so the planner reads it by its indexes at once. Only one run writes
+    at a time (:func:`_lock`), and a run that fails leaves nothing behind: the whole swap is
+    one transaction.
     """
     from matcher.models import Suggestion
 
