@@ -6,7 +6,7 @@ import sys
 
 import click
 
-from matcher.cli._app import AppContext, emit_json, pass_app
+from matcher.cli._app import AppContext, collector_paused, emit_json, pass_app
 from matcher.console import status, track
 
 __all__ = ["score", "suggest", "assign", "model", "bench", "COMMANDS"]
@@ -29,14 +29,15 @@ def _print_items(items: list[dict], title: str) -> None:
 @pass_app
 def score(app: AppContext, top_k: int | None, as_json: bool) -> None:
     """Recompute all suggestions with the active model, with a progress bar."""
-    from matcher.jobs.runner import job_lock
-    from matcher.scoring.suggestions import score_all
+    with collector_paused():
+        from matcher.jobs.runner import job_lock
+        from matcher.scoring.suggestions import score_all
 
-    app.ensure_schema()
-    # the same lock as a worker's re-score job: the two never write suggestions at once
-    with job_lock(app.engine, "rescore"), app.session() as session:
-        summary = score_all(session, top_k=top_k, progress=lambda it: track(it, "scoring"))
-        session.commit()
+        app.ensure_schema()
+        # the same lock as a worker's re-score job: the two never write suggestions at once
+        with job_lock(app.engine, "rescore"), app.session() as session:
+            summary = score_all(session, top_k=top_k, progress=lambda it: track(it, "scoring"))
+            session.commit()
     if as_json:
         emit_json(summary)
     else:

@@ -178,3 +178,45 @@ def test_partnership_models_are_not_scoring_models(runner, scored_url):
     assert version not in {m["version"] for m in _json(runner, scored_url, "model", "status", "--json")}
     refused = runner.invoke(cli, ["--database-url", scored_url, "model", "use", version])
     assert refused.exit_code != 0 and "partnership model" in refused.output
+
+
+def test_the_console_entry_point_prints_the_summary_and_keeps_the_exit_status(scored_url, tmp_path):
+    """`python -m matcher.cli` (the `jetmatch` script's main): the summary is printed and the
+    status kept, although the process skips the collector's last passes on its way out."""
+    import subprocess
+    import sys
+
+    def jetmatch(*args):
+        return subprocess.run([sys.executable, "-m", "matcher.cli", *args], capture_output=True, text=True,
+                              timeout=600)
+
+    done = jetmatch("--database-url", scored_url, "score", "--json", "--top", "3")
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout)["alumni"] == 5
+    refused = jetmatch("--database-url", f"sqlite:///{tmp_path / 'empty.sqlite'}", "score")
+    assert refused.returncode == 1 and "jetmatch init" in refused.stderr
+
+
+@pytest.mark.parametrize("one_shot", [False, True])
+def test_the_collector_pauses_for_a_command_and_resumes_as_it_was(monkeypatch, one_shot):
+    import gc
+
+    from matcher.cli import _app
+
+    monkeypatch.setattr(_app, "ONE_SHOT", one_shot)
+    assert gc.isenabled()
+    try:
+        kept = [[] for _ in range(1000)]
+        with _app.collector_paused():
+            assert not gc.isenabled()
+            kept += [[] for _ in range(1000)]
+        assert gc.isenabled()
+        # a process that ends with the command leaves what it built to the end, uncollected
+        assert (gc.get_freeze_count() >= len(kept)) == one_shot
+        gc.disable()  # paused when already off: stays off
+        with _app.collector_paused():
+            pass
+        assert not gc.isenabled()
+    finally:
+        gc.enable()
+        gc.unfreeze()

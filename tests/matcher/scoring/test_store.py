@@ -158,3 +158,38 @@ def test_a_score_run_that_fails_leaves_the_old_suggestions_and_their_indexes(sco
         after = _table_shape(session), session.scalars(select(Suggestion.id).order_by(Suggestion.id)).all()
     engine.dispose()
     assert after == before and before[1]
+
+
+@pytest.mark.parametrize("per", [1, 3, 500])
+def test_written_volunteer_rows_read_back_as_given_whatever_the_rows_per_statement(session, monkeypatch, per):
+    from matcher.scoring import store
+
+    monkeypatch.setattr(store, "_ROWS_PER_INSERT", per)
+    run_id = store.start_run(session, "default")
+    n = 7  # not a multiple of 3: whole multi-row statements and a remainder
+    alumni, rels = np.arange(101, 101 + n), np.arange(n)[::-1] + 11
+    scores, ranks = np.linspace(-1.23456, 5.0, n), np.arange(n) % 3
+    levels = store.pack_levels(np.arange(n) + 2, np.arange(n) * 5)
+    store.write_volunteers(session, run_id, alumni, rels, scores, ranks, levels)
+    rows = session.execute(select(Suggestion.run_id, Suggestion.kind, Suggestion.alumnus_id,
+                                  Suggestion.relationship_id, Suggestion.score, Suggestion.rank, Suggestion.levels)
+                           .order_by(Suggestion.alumnus_id)).all()
+    assert [tuple(r) for r in rows] == [(run_id, "volunteer", int(a), int(r), round(float(s), 4), int(k), int(lv))
+                                        for a, r, s, k, lv in zip(alumni, rels, scores, ranks, levels)]
+
+
+def test_after_a_score_run_the_lists_are_read_by_their_indexes(scored_url):
+    """The run rebuilds the indexes (and on PostgreSQL analyses the new table from a small sample):
+    a relationship's list and an alumnus's list are each read through their index."""
+    engine = db.make_engine(scored_url)
+    with engine.connect() as conn:
+        rel, alum = conn.exec_driver_sql("SELECT relationship_id, alumnus_id FROM suggestions "
+                                         "WHERE kind = 'volunteer' LIMIT 1").one()
+        explain = "EXPLAIN QUERY PLAN " if conn.dialect.name == "sqlite" else "EXPLAIN "
+        plans = [" ".join(str(part) for row in conn.exec_driver_sql(
+            f"{explain}SELECT * FROM suggestions WHERE kind = 'volunteer' AND {col} = {int(val)} "
+            "ORDER BY score DESC LIMIT 10").all() for part in row)
+            for col, val in (("relationship_id", rel), ("alumnus_id", alum))]
+    engine.dispose()
+    assert "ix_suggestions_relationship_score" in plans[0]
+    assert "ix_suggestions_alumnus_id" in plans[1]
