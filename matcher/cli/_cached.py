@@ -22,7 +22,7 @@ import sqlite3
 from collections.abc import Callable
 from pathlib import Path
 
-__all__ = ["cached_gazetteer", "stored_gazetteer", "scoring_inputs"]
+__all__ = ["cached_gazetteer", "stored_gazetteer", "scoring_inputs", "prepare_scoring_inputs"]
 
 _MATCHER = Path(__file__).resolve().parents[1]
 _KEYS = (("prefectures", "code"), ("municipalities", "code"), ("municipality_aliases", "id"),
@@ -153,6 +153,24 @@ def scoring_inputs(session, folder: Path, alumni: bool):
     inputs = (scoring_graph(graph), existing)
     _store(inputs, path)
     return inputs
+
+
+def prepare_scoring_inputs(session, folder: Path | None = None) -> bool:
+    """Build the cache file `jetmatch partnerships score` reads, for the newest stored model, unless current.
+
+    Called where a model is trained (the command, the background job, the demo), so that the
+    first scoring after it does not spend seconds on the leave-one-out features. Returns
+    whether there is a model to build it for.
+    """
+    from matcher.instance import instance_path
+    from matcher.partnerships.load import uses_alumni
+    from matcher.partnerships.model import stored_model
+
+    found = stored_model(session)
+    if found is None:
+        return False
+    scoring_inputs(session, folder or instance_path() / "cache", alumni=uses_alumni(found[0].names_))
+    return True
 
 
 def _load(path: Path):
