@@ -24,6 +24,7 @@ from matcher import accounts, throttle
 from matcher.models import User
 from web.database import get_session
 from web.forms import ActionForm, InviteForm, LoginForm
+from web.present import STAMP
 from web.security import QUIET_ENDPOINTS
 
 __all__ = ["bp", "login_required", "role_required", "can_see_relationship", "can_see_chapter", "invite_url"]
@@ -62,8 +63,9 @@ class SignedInUser:
         return f"<SignedInUser {self.id} {self.login} {self.role}>"
 
 
-# Built once: the row of the signed-in user's columns (a select's construction costs more than its run).
-_SIGNED_IN = select(*SignedInUser.COLUMNS).where(User.id == bindparam("uid"))
+# Built once: the row of the signed-in user's columns (a select's construction costs more than its run),
+# and the database's change stamp in the same statement (g.data_stamp: web.present.data_stamp reads it).
+_SIGNED_IN = select(*SignedInUser.COLUMNS, STAMP.scalar_subquery()).where(User.id == bindparam("uid"))
 
 
 def _session_alive(user: SignedInUser | None, now: float) -> bool:
@@ -82,6 +84,8 @@ def load_user() -> None:
         return
     row = get_session().connection().execute(_SIGNED_IN, {"uid": uid}).first() if isinstance(uid, int) else None
     user = SignedInUser(row) if row is not None else None
+    if row is not None:
+        g.data_stamp = row[-1]
     now = time.time()
     if not _session_alive(user, now):
         session.clear()
