@@ -18,10 +18,13 @@ from urllib.parse import urlsplit
 
 from flask import Blueprint, abort, current_app, flash, g, redirect, render_template, request, session, url_for
 
+from sqlalchemy import bindparam, select
+
 from matcher import accounts, throttle
 from matcher.models import User
 from web.database import get_session
 from web.forms import ActionForm, InviteForm, LoginForm
+from web.present import STAMP
 from web.security import QUIET_ENDPOINTS
 
 __all__ = ["bp", "login_required", "role_required", "can_see_relationship", "can_see_chapter", "invite_url"]
@@ -32,7 +35,40 @@ bp = Blueprint("auth", __name__)
 SEEN_GRAIN = 60
 
 
-def _session_alive(user: User | None, now: float) -> bool:
+class SignedInUser:
+    """The signed-in user as ``g.user``: the columns every request reads (one plain row, no ORM), and any
+    other attribute (``chapter``, ``alumnus``, ``name``…) from the :class:`~matcher.models.User`, loaded
+    on first use (:meth:`orm`)."""
+
+    __slots__ = ("id", "login", "role", "active", "session_version", "relationship_id", "chapter_id", "alumnus_id",
+                 "_user")
+    COLUMNS = (User.id, User.login, User.role, User.active, User.session_version, User.relationship_id,
+               User.chapter_id, User.alumnus_id)
+
+    def __init__(self, row) -> None:
+        for name, value in zip(self.__slots__, row):
+            setattr(self, name, value)
+        self._user = None
+
+    def orm(self) -> User:
+        """The user as a model in this request's session."""
+        if self._user is None:
+            self._user = get_session().get(User, self.id)
+        return self._user
+
+    def __getattr__(self, name: str):  # only for names not read above
+        return getattr(self.orm(), name)
+
+    def __repr__(self) -> str:
+        return f"<SignedInUser {self.id} {self.login} {self.role}>"
+
+
+# Built once: the row of the signed-in user's columns (a select's construction costs more than its run),
+# and the database's change stamp in the same statement (g.data_stamp: web.present.data_stamp reads it).
+_SIGNED_IN = select(*SignedInUser.COLUMNS, STAMP.scalar_subquery()).where(User.id == bindparam("uid"))
+
+
+def _session_alive(user: SignedInUser | None, now: float) -> bool:
     cfg = current_app.config
     return (user is not None and user.active and session.get("sv") == user.session_version
             and now - session.get("at", 0) <= cfg["SESSION_ABSOLUTE_LIFETIME"]
@@ -46,7 +82,10 @@ def load_user() -> None:
     g.user = None
     if uid is None:
         return
-    user = get_session().get(User, uid) if isinstance(uid, int) else None
+    row = get_session().connection().execute(_SIGNED_IN, {"uid": uid}).first() if isinstance(uid, int) else None
+    user = SignedInUser(row) if row is not None else None
+    if row is not None:
+        g.data_stamp = int(row[-1])
     now = time.time()
     if not _session_alive(user, now):
         session.clear()

@@ -5,7 +5,9 @@ from __future__ import annotations
 import math
 from typing import NamedTuple
 
-from flask import Blueprint, abort, current_app, flash, g, redirect, render_template, request, url_for
+from flask import (Blueprint, abort, current_app, flash, g, get_template_attribute, redirect, render_template, request,
+                   session, url_for)
+from flask_wtf.csrf import generate_csrf
 from markupsafe import Markup
 from sqlalchemy import bindparam, select
 
@@ -179,14 +181,45 @@ def volunteers(relationship_id: int):
                 for aid, r in requests.items() if r.status == "approved"}
     # one url_for for every row's form: the alum's id goes where the stand-in is
     action = url_for("committee.request_introduction", relationship_id=rel.id, alumnus_id=_ANY_ID, **request.args)
-    partner_map = kept.get(("partner_map", rel.id))
+    slots = _slots(shown, requests, contacts, action.split(str(_ANY_ID)))
+    context = dict(rel=rel, rows=rows, radius=request.args.get("radius", ""), theme=theme, level=min_level,
+                   themes=rel.theme_list, page=page, size=size)
+    if "_flashes" in session:  # a message to show once: this page is not the one kept
+        return render_template("committee/volunteers.html", slots=slots,
+                               partner_map=_partner_map(db, kept, rel.id), **context)
+    user = g.user
+    key = ("page", rel.id, tuple(sorted(request.args.items(multi=True))), user.role, user.relationship_id,
+           tuple(tuple(row) for row in found))
+    parts = kept.get(key)
+    token = generate_csrf()
+    if parts is None:
+        # Rendered once with stand-ins where this request's parts go (the rows' request slots and the
+        # session's CSRF token), then kept cut at them: later views fill the stand-ins in.
+        html = render_template("committee/volunteers.html", slots={aid: Markup(f"{_CUT}{aid}{_CUT}") for aid in shown},
+                               partner_map=_partner_map(db, kept, rel.id), **context)
+        parts = kept[key] = html.replace(token, f"{_CUT}csrf{_CUT}").split(_CUT)
+    return "".join([part if n % 2 == 0 else token if part == "csrf" else slots[int(part)]
+                    for n, part in enumerate(parts)])
+
+
+_CUT = "\x00"  # never in a page (security._bounded_input refuses NUL in any input): where a kept page is cut
+
+
+def _partner_map(db, kept: dict, relationship_id: int) -> Markup:
+    partner_map = kept.get(("partner_map", relationship_id))
     if partner_map is None:
-        partner_map = kept[("partner_map", rel.id)] = Markup(render_template("maps/_partner.html",
-                                                                             rel=_loaded(db, rel.id)))
-    return render_template("committee/volunteers.html", rel=rel, rows=rows, requests=requests, contacts=contacts,
-                           radius=request.args.get("radius", ""), theme=theme, level=min_level,
-                           themes=rel.theme_list, page=page, size=size, action=action.split(str(_ANY_ID)),
-                           partner_map=partner_map)
+        partner_map = kept[("partner_map", relationship_id)] = Markup(
+            render_template("maps/_partner.html", rel=_loaded(db, relationship_id)))
+    return partner_map
+
+
+def _slots(shown: list[int], requests: dict, contacts: dict, action: list[str]) -> dict[int, Markup]:
+    """Each shown alum's request slot (committee/_slot.html): the contact once approved, the request's status,
+    or the form to ask for an introduction, rendered once and given each alum's id."""
+    slot = get_template_attribute("committee/_slot.html", "slot")
+    form = str(slot(_ANY_ID, None, None, action)) if len(requests) < len(shown) else ""
+    return {aid: slot(aid, requests[aid], contacts.get(aid), action) if aid in requests
+            else Markup(form.replace(str(_ANY_ID), str(aid))) for aid in shown}
 
 
 @bp.post("/relationships/<int:relationship_id>/volunteers/<int:alumnus_id>/request")

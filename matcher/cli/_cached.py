@@ -22,7 +22,7 @@ import sqlite3
 from collections.abc import Callable
 from pathlib import Path
 
-__all__ = ["cached_gazetteer", "stored_gazetteer", "scoring_inputs"]
+__all__ = ["cached_gazetteer", "stored_gazetteer", "scoring_inputs", "prepare_scoring_inputs"]
 
 _MATCHER = Path(__file__).resolve().parents[1]
 _KEYS = (("prefectures", "code"), ("municipalities", "code"), ("municipality_aliases", "id"),
@@ -103,7 +103,8 @@ _GRAPH_CODE = ("features.py", "graph.py", "load.py", "suggest.py")  # what the g
 
 def _scoring_fingerprint(session, alumni: bool) -> str:
     """A hash of what the partnership graph is built from: every relationship's two sides, the
-    reference places, the merger aliases, the alumni and placements when the model reads them, the code."""
+    reference places, the merger aliases, the alumni and placements when the model reads them, the code
+    and the distances to the sea (``data/coast_km.csv``)."""
     from sqlalchemy import text
 
     def rows(sql: str) -> str:
@@ -118,6 +119,10 @@ def _scoring_fingerprint(session, alumni: bool) -> str:
         counted += [("alumni", "updated_at"), ("placements", "id")]
     parts += [rows(f"SELECT count(*), max({key}) FROM {table}") for table, key in counted]
     parts += [(_MATCHER / "partnerships" / name).read_text(encoding="utf-8") for name in _GRAPH_CODE]
+    from matcher.instance import data_dir
+
+    coast = data_dir() / "coast_km.csv"  # the data files the graph reads besides the database
+    parts.append(hashlib.sha256(coast.read_bytes()).hexdigest() if coast.exists() else "no coast file")
     return hashlib.sha256("\n".join(parts).encode()).hexdigest()[:16]
 
 
@@ -153,6 +158,24 @@ def scoring_inputs(session, folder: Path, alumni: bool):
     inputs = (scoring_graph(graph), existing)
     _store(inputs, path)
     return inputs
+
+
+def prepare_scoring_inputs(session, folder: Path | None = None) -> bool:
+    """Build the cache file `jetmatch partnerships score` reads, for the newest stored model, unless current.
+
+    Called where a model is trained (the command, the background job, the demo), so that the
+    first scoring after it does not spend seconds on the leave-one-out features. Returns
+    whether there is a model to build it for.
+    """
+    from matcher.instance import instance_path
+    from matcher.partnerships.load import uses_alumni
+    from matcher.partnerships.model import stored_model
+
+    found = stored_model(session)
+    if found is None:
+        return False
+    scoring_inputs(session, folder or instance_path() / "cache", alumni=uses_alumni(found[0].names_))
+    return True
 
 
 def _load(path: Path):

@@ -96,6 +96,9 @@ def train(app, seed: int, as_json: bool) -> None:
         row = pt.train(session, seed=seed)
         session.commit()
         result = {"version": row.version, **{k: v for k, v in row.metrics.items() if k != "fingerprint"}}
+        from matcher.cli._cached import prepare_scoring_inputs
+
+        prepare_scoring_inputs(session)  # `partnerships score` then starts from the cache file
     if as_json:
         emit_json(result)
         return

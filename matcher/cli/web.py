@@ -15,7 +15,7 @@ import click
 from matcher.cli._app import AppContext, db, emit_json, pass_app
 from matcher.console import status
 
-__all__ = ["serve", "users", "demo"]
+__all__ = ["serve", "users", "demo", "gunicorn_options"]
 
 DEMO_PASSWORD = "jetmatch-demo"
 _BASE_URL = click.option("--base-url", default="http://127.0.0.1:5000", show_default=True, envvar="JETMATCH_BASE_URL",
@@ -28,11 +28,16 @@ _INVITE_DAYS = click.option("--invite-days", type=click.IntRange(1, 365), defaul
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", type=int, default=5000, show_default=True, envvar="JETMATCH_PORT")
 @click.option("--workers", type=int, default=2, show_default=True, help="gunicorn worker processes.")
+@click.option("--threads", type=click.IntRange(min=1), default=1, show_default=True,
+              help="Request threads per worker (gunicorn's gthread workers, which keep connections alive).")
+@click.option("--access-log/--no-access-log", default=True, show_default=True,
+              help="Log every request on standard output.")
 @click.option("--dev", is_flag=True, help="Use Flask's development server instead of gunicorn.")
 @click.option("--job-workers", type=click.IntRange(min=0), default=1, show_default=True,
               help="Background job threads to run beside the web workers (0: run `jetmatch worker` apart).")
 @pass_app
-def serve(app: AppContext, host: str, port: int, workers: int, dev: bool, job_workers: int) -> None:
+def serve(app: AppContext, host: str, port: int, workers: int, threads: int, access_log: bool, dev: bool,
+          job_workers: int) -> None:
     """Serve the web app (gunicorn; --dev for Flask's reloading server) and run background jobs.
 
     One process runs the background jobs (re-scoring after imports ...) beside the web
@@ -46,14 +51,27 @@ def serve(app: AppContext, host: str, port: int, workers: int, dev: bool, job_wo
     if dev:
         args = [sys.executable, "-m", "flask", "--app", "web:create_app", "run", "--host", host, "--port", str(port)]
     else:
-        args = [sys.executable, "-m", "gunicorn", "--bind", f"{host}:{port}", "--workers", str(workers),
-                "--preload", "--access-logfile", "-", "web:create_app()"]
+        args = [sys.executable, "-m", "gunicorn", *gunicorn_options(host, port, workers, threads, access_log),
+                "web:create_app()"]
     click.echo(f"serving on http://{host}:{port}/ (Ctrl-C to stop)")
     if not job_workers:
         os.execvpe(args[0], args, env)
     jobs = [sys.executable, "-m", "matcher.cli", "worker", "--workers", str(job_workers),
             "--parent-pid", str(os.getpid())]
     sys.exit(_supervise([jobs, args], env))
+
+
+def gunicorn_options(host: str, port: int, workers: int, threads: int = 1, access_log: bool = True) -> list[str]:
+    """gunicorn's command-line options for the web app (scripts/bench-web serves its yardstick page with the same).
+
+    gthread workers, even with one thread, keep a client's connection open between requests
+    (HTTP keep-alive, ``--keep-alive`` seconds idle): sync workers close it after every
+    response, so each request paid a new TCP connection and gunicorn's accept cycle.
+    ``--preload`` builds the app once in the master, its shared structures loaded before the fork.
+    """
+    options = ["--bind", f"{host}:{port}", "--workers", str(workers), "--worker-class", "gthread",
+               "--threads", str(threads), "--keep-alive", "5", "--preload"]
+    return options + (["--access-logfile", "-"] if access_log else [])
 
 
 def _supervise(commands: list[list[str]], env: dict[str, str]) -> int:
@@ -305,6 +323,9 @@ def build_demo(path: Path, alumni: int, seed: int = 1) -> dict:
             summary["scoring"] = score_all(session)
         with db.session_scope(sessions) as session:
             summary["partnerships_model"] = train_partnerships(session).version  # the page starts fast
+            from matcher.cli._cached import prepare_scoring_inputs
+
+            prepare_scoring_inputs(session)  # and so does `jetmatch partnerships score`
             summary["accounts"] = _demo_accounts(session)
     finally:
         engine.dispose()

@@ -22,7 +22,8 @@ def test_a_consent_withdrawal_takes_the_volunteer_off_the_page_and_the_map_at_on
     as_role("committee")
     before = _page(client, world)
     assert "Hana Q." in before and "<title>Hanamaki: 1 willing alumnus</title>" in before
-    assert _page(client, world) == before  # kept: the same page again
+    assert _without_tokens(_page(client, world)) == _without_tokens(before)  # kept: the same page again (the
+    # signed CSRF token carries the second it was signed in)
     decisions.withdraw_consent(db_session, world.hana)
     db_session.flush()
     after = _page(client, world)
@@ -110,3 +111,35 @@ def test_an_insert_raises_the_stamp(db_session, world):
                              start_year=2014, end_year=2015))
     db_session.flush()
     assert data_stamp(db_session) > before
+
+
+def _tokens(html: str) -> set[str]:
+    import re
+
+    return set(re.findall(r'(?:name="csrf_token" value|name="csrf-token" content)="([^"]+)"', html))
+
+
+def test_the_kept_page_carries_each_sessions_own_token_and_its_forms_work(app, client, world, as_role):
+    """The whole page is kept with stand-ins for the CSRF token and the rows' request slots: a second
+    viewer gets their own token (and nav), and the form on the kept page is accepted."""
+    as_role("committee")
+    first = _page(client, world)
+    same = app.test_client()  # the same login on another device: the same kept page, another session
+    login(same, world.logins["committee"])
+    second = _page(same, world)
+    assert len(_tokens(first)) == 1 and len(_tokens(second)) == 1 and _tokens(first) != _tokens(second)
+    assert _without_tokens(first) == _without_tokens(second)
+    coordinator = app.test_client()
+    login(coordinator, world.logins["coordinator"])
+    theirs = _page(coordinator, world)
+    assert ">Queue</a>" in theirs and ">Queue</a>" not in first  # the coordinator's nav, not the committee's
+    token = _tokens(first).pop()
+    response = client.post(f"/relationships/{world.hot_springs.id}/volunteers/{world.hana.id}/request",
+                           data={"csrf_token": token})
+    assert response.status_code == 302
+    shown = _page(client, world)  # the flashed message is shown once, on a page rendered afresh
+    assert "Introduction requested (request #" in shown and "introduction pending" in shown
+    again = _page(client, world)  # then the kept page again, with the new request's status in its slot
+    assert "Introduction requested" not in again and "introduction pending" in again
+    assert _without_tokens(again) == _without_tokens(shown).replace(
+        shown[shown.index('<p class="flash'):shown.index("</p>", shown.index('<p class="flash')) + 4], "")

@@ -69,3 +69,38 @@ def test_the_cached_graph_follows_the_relationships(session, tmp_path):
     after, existing = scoring_inputs(session, tmp_path, alumni=False)
     assert len(after.us) == len(before.us) + 1 and set(existing) == after.pair_set
     assert len(list(tmp_path.glob("partnerships-*.pickle"))) == 1  # the older file is gone
+
+
+def test_the_cached_graph_follows_the_distances_to_the_sea(session, tmp_path, monkeypatch):
+    """A rebuilt data/coast_km.csv (Kobe's shore moved) is a new cache file, not the old graph."""
+    from matcher.cli._cached import _scoring_fingerprint
+
+    data = tmp_path / "data"
+    data.mkdir()
+    monkeypatch.setenv("JETMATCH_DATA_DIR", str(data))
+    without = _scoring_fingerprint(session, alumni=False)
+    (data / "coast_km.csv").write_text("side,key,km\njp,28100,4.6\n", encoding="utf-8")
+    kobe = _scoring_fingerprint(session, alumni=False)
+    (data / "coast_km.csv").write_text("side,key,km\njp,28100,9.0\n", encoding="utf-8")
+    moved = _scoring_fingerprint(session, alumni=False)
+    assert len({without, kobe, moved}) == 3
+    assert _scoring_fingerprint(session, alumni=False) == moved  # and the same file, the same key
+
+
+def test_training_prepares_the_file_score_reads(session, tmp_path, monkeypatch):
+    """`partnerships train` (and the retrain job, and the demo) build the cache file, so the first
+    `partnerships score` after it reads the file instead of loading the graph."""
+    from matcher.cli._cached import prepare_scoring_inputs
+
+    assert prepare_scoring_inputs(session, tmp_path) is False  # no model yet: nothing to build for
+    assert not list(tmp_path.glob("partnerships-*.pickle"))
+    pt.train(session, suggestions=False)
+    assert prepare_scoring_inputs(session, tmp_path) is True
+    assert len(list(tmp_path.glob("partnerships-*.pickle"))) == 1
+
+    def must_not_load(*_args, **_kwargs):
+        raise AssertionError("the graph was loaded although training had prepared the file")
+
+    monkeypatch.setattr("matcher.partnerships.load.load_graph", must_not_load)
+    graph, existing = scoring_inputs(session, tmp_path, alumni=False)
+    assert existing and len(existing) == len(graph.pair_set)
