@@ -29,7 +29,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from numba import njit
+from matcher.scoring._jit import njit
 
 from matcher.scoring.features import DIST_KM, EARTH_RADIUS_KM, Alumni, Relationships, placement_table
 from matcher.scoring.topk import _SPAN, _run, threads

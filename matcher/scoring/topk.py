@@ -28,7 +28,7 @@ import os
 from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
-from numba import njit
+from matcher.scoring._jit import njit
 from numba.cpython.unsafe.numbers import trailing_zeros
 
 
