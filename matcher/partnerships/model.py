@@ -204,15 +204,17 @@ class PartnershipModel:
         strongest first. Features the model gives no weight are left out (they add 0).
         ``z`` is the row's :meth:`standardised` inputs when the caller has them."""
         z = self._standardised(raw_row[None, :])[0] if z is None else z
-        contrib = z * self.coef_
+        # Python floats once (the same numbers): indexing numpy arrays element by element cost more than the sums
+        contrib, coef, zs = (z * self.coef_).tolist(), self.coef_.tolist(), np.asarray(z, dtype=float).tolist()
+        values = np.asarray(raw_row, dtype=float)[self.columns_].tolist()
         lines = []
         for j, name in enumerate(self.names_):
-            if self.coef_[j] == 0:
+            if coef[j] == 0:
                 continue
-            value = float(raw_row[self.columns_[j]])
-            lines.append({"factor": name, "value": None if np.isnan(value) else value,
-                          "contribution": round(float(contrib[j]), 4), "sentence": _sentence(name, value),
-                          "relative": _relative(name, float(z[j]))})
+            value = values[j]
+            lines.append({"factor": name, "value": None if value != value else value,  # NaN: unknown
+                          "contribution": round(contrib[j], 4), "sentence": _sentence(name, value),
+                          "relative": _relative(name, zs[j])})
         lines.sort(key=lambda r: -abs(r["contribution"]))
         if top is not None:
             lines = lines[:top]
