@@ -22,7 +22,8 @@ import sqlite3
 from collections.abc import Callable
 from pathlib import Path
 
-__all__ = ["cached_gazetteer", "stored_gazetteer", "scoring_inputs", "prepare_scoring_inputs"]
+__all__ = ["cached_gazetteer", "stored_gazetteer", "scoring_inputs", "stored_scoring_inputs",
+           "prepare_scoring_inputs"]
 
 _MATCHER = Path(__file__).resolve().parents[1]
 _KEYS = (("prefectures", "code"), ("municipalities", "code"), ("municipality_aliases", "id"),
@@ -102,28 +103,94 @@ _GRAPH_CODE = ("features.py", "graph.py", "load.py", "suggest.py")  # what the g
 
 
 def _scoring_fingerprint(session, alumni: bool) -> str:
-    """A hash of what the partnership graph is built from: every relationship's two sides, the
-    reference places, the merger aliases, the alumni and placements when the model reads them, the code
-    and the distances to the sea (``data/coast_km.csv``)."""
+    """A hash of what the partnership graph is built from (see :func:`_scoring_key`), read through ``session``."""
     from sqlalchemy import text
 
-    def rows(sql: str) -> str:
-        return repr([tuple(r) for r in session.execute(text(sql))])
+    return _scoring_key(_database(session), lambda sql: [tuple(r) for r in session.execute(text(sql))], alumni)
 
-    parts = [_database(session), f"alumni={alumni}",
-             rows("SELECT id, us_kind, us_place_id, us_state_abbr, jp_kind, jp_municipality_code, "
-                  "jp_prefecture_code FROM relationships ORDER BY id")]
+
+def _scoring_key(database: str, rows: Callable[[str], list[tuple]], alumni: bool) -> str:
+    """A hash of what the partnership graph is built from: the schema revision, every relationship's
+    two sides, the reference places, the merger aliases, the alumni and placements when the model reads
+    them, the code and the distances to the sea (``data/coast_km.csv``).
+
+    ``rows`` runs one SQL statement and returns its rows as tuples (the driver's values, which are
+    the same through SQLAlchemy's ``text`` and through the standard library's sqlite3).
+    """
+    parts = [database, f"alumni={alumni}", repr(rows("SELECT version_num FROM alembic_version"))]
+    parts += sorted(path.name for path in (_MATCHER / "migrations" / "versions").glob("*.py"))
+    parts.append(repr(rows("SELECT id, us_kind, us_place_id, us_state_abbr, jp_kind, jp_municipality_code, "
+                           "jp_prefecture_code FROM relationships ORDER BY id")))
     counted = [("prefectures", "code"), ("municipalities", "code"), ("municipality_aliases", "id"),
                ("us_states", "abbr"), ("us_places", "id")]
     if alumni:
         counted += [("alumni", "updated_at"), ("placements", "id")]
-    parts += [rows(f"SELECT count(*), max({key}) FROM {table}") for table, key in counted]
+    parts += [repr(rows(f"SELECT count(*), max({key}) FROM {table}")) for table, key in counted]
     parts += [(_MATCHER / "partnerships" / name).read_text(encoding="utf-8") for name in _GRAPH_CODE]
     from matcher.instance import data_dir
 
     coast = data_dir() / "coast_km.csv"  # the data files the graph reads besides the database
     parts.append(hashlib.sha256(coast.read_bytes()).hexdigest() if coast.exists() else "no coast file")
     return hashlib.sha256("\n".join(parts).encode()).hexdigest()[:16]
+
+
+def stored_scoring_inputs(url: str, folder: Path):
+    """Return the newest stored partnerships model, the graph and the existing pairs' features of the
+    SQLite database at ``url`` from ``folder``'s current cache file, else None; without SQLAlchemy.
+
+    The model row is read and the cache file's fingerprint computed with the standard library's
+    sqlite3. The fingerprint holds the schema revision, and the file is only written where the schema
+    is current, so a file found stands for the schema check. None for another database, an
+    unprepared one, no (usable) stored model or no current file: the caller then takes the
+    SQLAlchemy path (:func:`scoring_inputs`), which builds the file.
+
+    Returns
+    -------
+    (PartnershipModel, ScoringGraph, dict) or None
+    """
+    found = _SQLITE_FILE.fullmatch(url)
+    if not found or not Path(found.group(1)).is_file():
+        return None
+    database = Path(found.group(1)).resolve()
+    try:
+        connection = sqlite3.connect(f"{database.as_uri()}?mode=ro", uri=True)
+    except sqlite3.Error:
+        return None
+    try:
+        from matcher.partnerships.model import MODEL_PREFIX
+
+        row = connection.execute("SELECT settings FROM scoring_models WHERE version LIKE ? "
+                                 "ORDER BY version DESC LIMIT 1", (MODEL_PREFIX + "%",)).fetchone()
+        if row is None:
+            return None
+        model = _partnership_model(row[0])
+        if model is None:
+            return None
+        from matcher.partnerships.load import uses_alumni
+
+        key = _scoring_key(f"sqlite:{database}", lambda sql: connection.execute(sql).fetchall(),
+                           uses_alumni(model.names_))
+    except sqlite3.Error:
+        return None  # not prepared by `jetmatch init`: the caller says so
+    finally:
+        connection.close()
+    inputs = _load(folder / f"partnerships-{key}.pickle")
+    return None if inputs is None else (model, *inputs)
+
+
+def _partnership_model(settings):
+    """The model of a stored row's JSON ``settings``, as :func:`matcher.partnerships.model.stored_model` reads it."""
+    import json
+
+    from matcher.partnerships.model import PartnershipModel
+
+    try:
+        settings = json.loads(settings) if isinstance(settings, (str, bytes)) else settings
+        if not isinstance(settings, dict) or settings.get("kind") != "partnerships":
+            return None
+        return PartnershipModel.from_settings(settings)
+    except (KeyError, ValueError, TypeError):
+        return None
 
 
 def scoring_inputs(session, folder: Path, alumni: bool):

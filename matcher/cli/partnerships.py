@@ -162,15 +162,25 @@ def suggest(app, us_query: str | None, jp_query: str | None, seekers: bool, top:
 @pass_app
 def score(app, file: Path, as_json: bool) -> None:
     """Score each pair in FILE (CSV with columns us_place,jp_place); existing pairs are flagged."""
-    app.ensure_schema()
+    from matcher.cli._cached import stored_scoring_inputs
+    from matcher.instance import database_url, instance_path
+
+    # On SQLite with a current cache file: the model row and the file's fingerprint read with sqlite3,
+    # so that scoring loads neither SQLAlchemy nor the models (the file stands for the schema check).
+    found = stored_scoring_inputs(database_url(app.url), instance_path() / "cache")
+    if found is None:
+        app.ensure_schema()
     with open(file, newline="", encoding="utf-8-sig") as handle:
         reader = csv.DictReader(handle)
         missing = {"us_place", "jp_place"} - set(reader.fieldnames or ())
         if missing:
             raise click.ClickException(f"{file}: missing column(s) {', '.join(sorted(missing))}")
         rows = list(reader)
-    with app.session() as session:
-        graph, model, existing = _scoring(app, session)
+    if found is not None:
+        model, graph, existing = found
+    else:
+        with app.session() as session:
+            graph, model, existing = _scoring(app, session)
     out = _score_rows(app, graph, model, rows, existing)
     if as_json:
         emit_json(out)

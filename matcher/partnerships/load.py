@@ -9,16 +9,16 @@ from pathlib import Path
 
 import numpy as np
 from scipy import sparse
-from sqlalchemy import func, select
 
 from matcher.geo import EARTH_RADIUS_KM
 from matcher.instance import data_dir
-from matcher.models import (Alumnus, Municipality, MunicipalityAlias, Placement, Prefecture, Relationship, USPlace,
-                            USState)
 from matcher.partnerships.features import SIGNALS
 from matcher.partnerships.graph import TieGraph, Universe
 
 __all__ = ["RADIUS_KM", "capital_codes", "coast_km", "load_graph", "ScoringGraph", "scoring_graph", "uses_alumni"]
+
+# SQLAlchemy and the models are imported by the functions that query: unpickling a ScoringGraph
+# from `jetmatch partnerships score`'s cache file needs this module but no database library.
 
 RADIUS_KM = 80.0  # "lives near the US place": the design note's commuting band
 
@@ -74,6 +74,10 @@ def load_graph(session, alumni: bool = True) -> TieGraph:
     TieGraph
         The existing relationships over the Universe.
     """
+    from sqlalchemy import select
+
+    from matcher.models import Municipality, Prefecture, Relationship, USPlace, USState
+
     prefs = session.execute(select(Prefecture.code, Prefecture.name, Prefecture.region, Prefecture.neighbours)
                             .order_by(Prefecture.code)).all()
     munis = session.execute(select(Municipality.code, Municipality.prefecture_code, Municipality.name_romaji,
@@ -197,6 +201,10 @@ def coast_km(folder: str | None = None) -> tuple[dict[str, float], dict[str, flo
 def _merged_counts(session, codes: list[str]) -> np.ndarray:
     """How many former municipalities merged into each one, from the alias table (so a fuller
     merger table loaded into the database is picked up without a code change)."""
+    from sqlalchemy import func, select
+
+    from matcher.models import MunicipalityAlias
+
     counts = dict(session.execute(select(MunicipalityAlias.municipality_code, func.count())
                                   .where(MunicipalityAlias.reason == "merger")
                                   .group_by(MunicipalityAlias.municipality_code)).all())
@@ -219,6 +227,9 @@ def _add_bridges(session, u: Universe, places) -> None:
     (or in a state) who were placed in a JP municipality (or prefecture)."""
     # imported here, not at the top: matcher.partnerships loads on the CLI's --help path and sklearn is heavy
     from sklearn.neighbors import BallTree
+    from sqlalchemy import select
+
+    from matcher.models import Alumnus, Placement
 
     homes = session.execute(select(Alumnus.id, Alumnus.home_lat, Alumnus.home_lon, Alumnus.home_state_abbr)).all()
     if not homes:

@@ -4,15 +4,12 @@ to each score, and the alumni who could champion them."""
 from __future__ import annotations
 
 import numpy as np
-from scipy.special import expit
-from sqlalchemy import func, select
 
 from matcher.geo import haversine_km
-from matcher.models import Alumnus, Placement, Relationship, ScoringModel, Seeker, USPlace
 from matcher.partnerships.features import pair_features
 from matcher.partnerships.graph import TieGraph
 from matcher.partnerships.load import RADIUS_KM, load_graph
-from matcher.partnerships.model import MODEL_PREFIX, PartnershipModel, model_for
+from matcher.partnerships.model import MODEL_PREFIX, PartnershipModel, model_for, sigmoid
 
 __all__ = ["describe_pair", "top_new_pairs", "default_us_pool", "champions", "LEVELS",
            "suggest_partnerships", "summarise_reasons", "data_fingerprint", "seeker_suggestions"]
@@ -57,7 +54,7 @@ def describe_pair(graph: TieGraph, model: PartnershipModel, us: int, jp: int, ra
     score = float(model.decision_function(raw, np.array([level]), z=z)[0])
     return {
         "us_key": u.us_keys[us], "us_label": u.us_labels[us], "jp_key": u.jp_keys[jp], "jp_label": u.jp_labels[jp],
-        "score": round(score, 4), "probability": float(expit(score)), "existing": existing, "reasons": reasons,
+        "score": round(score, 4), "probability": sigmoid(score), "existing": existing, "reasons": reasons,
     }
 
 
@@ -166,6 +163,10 @@ def champions(session, graph: TieGraph, us: int, jp: int, limit: int = 5) -> lis
     list of dict
         ``alumnus_id`` and ``name``.
     """
+    from sqlalchemy import select
+
+    from matcher.models import Alumnus, Placement, USPlace
+
     u = graph.universe
     key, pref = u.jp_keys[jp], u.prefectures[u.jp_pref[jp]]
     q = select(Alumnus).join(Placement).where(Alumnus.consent.is_(True))
@@ -293,6 +294,10 @@ def data_fingerprint(session) -> tuple:
     tuple
         Comparable with ``==``.
     """
+    from sqlalchemy import func, select
+
+    from matcher.models import Alumnus, Placement, Relationship, ScoringModel
+
     parts = [select(func.count(), func.max(Relationship.id)).select_from(Relationship),
              select(func.count(), func.max(Alumnus.updated_at)).select_from(Alumnus),
              select(func.count(), func.max(Placement.id)).select_from(Placement),
@@ -319,6 +324,10 @@ def seeker_suggestions(session, top: int = 5) -> list[dict]:
     list of dict
         One per seeker, with its ``candidates``.
     """
+    from sqlalchemy import select
+
+    from matcher.models import Seeker
+
     graph = load_graph(session)
     model, _ = model_for(session, graph)
     u = graph.universe

@@ -104,3 +104,49 @@ def test_training_prepares_the_file_score_reads(session, tmp_path, monkeypatch):
     monkeypatch.setattr("matcher.partnerships.load.load_graph", must_not_load)
     graph, existing = scoring_inputs(session, tmp_path, alumni=False)
     assert existing and len(existing) == len(graph.pair_set)
+
+
+_PROBE = """
+import json, sys
+from matcher.cli import cli
+try:
+    cli(sys.argv[1:], prog_name="jetmatch")
+except SystemExit:
+    pass
+print(json.dumps(sorted({name.split(".")[0] for name in sys.modules})))
+"""
+
+
+def test_score_with_a_current_file_loads_no_sqlalchemy_and_gives_the_same_output(scratch_db_url, tmp_path):
+    """On SQLite, after `partnerships train` wrote the cache file, scoring reads the model row and the
+    file's fingerprint with sqlite3: no SQLAlchemy, and the same bytes as the SQLAlchemy path."""
+    import json
+    import os
+    import subprocess
+    import sys
+
+    if not scratch_db_url.startswith("sqlite"):
+        pytest.skip("the quick path reads SQLite files; other databases go through SQLAlchemy")
+    pairs = tmp_path / "pairs.csv"
+    pairs.write_text("us_place,jp_place\nSeattle,Kobe\nSeattle,\"Takeo, Saga\"\n\"Rice Lake, WI\",\"Hanamaki, Iwate\"\n"
+                     "\"Rice Lake, WI\",\"Ishidoriya, Iwate\"\nNowhere Special ZZ,Shiga\nMD,Shiga\n", encoding="utf-8")
+
+    def run(instance, *args):
+        env = dict(os.environ, JETMATCH_INSTANCE_PATH=str(tmp_path / instance), JETMATCH_DATABASE_URL=scratch_db_url)
+        done = subprocess.run([sys.executable, "-c", _PROBE, *args], capture_output=True, text=True, check=True,
+                              env=env)
+        out, _, modules = done.stdout.rstrip("\n").rpartition("\n")
+        return out, set(json.loads(modules))
+
+    run("trained", "partnerships", "train")
+    assert len(list((tmp_path / "trained" / "cache").glob("partnerships-*.pickle"))) == 1
+    run("trained", "resolve", "Seattle")  # the gazetteer's file too
+    quick, loaded = run("trained", "partnerships", "score", str(pairs), "--json")
+    assert not loaded & {"sqlalchemy", "alembic", "sklearn", "networkx", "flask"}, loaded
+    slow, loaded = run("fresh", "partnerships", "score", str(pairs), "--json")  # no files: SQLAlchemy builds them
+    assert "sqlalchemy" in loaded
+    assert quick == slow
+    rows = json.loads(quick)
+    assert len(rows) == 6 and rows[4]["score"] is None and "unknown" in rows[4]["error"]
+    assert all(r["score"] is not None for r in rows[:4] + rows[5:]), [r.get("error") for r in rows]
+    assert {r["existing"] for r in rows if r["score"] is not None} <= {True, False}
