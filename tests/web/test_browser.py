@@ -121,7 +121,8 @@ def test_alum_adds_a_placement_by_an_old_merged_name(browser, live_server, live_
 def test_chapter_lead_and_search_pages(browser, live_server, live_world):
     page = _page(browser, live_server, live_world["logins"]["chapter_lead"])
     page.click("nav a:has-text('Partners')")
-    assert "2 of your members lived in Hanamaki" in page.content()
+    page.wait_for_url("**/partners")  # content() read mid-navigation is empty: wait for the new page
+    page.locator("body", has_text="2 of your members lived in Hanamaki").wait_for()
     _shot(page, "chapter-partners")
     page.goto(f"{live_server.url}/relationships?q=Ishidoriya")
     rows = page.locator("table.list tbody tr").all_inner_texts()
