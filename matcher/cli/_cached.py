@@ -21,6 +21,7 @@ import re
 import sqlite3
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 __all__ = ["cached_gazetteer", "stored_gazetteer", "scoring_inputs", "stored_scoring_inputs",
            "prepare_scoring_inputs"]
@@ -82,6 +83,15 @@ def stored_gazetteer(url: str, folder: Path):
     None as well for another database, an unprepared one or a missing file: the caller then
     checks the schema and builds the file with :func:`cached_gazetteer`.
     """
+    fingerprint = _read_sqlite(url, lambda name, connection: _fingerprint(
+        name, lambda sql: tuple(connection.execute(sql).fetchone())))
+    return None if fingerprint is None else _load(folder / f"gazetteer-{fingerprint}.pickle")
+
+
+def _read_sqlite(url: str, read: Callable[[str, sqlite3.Connection], Any]) -> Any:
+    """Return ``read(name, connection)`` on the SQLite file of ``url`` opened read-only with the standard
+    library, ``name`` being the resolved file's; None for another database, a missing file, or an
+    sqlite3 error (a database not prepared by `jetmatch init`: the caller's SQLAlchemy path says so)."""
     found = _SQLITE_FILE.fullmatch(url)
     if not found or not Path(found.group(1)).is_file():
         return None
@@ -91,12 +101,11 @@ def stored_gazetteer(url: str, folder: Path):
     except sqlite3.Error:
         return None
     try:
-        fingerprint = _fingerprint(f"sqlite:{database}", lambda sql: tuple(connection.execute(sql).fetchone()))
+        return read(f"sqlite:{database}", connection)
     except sqlite3.Error:
-        return None  # not prepared by `jetmatch init`: the caller says so
+        return None
     finally:
         connection.close()
-    return _load(folder / f"gazetteer-{fingerprint}.pickle")
 
 
 _GRAPH_CODE = ("features.py", "graph.py", "load.py", "suggest.py")  # what the graph and its features come from
@@ -148,32 +157,22 @@ def stored_scoring_inputs(url: str, folder: Path):
     -------
     (PartnershipModel, ScoringGraph, dict) or None
     """
-    found = _SQLITE_FILE.fullmatch(url)
-    if not found or not Path(found.group(1)).is_file():
-        return None
-    database = Path(found.group(1)).resolve()
-    try:
-        connection = sqlite3.connect(f"{database.as_uri()}?mode=ro", uri=True)
-    except sqlite3.Error:
-        return None
-    try:
+    def read(name: str, connection: sqlite3.Connection):
         from matcher.partnerships.model import MODEL_PREFIX
 
         row = connection.execute("SELECT settings FROM scoring_models WHERE version LIKE ? "
                                  "ORDER BY version DESC LIMIT 1", (MODEL_PREFIX + "%",)).fetchone()
-        if row is None:
-            return None
-        model = _partnership_model(row[0])
+        model = None if row is None else _partnership_model(row[0])
         if model is None:
             return None
         from matcher.partnerships.load import uses_alumni
 
-        key = _scoring_key(f"sqlite:{database}", lambda sql: connection.execute(sql).fetchall(),
-                           uses_alumni(model.names_))
-    except sqlite3.Error:
-        return None  # not prepared by `jetmatch init`: the caller says so
-    finally:
-        connection.close()
+        return model, _scoring_key(name, lambda sql: connection.execute(sql).fetchall(), uses_alumni(model.names_))
+
+    found = _read_sqlite(url, read)
+    if found is None:
+        return None
+    model, key = found
     inputs = _load(folder / f"partnerships-{key}.pickle")
     return None if inputs is None else (model, *inputs)
 
