@@ -44,8 +44,10 @@ def serve(app: AppContext, host: str, port: int, workers: int, threads: int, acc
     workers; both stop when this command stops.
     """
     app.ensure_schema()
-    env = dict(os.environ)
-    env["JETMATCH_DATABASE_URL"] = app.engine.url.render_as_string(hide_password=False)
+    env = _absolute_env(app.engine.url)
+    # gunicorn and flask put their working folder first on sys.path: started elsewhere, a folder there
+    # named ``web`` would be imported as the app. Run them where this ``web`` package is (beside matcher).
+    os.chdir(Path(__file__).resolve().parents[2])
     if not dev:  # the app is built once in gunicorn's master, its shared structures loaded before the fork
         env["JETMATCH_PRELOAD"] = "1"
     if dev:
@@ -59,6 +61,21 @@ def serve(app: AppContext, host: str, port: int, workers: int, threads: int, acc
     jobs = [sys.executable, "-m", "matcher.cli", "worker", "--workers", str(job_workers),
             "--parent-pid", str(os.getpid())]
     sys.exit(_supervise([jobs, args], env))
+
+
+def _absolute_env(url) -> dict[str, str]:
+    """The environment for the servers, with the database, instance and data folders as absolute paths
+    (they run in another working folder)."""
+    from matcher.instance import instance_path
+
+    if url.get_backend_name() == "sqlite" and url.database and url.database != ":memory:" \
+            and not url.database.startswith("file:"):
+        url = url.set(database=str(Path(url.database).resolve()))
+    env = dict(os.environ, JETMATCH_DATABASE_URL=url.render_as_string(hide_password=False),
+               JETMATCH_INSTANCE_PATH=str(instance_path()))
+    if env.get("JETMATCH_DATA_DIR"):
+        env["JETMATCH_DATA_DIR"] = str(Path(env["JETMATCH_DATA_DIR"]).resolve())
+    return env
 
 
 def gunicorn_options(host: str, port: int, workers: int, threads: int = 1, access_log: bool = True) -> list[str]:

@@ -124,6 +124,7 @@ def _gone(pid: int) -> bool:
 
 @pytest.mark.slow
 def test_serve_runs_a_job_worker_that_rescores_a_web_import_and_stops_with_it(runner, scratch_db_url, tmp_path):
+    """Also from a working folder that has a ``web`` folder of its own (gunicorn imports from its working folder)."""
     login = "serve.coordinator@example.org"
     added = runner.invoke(cli, ["--database-url", scratch_db_url, "users", "add", "--login", login,
                                 "--role", "coordinator", "--password", "a long enough password"])
@@ -132,8 +133,12 @@ def test_serve_runs_a_job_worker_that_rescores_a_web_import_and_stops_with_it(ru
     env = {**os.environ, "JETMATCH_SESSION_COOKIE_SECURE": "false",
            "JETMATCH_INSTANCE_PATH": str(tmp_path / "instance"), "JETMATCH_DATABASE_URL": scratch_db_url}
     log = open(tmp_path / "serve.log", "w")
+    # started from a folder that holds another ``web`` package: gunicorn must still serve jetmatch's
+    elsewhere = tmp_path / "elsewhere"
+    (elsewhere / "web").mkdir(parents=True)
+    (elsewhere / "web" / "__init__.py").write_text("raise ImportError('not jetmatch')\n")
     serve = subprocess.Popen([sys.executable, "-m", "matcher.cli", "serve", "--port", str(port), "--workers", "1"],
-                             env=env, stdout=log, stderr=subprocess.STDOUT)
+                             env=env, stdout=log, stderr=subprocess.STDOUT, cwd=elsewhere)
     try:
         browser = Browser(f"http://127.0.0.1:{port}")
         deadline = time.monotonic() + 60
