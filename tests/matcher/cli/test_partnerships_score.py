@@ -9,6 +9,7 @@ from matcher.cli._cached import scoring_inputs
 from matcher.cli.partnerships import _score_rows, _scoring
 from matcher.gazetteer.resolver import Gazetteer
 from matcher.models import Relationship
+from test_cached import _PROBE
 
 pytestmark = pytest.mark.slow
 
@@ -104,17 +105,6 @@ def test_training_prepares_the_file_score_reads(session, tmp_path, monkeypatch):
     monkeypatch.setattr("matcher.partnerships.load.load_graph", must_not_load)
     graph, existing = scoring_inputs(session, tmp_path, alumni=False)
     assert existing and len(existing) == len(graph.pair_set)
-
-
-_PROBE = """
-import json, sys
-from matcher.cli import cli
-try:
-    cli(sys.argv[1:], prog_name="jetmatch")
-except SystemExit:
-    pass
-print(json.dumps(sorted({name.split(".")[0] for name in sys.modules})))
-"""
 
 
 def test_score_with_a_current_file_loads_no_sqlalchemy_and_gives_the_same_output(scratch_db_url, tmp_path):

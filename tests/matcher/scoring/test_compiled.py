@@ -10,6 +10,7 @@ from matcher.scoring.pool import load_pool
 from matcher.scoring.scorer import Scorer, score_codes
 from matcher.scoring.suggestions import score_all
 from matcher.synth import Pools, add_demo_alumni
+from test_scorer import _full_sort
 
 
 def test_compiled_codes_equal_numpy_on_synthetic_alumni(session):
@@ -45,18 +46,6 @@ def _world(session, n=2000, m=90, seed=6):
     return geo, alumni, rels
 
 
-def _reference_lists(scorer, codes, combo, k_cols, k_rows):
-    """Each relationship's and each alumnus's list by a full sort of the NumPy reference codes (ties: lower index)."""
-    n, m = codes.shape
-    rank = scorer.ranks[codes, combo[:, None]].astype(float)
-    rank[~scorer.eligible[codes]] = np.inf
-    cols = {c: [i for i in np.lexsort((np.arange(n), rank[:, c]))[:k_cols] if np.isfinite(rank[i, c])]
-            for c in range(m)}
-    rows = {r: [j for j in np.lexsort((np.arange(m), rank[r]))[:k_rows] if np.isfinite(rank[r, j])]
-            for r in range(n)}
-    return cols, rows
-
-
 def _keys_collide(monkeypatch):
     """Every home and every interest row hashed alike: the kernel must notice and number rows one by one."""
     from matcher.scoring import compiled
@@ -74,7 +63,7 @@ def test_blocked_pass_gives_the_lists_of_the_reference(session, monkeypatch, how
     geo, alumni, rels = _world(session)
     scorer = Scorer({})
     codes = pair_codes(geo, alumni, rels, scorer.settings)
-    expected = _reference_lists(scorer, codes, scorer.combos(alumni.codes), 10, 10)
+    expected = _full_sort(scorer, codes, scorer.combos(alumni.codes), 10, 10)
     if how == "per_chunk":
         monkeypatch.setattr(compiled, "TABLE_BUDGET", 0)
     if how == "collisions":
