@@ -27,6 +27,8 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
     event,
+    func,
+    select,
     text,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
@@ -58,6 +60,7 @@ __all__ = [
     "Job",
     "OutboxMessage",
     "ChangeStamp",
+    "CHANGE_STAMP",
     "STAMPED_TABLES",
     "REGIONS",
     "ROLES",
@@ -483,6 +486,11 @@ class ChangeStamp(Base):
 
     name: Mapped[str] = mapped_column(String(20), primary_key=True)
     version: Mapped[int] = mapped_column(BigInteger)
+
+
+# The stamp a reader takes: the sum of every writer's row (migration 0010_stamp_per_writer); any
+# committed change raises it. A numeric on PostgreSQL: compare it, or take int() of it.
+CHANGE_STAMP = select(func.sum(ChangeStamp.version))
 
 
 class Suggestion(Base):

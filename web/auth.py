@@ -21,10 +21,9 @@ from flask import Blueprint, abort, current_app, flash, g, redirect, render_temp
 from sqlalchemy import bindparam, select
 
 from matcher import accounts, throttle
-from matcher.models import User
+from matcher.models import CHANGE_STAMP, User
 from web.database import get_session
 from web.forms import ActionForm, InviteForm, LoginForm
-from web.present import STAMP
 from web.security import QUIET_ENDPOINTS
 
 __all__ = ["bp", "login_required", "role_required", "can_see_relationship", "can_see_chapter", "invite_url"]
@@ -65,7 +64,7 @@ class SignedInUser:
 
 # Built once: the row of the signed-in user's columns (a select's construction costs more than its run),
 # and the database's change stamp in the same statement (g.data_stamp: web.present.data_stamp reads it).
-_SIGNED_IN = select(*SignedInUser.COLUMNS, STAMP.scalar_subquery()).where(User.id == bindparam("uid"))
+_SIGNED_IN = select(*SignedInUser.COLUMNS, CHANGE_STAMP.scalar_subquery()).where(User.id == bindparam("uid"))
 
 
 def _session_alive(user: SignedInUser | None, now: float) -> bool:

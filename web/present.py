@@ -19,7 +19,7 @@ from matcher.gazetteer import strip_macrons
 from matcher.geo import haversine_km
 from matcher.scoring.comparisons import IN_TOWN_KM
 from matcher.models import (
-    ChangeStamp,
+    CHANGE_STAMP,
     Municipality,
     MunicipalityAlias,
     Placement,
@@ -277,10 +277,6 @@ def _is_number(text: str) -> bool:
     return text.strip() == text and text.lower().lstrip("+-") not in ("inf", "infinity", "nan")
 
 
-# the sum of every writer's row (migration 0010_stamp_per_writer): any committed change raises it
-STAMP = select(func.sum(ChangeStamp.version))
-
-
 def data_stamp(session: Session) -> int:
     """Return the database's change stamp: raised (by triggers) in the transaction of any change to
     :data:`matcher.models.STAMPED_TABLES`. Read it before the data that is built into a cache.
@@ -290,7 +286,7 @@ def data_stamp(session: Session) -> int:
     """
     if has_request_context() and "data_stamp" in g:
         return g.data_stamp
-    return int(session.connection().execute(STAMP).scalar_one())
+    return int(session.connection().execute(CHANGE_STAMP).scalar_one())
 
 
 class StampedCache:
