@@ -6,11 +6,8 @@ click and these modules only, and each command imports what it needs when it run
 
 from __future__ import annotations
 
-import gc
 import importlib.util
 import sys
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from functools import cached_property
 from types import ModuleType
@@ -52,26 +49,20 @@ db = lazy_module("matcher.db")
 ONE_SHOT = False
 
 
-@contextmanager
-def collector_paused() -> Iterator[None]:
-    """Pause Python's cycle collector for a command's heavy work, which makes few cycles.
+def collector_paused():
+    """Pause Python's cycle collector for a command's heavy work, which makes few cycles
+    (:func:`matcher.collector.paused`).
 
     Importing SQLAlchemy, the models and Numba and loading 40,000 alumni create some
     million objects that live to the end of `jetmatch score`; the collector walked them
     again and again (three full collections and some 400 younger ones, about 0.8 s). When
     the process ends with the command (``ONE_SHOT``), they are frozen at the end of the
-    block (``gc.freeze``), so neither the first collection afterwards nor the interpreter's
-    exit walks them; in a process that goes on (tests), the collector simply resumes.
+    block, so neither the first collection afterwards nor the interpreter's exit walks
+    them; in a process that goes on (tests), the collector simply resumes.
     """
-    was_on = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if ONE_SHOT:
-            gc.freeze()
-        if was_on:
-            gc.enable()
+    from matcher.collector import paused
+
+    return paused(freeze=ONE_SHOT)
 
 
 @dataclass

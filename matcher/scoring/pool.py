@@ -11,21 +11,20 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
-import gc
 import json
 from collections.abc import Callable, Iterator, Mapping
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 
+from matcher.collector import paused
 from matcher.names import display_name
 from matcher.scoring.comparisons import validate_settings
 from matcher.scoring.features import (N_PREF, Alumni, Geography, Relationships, alumnus_codes, placement_table,
                               unit_vectors)
 
-__all__ = ["Pool", "RelationshipSide", "AlumniDetails", "no_collection", "active_model", "model_settings", "load_pool", "load_alumni",
+__all__ = ["Pool", "RelationshipSide", "AlumniDetails", "active_model", "model_settings", "load_pool", "load_alumni",
            "relationship_side", "invalidate"]
 
 
@@ -62,24 +61,6 @@ def model_settings(session, version: str) -> dict[str, Any]:
 def _validated(settings: str) -> dict[str, Any]:
     """Settings completed from the defaults, once per distinct JSON text (a page reads them every time)."""
     return validate_settings(json.loads(settings))
-
-
-@contextmanager
-def no_collection() -> Iterator[None]:
-    """Pause Python's cycle collector while building many rows.
-
-    Every 700 new tuples start a collection that walks the young objects, and now and then
-    all of them: with 80,000 fetched rows (or 350,000 to store) alive, that was a third of
-    the time spent on them. Rows of numbers and text make no cycles, so nothing is left
-    uncollected for long; the collector resumes (if it ran before) when the block ends.
-    """
-    was_on = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if was_on:
-            gc.enable()
 
 
 @dataclass
@@ -323,7 +304,7 @@ def load_alumni(session, side: RelationshipSide, alumnus_ids: list[int] | None =
     session.flush()
     conn = session.connection()  # Core rows: the ORM's per-row work costs more than the query at 40,000 alumni
     fetch = _rows if by_id else _tuples
-    with no_collection():
+    with paused():
         alums = fetch(conn, _alumni_query(scoring, by_id), params)
         found = fetch(conn, _placements_query(by_id), params)
         alumni, at, years = _arrays(alums, found, side, this_year, scoring)

@@ -231,7 +231,7 @@ def _insert_volunteers_sqlite(dbapi_connection, table: str, run_id: int, columns
     row: at 350,000 rows that takes a third of the CPU time of one-row statements. The
     parameters are the five columns interleaved in one flat list, sliced per statement.
     """
-    from matcher.scoring.pool import no_collection
+    from matcher.collector import paused
 
     n = len(columns[0])
     width = len(columns)
@@ -243,7 +243,7 @@ def _insert_volunteers_sqlite(dbapi_connection, table: str, run_id: int, columns
         per = max(1, min(per, limit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER) // width))
     head = f"INSERT INTO {table} ({', '.join(_VOLUNTEER_COLUMNS)}) VALUES "
     row = f"({int(run_id)}, 'volunteer', {', '.join('?' * width)})"
-    with no_collection():
+    with paused():
         cols = [np.asarray(x).tolist() for x in columns]
         flat = [None] * (n * width)
         for i, col in enumerate(cols):
