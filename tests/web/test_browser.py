@@ -118,6 +118,38 @@ def test_alum_adds_a_placement_by_an_old_merged_name(browser, live_server, live_
     _shot(page, "alumnus-suggestions-phone")
 
 
+def test_a_late_answer_for_earlier_text_does_not_replace_the_preview(browser, live_server, live_world):
+    """The answer for "Ishidor" is held back until "Ishidoriya, Iwate" has been answered: the
+    preview must keep the later text's resolution (out-of-order answers once made CI flaky)."""
+    page = _page(browser, live_server, live_world["logins"]["alumnus_daniel"])
+    held = []
+
+    def hold_the_short_one(route):
+        if "q=Ishidor" in route.request.url and "Ishidoriya" not in route.request.url:
+            held.append(route)
+        else:
+            route.continue_()
+
+    page.route("**/places/*?q=*", hold_the_short_one)
+    page.goto(f"{live_server.url}/me")
+    page.fill("#place", "Ishidor")
+    for _ in range(100):
+        if len(held) >= 2:  # the resolve and the suggest request for "Ishidor"
+            break
+        page.wait_for_timeout(50)
+    assert len(held) == 2, [r.request.url for r in held]
+    with page.expect_response(lambda r: "suggest?q=Ishidoriya" in r.url):
+        page.fill("#place", "Ishidoriya, Iwate")
+    page.locator("#place-preview").filter(has_text="Ishidoriya — merged into Hanamaki").wait_for()
+    options = page.eval_on_selector_all("#place-options option", "els => els.map(e => e.label)")
+    for route in held:  # now let the stale answers arrive
+        with page.expect_response(lambda r, url=route.request.url: r.url == url):
+            route.continue_()
+    page.wait_for_timeout(300)  # and their handlers run
+    assert "Ishidoriya — merged into Hanamaki on 2006-01-01" in page.locator("#place-preview").inner_text()
+    assert page.eval_on_selector_all("#place-options option", "els => els.map(e => e.label)") == options
+
+
 def test_chapter_lead_and_search_pages(browser, live_server, live_world):
     page = _page(browser, live_server, live_world["logins"]["chapter_lead"])
     page.click("nav a:has-text('Partners')")
