@@ -103,7 +103,7 @@ class AppContext:
         makes stands for :meth:`ensure_schema`); otherwise the schema is checked here.
         """
         if self._gazetteer is None:
-            from matcher.cli._cached import cached_gazetteer, stored_gazetteer
+            from matcher.cached import cached_gazetteer, stored_gazetteer
 
             folder = instance_path() / "cache"
             self._gazetteer = stored_gazetteer(database_url(self.url), folder)

@@ -96,7 +96,7 @@ def train(app, seed: int, as_json: bool) -> None:
         row = pt.train(session, seed=seed)
         session.commit()
         result = {"version": row.version, **{k: v for k, v in row.metrics.items() if k != "fingerprint"}}
-        from matcher.cli._cached import prepare_scoring_inputs
+        from matcher.cached import prepare_scoring_inputs
 
         prepare_scoring_inputs(session)  # `partnerships score` then starts from the cache file
     if as_json:
@@ -162,7 +162,7 @@ def suggest(app, us_query: str | None, jp_query: str | None, seekers: bool, top:
 @pass_app
 def score(app, file: Path, as_json: bool) -> None:
     """Score each pair in FILE (CSV with columns us_place,jp_place); existing pairs are flagged."""
-    from matcher.cli._cached import stored_scoring_inputs
+    from matcher.cached import stored_scoring_inputs
     from matcher.instance import database_url, instance_path
 
     # On SQLite with a current cache file: the model row and the file's fingerprint read with sqlite3,
@@ -196,7 +196,7 @@ def score(app, file: Path, as_json: bool) -> None:
 
 def _scoring(app, session):
     """The graph, the model and the existing pairs' features: with a stored model, from the cache file."""
-    from matcher.cli._cached import scoring_inputs
+    from matcher.cached import scoring_inputs
     from matcher.instance import instance_path
     from matcher.partnerships.load import uses_alumni
 

@@ -340,7 +340,7 @@ def build_demo(path: Path, alumni: int, seed: int = 1) -> dict:
             summary["scoring"] = score_all(session)
         with db.session_scope(sessions) as session:
             summary["partnerships_model"] = train_partnerships(session).version  # the page starts fast
-            from matcher.cli._cached import prepare_scoring_inputs
+            from matcher.cached import prepare_scoring_inputs
 
             prepare_scoring_inputs(session)  # and so does `jetmatch partnerships score`
             summary["accounts"] = _demo_accounts(session)

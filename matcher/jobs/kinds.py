@@ -226,7 +226,7 @@ def _retrain_partnerships(session: Session, params: dict[str, Any], progress: Pr
 
     progress(0, 1, "training")
     row = train(session, seed=int(params.get("seed", 0)))
-    from matcher.cli._cached import prepare_scoring_inputs
+    from matcher.cached import prepare_scoring_inputs
 
     prepare_scoring_inputs(session)  # the cache file `jetmatch partnerships score` reads, for this model
     return {"version": row.version, **(row.metrics or {})}

@@ -8,7 +8,7 @@ import sys
 import pytest
 from sqlalchemy import func, select
 
-from matcher.cli._cached import cached_gazetteer
+from matcher.cached import cached_gazetteer
 from matcher.gazetteer.resolver import Gazetteer
 from matcher.models import USPlace
 
@@ -45,7 +45,7 @@ print(json.dumps(sorted({name.split(".")[0] for name in sys.modules})))
 def test_the_file_written_through_sqlalchemy_is_found_without_it(session, db_url, tmp_path):
     if not db_url.startswith("sqlite"):
         pytest.skip("the quick path reads SQLite files; other databases go through SQLAlchemy")
-    from matcher.cli._cached import stored_gazetteer
+    from matcher.cached import stored_gazetteer
 
     assert stored_gazetteer(db_url, tmp_path) is None  # no file yet
     cached_gazetteer(session, tmp_path)

@@ -5,7 +5,7 @@ from sqlalchemy import select
 
 import matcher.partnerships as pt
 from matcher.cli._app import AppContext
-from matcher.cli._cached import scoring_inputs
+from matcher.cached import scoring_inputs
 from matcher.cli.partnerships import _score_rows, _scoring
 from matcher.gazetteer.resolver import Gazetteer
 from matcher.models import Relationship
@@ -74,7 +74,7 @@ def test_the_cached_graph_follows_the_relationships(session, tmp_path):
 
 def test_the_cached_graph_follows_the_distances_to_the_sea(session, tmp_path, monkeypatch):
     """A rebuilt data/coast_km.csv (Kobe's shore moved) is a new cache file, not the old graph."""
-    from matcher.cli._cached import _scoring_fingerprint
+    from matcher.cached import _scoring_fingerprint
 
     data = tmp_path / "data"
     data.mkdir()
@@ -91,7 +91,7 @@ def test_the_cached_graph_follows_the_distances_to_the_sea(session, tmp_path, mo
 def test_training_prepares_the_file_score_reads(session, tmp_path, monkeypatch):
     """`partnerships train` (and the retrain job, and the demo) build the cache file, so the first
     `partnerships score` after it reads the file instead of loading the graph."""
-    from matcher.cli._cached import prepare_scoring_inputs
+    from matcher.cached import prepare_scoring_inputs
 
     assert prepare_scoring_inputs(session, tmp_path) is False  # no model yet: nothing to build for
     assert not list(tmp_path.glob("partnerships-*.pickle"))

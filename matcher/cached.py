@@ -26,7 +26,7 @@ from typing import Any
 __all__ = ["cached_gazetteer", "stored_gazetteer", "scoring_inputs", "stored_scoring_inputs",
            "prepare_scoring_inputs"]
 
-_MATCHER = Path(__file__).resolve().parents[1]
+_MATCHER = Path(__file__).resolve().parent
 _KEYS = (("prefectures", "code"), ("municipalities", "code"), ("municipality_aliases", "id"),
          ("us_states", "abbr"), ("us_places", "id"), ("us_zips", "zip"))
 _FILES = ("jp_wards.csv", "jp_postal_codes.csv")  # read from data/ when the gazetteer is built
