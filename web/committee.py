@@ -38,7 +38,7 @@ _VOLUNTEERS = (select(Suggestion.score, Suggestion.rank, Suggestion.levels, Sugg
                .order_by(Suggestion.score.desc(), Suggestion.id)
                .offset(bindparam("offset")).limit(bindparam("limit")))
 _SUGGESTION_COLUMNS = len(_VOLUNTEERS.selected_columns)
-_REQUEST = aliased(MatchRequest, name="latest_request")
+_REQUEST = aliased(MatchRequest, name="pair_request")
 
 
 def _with_requests(page: Select) -> Select:
@@ -228,10 +228,12 @@ def volunteers(relationship_id: int):
                  else _slot(row, None, action) for row in found}
         html = render_template("committee/volunteers.html", slots=slots, partner_map=_partner_map(db, kept, rel.id),
                                **_context(db, stamp, rel, found, radius, theme, min_level, page, size))
-        # Without contacts (the usual page), cut at the token alone: the view is then one join.
-        kept_page = kept[key] = html.replace(token, f"{_CUT}csrf{_CUT}").split(_CUT) if approved else html.split(token)
+        # Without contacts (the usual page), kept encoded and cut at the token alone: the view is then one
+        # join of bytes (encoding the page's 50 kB, not all ASCII, cost more than the rest of the view's Python).
+        kept_page = kept[key] = (html.replace(token, f"{_CUT}csrf{_CUT}").split(_CUT) if approved
+                                 else html.encode().split(token.encode()))
     if not approved:
-        return token.join(kept_page)
+        return token.encode().join(kept_page)
     return "".join([part if n % 2 == 0 else token if part == "csrf"
                     else _slot(approved[int(part)], _contacts(db, approved[int(part)]), ())
                     for n, part in enumerate(kept_page)])
