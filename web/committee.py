@@ -9,7 +9,8 @@ from flask import (Blueprint, abort, current_app, flash, g, get_template_attribu
                    session, url_for)
 from flask_wtf.csrf import generate_csrf
 from markupsafe import Markup
-from sqlalchemy import bindparam, select
+from sqlalchemy import Select, bindparam, literal_column, select
+from sqlalchemy.orm import aliased
 
 from matcher import decisions
 from matcher.models import Alumnus, MatchRequest, Relationship, Suggestion
@@ -36,11 +37,31 @@ _VOLUNTEERS = (select(Suggestion.score, Suggestion.rank, Suggestion.levels, Sugg
                       Suggestion.relationship_id == bindparam("relationship_id"))
                .order_by(Suggestion.score.desc(), Suggestion.id)
                .offset(bindparam("offset")).limit(bindparam("limit")))
+_SUGGESTION_COLUMNS = len(_VOLUNTEERS.selected_columns)
+_REQUEST = aliased(MatchRequest, name="pair_request")
+
+
+def _with_requests(page: Select) -> Select:
+    """The rows of ``page`` (a filtered :data:`_VOLUNTEERS`), each with every introduction request about its
+    pair (id and status: the page needs no more), oldest first: one round trip; :func:`_page` keeps the
+    latest of each (decisions.requests_for_relationship's first).
+
+    The requests are joined to the page's rows once they are cut to the page: joined inside, they
+    were looked up for every row the database sorted.
+    """
+    rows = page.add_columns(Suggestion.id.label("suggestion_id")).subquery("page")
+    return (select(*rows.c, _REQUEST.id.label("request_id"), _REQUEST.status.label("request_status"))
+            .select_from(rows)
+            .outerjoin(_REQUEST, (_REQUEST.relationship_id == bindparam("relationship_id"))
+                       # in the SQL text, not a parameter: SQLite prepares a statement again on every run
+                       # when a parameter meets a partial index's condition (uq_match_requests_open_*), ~70 µs
+                       & (_REQUEST.kind == literal_column("'introduction'"))
+                       & (_REQUEST.alumnus_id == rows.c.alum_id))
+            .order_by(rows.c.score.desc(), rows.c.suggestion_id, _REQUEST.requested_at, _REQUEST.id))
+
+
+_VOLUNTEERS_AND_REQUESTS = _with_requests(_VOLUNTEERS)
 _SIDES = relationship_sides()
-_REQUESTS = (decisions.requests_for_relationship(bindparam("relationship_id"))
-             .with_only_columns(MatchRequest.alumnus_id, MatchRequest.id, MatchRequest.status)
-             .where(MatchRequest.alumnus_id.in_(bindparam("alumnus_ids", expanding=True))))
-_ANY_ID = 987654321  # stands for the alum in a form action built once per page
 
 
 def _within_radius(point: tuple[float, float], km: int):
@@ -78,18 +99,27 @@ class RelationshipView(NamedTuple):
 
 
 def _page(db, rel: Relationship | RelationshipView, *, radius: int | None, theme: str, min_level: int, page: int,
-          size: int) -> list:
-    """The page's suggestion rows, best first: the suggestion and the few alumni columns a row shows."""
+          size: int, requests: bool = False) -> list:
+    """The page's suggestion rows, best first: the suggestion and the few alumni columns a row shows, and
+    with ``requests`` each pair's latest request (``request_id``, ``request_status``; None without one)."""
     query = _VOLUNTEERS
+    if requests and not (min_level or theme or radius is not None):
+        query = _VOLUNTEERS_AND_REQUESTS  # built once
     if min_level:
         query = query.where(Alumnus.japanese_level >= min_level)
     if theme:
         query = query.where(Alumnus.interests.ilike(f"%{theme}%"))
     if radius is not None:
         query = query.where(_within_radius(rel.point if isinstance(rel, RelationshipView) else us_point(rel), radius))
+    if requests and query is not _VOLUNTEERS_AND_REQUESTS:
+        query = _with_requests(query)
     # Plain column rows: the connection runs them without the ORM's per-statement set-up.
-    return db.connection().execute(query, {"relationship_id": rel.id, "offset": (page - 1) * size,
-                                           "limit": size}).all()
+    found = db.connection().execute(query, {"relationship_id": rel.id, "offset": (page - 1) * size,
+                                            "limit": size}).all()
+    if requests:  # a pair asked about more than once: its rows follow each other, the latest request last
+        found = [row for row, after in zip(found, found[1:] + [None])
+                 if after is None or after.suggestion_id != row.suggestion_id]
+    return found
 
 
 def _display(db, rel: Relationship, found: list) -> list[dict]:
@@ -144,7 +174,7 @@ def _loaded(db, relationship_id: int) -> Relationship:
 def _fragments(db, rel: Relationship, stamp: int, found: list) -> list[tuple[int, Markup]]:
     """(alum id, HTML) of each row's viewer-independent part, built only for rows not kept at ``stamp``."""
     kept = _kept(stamp)
-    keys = [("row", rel.id, tuple(row)) for row in found]
+    keys = [("row", rel.id, tuple(row[:_SUGGESTION_COLUMNS])) for row in found]
     missing = [n for n, key in enumerate(keys) if key not in kept]
     if missing:
         from matcher.graph import cached_graph
@@ -159,7 +189,14 @@ def _fragments(db, rel: Relationship, stamp: int, found: list) -> list[tuple[int
 @bp.get("/relationships/<int:relationship_id>/volunteers")
 @role_required("coordinator", "committee", scope=can_see_relationship)
 def volunteers(relationship_id: int):
-    """Show the ranked volunteers for one relationship, with the reasons for each."""
+    """Show the ranked volunteers for one relationship, with the reasons for each.
+
+    Two statements on a kept page: the signed-in user with the change stamp (web.auth.load_user),
+    then the page's suggestions with each pair's request. The page is kept whole per process under
+    the stamp, keyed on everything else it shows (the rows and their requests' ids and statuses as
+    read now, the query, the viewer's role), with stand-ins for the session's CSRF token and for
+    each approved request's contacts, which are read afresh on every view.
+    """
     db = get_session()
     stamp = data_stamp(db)  # first: what is kept was built from data read after it
     kept = _kept(stamp)
@@ -171,38 +208,62 @@ def volunteers(relationship_id: int):
     min_level = int_arg("level", 0, 0, 5)
     page = int_arg("page", 1, 1, MAX_PAGE)
     size = current_app.config["VOLUNTEER_PAGE_SIZE"]
-    found = _page(db, rel, radius=radius, theme=theme, min_level=min_level, page=page, size=size)
-    rows = _fragments(db, rel, stamp, found)
-    shown = [alum_id for alum_id, _ in rows]
-    # the rows' requests (id and status: the page needs no more), in decisions.requests_for_relationship's order
-    requests = {r.alumnus_id: r for r in db.connection().execute(
-        _REQUESTS, {"relationship_id": rel.id, "alumnus_ids": shown})} if shown else {}
-    contacts = {aid: decisions.contacts_for(db, db.get(MatchRequest, r.id))
-                for aid, r in requests.items() if r.status == "approved"}
-    # one url_for for every row's form: the alum's id goes where the stand-in is
-    action = url_for("committee.request_introduction", relationship_id=rel.id, alumnus_id=_ANY_ID, **request.args)
-    slots = _slots(shown, requests, contacts, action.split(str(_ANY_ID)))
-    context = dict(rel=rel, rows=rows, radius=request.args.get("radius", ""), theme=theme, level=min_level,
-                   themes=rel.theme_list, page=page, size=size)
+    found = _page(db, rel, radius=radius, theme=theme, min_level=min_level, page=page, size=size,
+                  requests=True)
     if "_flashes" in session:  # a message to show once: this page is not the one kept
-        return render_template("committee/volunteers.html", slots=slots,
-                               partner_map=_partner_map(db, kept, rel.id), **context)
+        slots = {row.alum_id: _slot(row, _contacts(db, row), _action(rel.id)) for row in found}
+        return render_template("committee/volunteers.html", slots=slots, partner_map=_partner_map(db, kept, rel.id),
+                               **_context(db, stamp, rel, found, radius, theme, min_level, page, size))
     user = g.user
     key = ("page", rel.id, tuple(sorted(request.args.items(multi=True))), user.role, user.relationship_id,
            tuple(tuple(row) for row in found))
-    parts = kept.get(key)
+    kept_page = kept.get(key)
     token = generate_csrf()
-    if parts is None:
-        # Rendered once with stand-ins where this request's parts go (the rows' request slots and the
-        # session's CSRF token), then kept cut at them: later views fill the stand-ins in.
-        html = render_template("committee/volunteers.html", slots={aid: Markup(f"{_CUT}{aid}{_CUT}") for aid in shown},
-                               partner_map=_partner_map(db, kept, rel.id), **context)
-        parts = kept[key] = html.replace(token, f"{_CUT}csrf{_CUT}").split(_CUT)
-    return "".join([part if n % 2 == 0 else token if part == "csrf" else slots[int(part)]
-                    for n, part in enumerate(parts)])
+    approved = {row.alum_id: row for row in found if row.request_status == "approved"}
+    if kept_page is None:
+        # Rendered once with stand-ins where this request's parts go (the session's CSRF token and the
+        # approved requests' contacts), then kept cut at them: later views fill the stand-ins in.
+        action = _action(rel.id)
+        slots = {row.alum_id: Markup(f"{_CUT}{row.alum_id}{_CUT}") if row.alum_id in approved
+                 else _slot(row, None, action) for row in found}
+        html = render_template("committee/volunteers.html", slots=slots, partner_map=_partner_map(db, kept, rel.id),
+                               **_context(db, stamp, rel, found, radius, theme, min_level, page, size))
+        # Without contacts (the usual page), kept encoded and cut at the token alone: the view is then one
+        # join of bytes (encoding the page's 50 kB, not all ASCII, cost more than the rest of the view's Python).
+        kept_page = kept[key] = (html.replace(token, f"{_CUT}csrf{_CUT}").split(_CUT) if approved
+                                 else html.encode().split(token.encode()))
+    if not approved:
+        return token.encode().join(kept_page)
+    return "".join([part if n % 2 == 0 else token if part == "csrf"
+                    else _slot(approved[int(part)], _contacts(db, approved[int(part)]), ())
+                    for n, part in enumerate(kept_page)])
 
 
 _CUT = "\x00"  # never in a page (security._bounded_input refuses NUL in any input): where a kept page is cut
+
+
+def _context(db, stamp: int, rel: RelationshipView, found: list, radius: int | None, theme: str, min_level: int,
+             page: int, size: int) -> dict:
+    return dict(rel=rel, rows=_fragments(db, rel, stamp, found), radius=request.args.get("radius", ""), theme=theme,
+                level=min_level, themes=rel.theme_list, page=page, size=size)
+
+
+def _action(relationship_id: int) -> tuple[str, str]:
+    """The request form's action cut where the alum's id goes: one url_for for every row's form."""
+    action = url_for("committee.request_introduction", relationship_id=relationship_id, alumnus_id=_ANY_ID,
+                     **request.args)
+    before, after = action.split(str(_ANY_ID))
+    return before, after
+
+
+_ANY_ID = 987654321  # stands for the alum in a form action built once per page
+
+
+def _contacts(db, row) -> decisions.Contacts | None:
+    """The contacts an approved request reveals, read afresh (never kept); None for any other row."""
+    if row.request_status != "approved":
+        return None
+    return decisions.contacts_for(db, db.get(MatchRequest, row.request_id))
 
 
 def _partner_map(db, kept: dict, relationship_id: int) -> Markup:
@@ -213,13 +274,16 @@ def _partner_map(db, kept: dict, relationship_id: int) -> Markup:
     return partner_map
 
 
-def _slots(shown: list[int], requests: dict, contacts: dict, action: list[str]) -> dict[int, Markup]:
-    """Each shown alum's request slot (committee/_slot.html): the contact once approved, the request's status,
-    or the form to ask for an introduction, rendered once and given each alum's id."""
-    slot = get_template_attribute("committee/_slot.html", "slot")
-    form = str(slot(_ANY_ID, None, None, action)) if len(requests) < len(shown) else ""
-    return {aid: slot(aid, requests[aid], contacts.get(aid), action) if aid in requests
-            else Markup(form.replace(str(_ANY_ID), str(aid))) for aid in shown}
+def _slot(row, contact: decisions.Contacts | None, action: tuple[str, str] | tuple[()]) -> Markup:
+    """A shown alum's request slot (committee/_slot.html): the contact once approved, the request's status,
+    or the form to ask for an introduction."""
+    req = _Request(row.request_id, row.request_status) if row.request_id is not None else None
+    return get_template_attribute("committee/_slot.html", "slot")(row.alum_id, req, contact, action)
+
+
+class _Request(NamedTuple):
+    id: int
+    status: str
 
 
 @bp.post("/relationships/<int:relationship_id>/volunteers/<int:alumnus_id>/request")

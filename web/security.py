@@ -9,8 +9,11 @@ no query or form value carries a NUL character or more than ``MAX_VALUE`` charac
 
 from __future__ import annotations
 
-from flask import Flask, jsonify, render_template, request
+import time
+
+from flask import Flask, current_app, g, jsonify, render_template, request, session
 from flask.sessions import SecureCookieSessionInterface
+from itsdangerous import BadSignature, URLSafeTimedSerializer
 from werkzeug.exceptions import BadRequest, HTTPException
 from werkzeug.routing import IntegerConverter
 
@@ -45,17 +48,53 @@ MESSAGES = {
 
 
 class QuietSessionInterface(SecureCookieSessionInterface):
-    """Don't re-send an unchanged session cookie on background look-ups.
+    """Don't re-send an unchanged session cookie on background look-ups; check a cookie's signature once.
 
     A sliding (permanent) session re-sends its cookie on every response. An autocomplete
     request that left before a form's POST and came back after it would then put the old
     cookie back, and the message the POST flashed ("Added Ishidoriya…") would be lost.
+
+    A browser sends the same cookie until the session changes, so the cookies verified lately
+    are kept with what they hold and when they were signed: the same cookie again opens
+    without decoding and checking its signature (a tenth of a page's CPU), and its age is
+    still checked each time. Only sessions of plain values are kept (flashed messages are a
+    list that a request changes in place).
     """
+
+    KEPT = 2048  # verified cookies per process
+
+    def __init__(self) -> None:
+        self._verified: dict[tuple, tuple[dict, float]] = {}
+
+    def open_session(self, app: Flask, request):
+        value = request.cookies.get(self.get_cookie_name(app))
+        if not value:
+            return super().open_session(app, request)
+        max_age = app.permanent_session_lifetime.total_seconds()
+        key = (app.secret_key, tuple(app.config["SECRET_KEY_FALLBACKS"] or ()), value)
+        kept = self._verified.get(key)
+        if kept is not None and 0 <= time.time() - kept[1] <= max_age:
+            return self.session_class(kept[0])
+        serializer = self.get_signing_serializer(app)
+        if serializer is None:
+            return None
+        try:
+            data, signed = serializer.loads(value, max_age=int(max_age), return_timestamp=True)
+        except BadSignature:
+            return self.session_class()
+        if all(type(v) in _PLAIN for v in data.values()):
+            if len(self._verified) >= self.KEPT:
+                self._verified.clear()
+            self._verified[key] = (data, signed.timestamp())
+        return self.session_class(data)
 
     def should_set_cookie(self, app: Flask, session) -> bool:
         if not session.modified and request.endpoint in QUIET_ENDPOINTS:
             return False
         return super().should_set_cookie(app, session)
+
+
+_PLAIN = frozenset({str, int, float, bool, type(None)})
 
 
 class BadInput(BadRequest):
@@ -101,22 +140,57 @@ def _bounded_input() -> None:
                                f"at most {MAX_VALUE} are accepted")
 
 
+# A session's signed CSRF token is reused for this many seconds (Flask-WTF signs a new one, with the
+# time in it, on every request: a tenth of a page's CPU). Forms still expire WTF_CSRF_TIME_LIMIT
+# (an hour) after the token was signed, so at most this much earlier than before.
+CSRF_GRAIN = 60
+
+
+def _signed_csrf_token() -> None:
+    """Hand Flask-WTF the session's CSRF token as signed in the last CSRF_GRAIN seconds, when there is one.
+
+    Flask-WTF's ``generate_csrf`` signs the raw token in the session once per request and keeps
+    it on ``g``; this puts it there first. Signed for the same raw token, with the same key and
+    salt, it is the token Flask-WTF would sign, only a few seconds older.
+    """
+    app = current_app
+    field = app.config.get("WTF_CSRF_FIELD_NAME", "csrf_token")
+    raw = session.get(field)
+    if not isinstance(raw, str) or field in g:
+        return
+    secret = app.config.get("WTF_CSRF_SECRET_KEY") or app.secret_key
+    kept: dict = app.extensions.setdefault("jetmatch_signed_csrf", {})
+    now = time.time()
+    signed = kept.get((secret, raw))
+    if signed is None or not 0 <= now - signed[1] <= CSRF_GRAIN:
+        if len(kept) >= QuietSessionInterface.KEPT:
+            kept.clear()
+        signed = kept[(secret, raw)] = (URLSafeTimedSerializer(secret, salt="wtf-csrf-token").dumps(raw), now)
+    setattr(g, field, signed[0])
+
+
 def init_app(app: Flask) -> None:
     """Register the headers hook, the input bounds, the error handlers and the session interface."""
     app.session_interface = QuietSessionInterface()
     app.url_map.converters["int"] = BoundedIntConverter
     app.before_request(_bounded_input)
+    app.before_request(_signed_csrf_token)
     app.after_request(_headers)
     app.register_error_handler(HTTPException, _http_error)
     app.register_error_handler(Exception, _unexpected)
 
 
 def _headers(response):
-    for name, value in HEADERS.items():
-        response.headers.setdefault(name, value)
-    if request.endpoint and not request.endpoint.startswith("static"):
-        response.headers.setdefault("Cache-Control", "no-store")
+    """Add the security headers (and no-store to every page but static files) that the view did not set."""
+    headers = response.headers
+    present = {name.lower() for name, _ in headers.to_wsgi_list()}  # one pass: setdefault scans the list each time
+    wanted = _PAGE_HEADERS if request.endpoint and not request.endpoint.startswith("static") else _STATIC_HEADERS
+    headers.extend([(name, value) for name, value in wanted if name.lower() not in present])
     return response
+
+
+_STATIC_HEADERS = tuple(HEADERS.items())
+_PAGE_HEADERS = (*_STATIC_HEADERS, ("Cache-Control", "no-store"))
 
 
 def _wants_json() -> bool:
