@@ -16,10 +16,11 @@ import numpy as np
 from matcher.scoring.comparisons import comparisons
 from matcher.geo import haversine_km
 from matcher.scoring.features import pair_codes, placement_levels
+from matcher.scoring.kernel_process import Pending, in_process
 from matcher.scoring.pool import Pool, active_model, load_pool, model_settings
 from matcher.scoring.readback import volunteer_reasons
 from matcher.scoring.reasons import writer_for
-from matcher.scoring.scorer import Scorer, TopK, score_pool, scorer_for
+from matcher.scoring.scorer import Scorer, TopK, scorer_for
 from matcher.scoring.store import ensure_run, pack_levels, replacing, write_partners, write_volunteers
 
 __all__ = ["explain", "score_all", "rescore_alumnus", "suggest_volunteers", "suggest_relationships",
@@ -124,13 +125,16 @@ def _page_cache(session, mib: int = 256):
         conn.exec_driver_sql(f"PRAGMA cache_size={int(before)}")
 
 
-def score_all(session, top_k: int | None = None, progress: Callable[[Iterable], Iterable] = iter) -> dict[str, Any]:
+def score_all(session, top_k: int | None = None, progress: Callable[[Iterable], Iterable] = iter,
+              kernel: Callable[..., Pending] = in_process) -> dict[str, Any]:
     """Recompute and store every suggestion (volunteers and partners) with the active model.
 
     The new lists replace the old ones in the session's transaction (see
     :mod:`matcher.scoring.store`): commit it, and readers go from the old lists to the new.
     ``progress`` wraps the batches of rows being stored (a progress bar). The relationship
-    side is reloaded (and re-cached for :func:`rescore_alumnus`).
+    side is reloaded (and re-cached for :func:`rescore_alumnus`). ``kernel`` starts the
+    scoring of the pool (:mod:`matcher.scoring.kernel_process`: here, or in a helper process
+    while the partner rows are computed and the old rows cleared).
 
     Examples
     --------
@@ -143,10 +147,11 @@ def score_all(session, top_k: int | None = None, progress: Callable[[Iterable], 
     k = top_k or int(scorer.settings["top_k"])
     pool = load_pool(session, fresh=True)
     timings: dict[str, float] = {}
-    by_col, by_row = score_pool(pool.geo, pool.alumni, pool.rels, scorer, k, k, timings=timings)
-    pairs = _volunteer_pairs(by_col, by_row, len(pool.rels))
+    scored = kernel(pool.geo, pool.alumni, pool.rels, scorer, k, k, timings)
     partners = _partner_rows(session, pool, scorer, max(k, 25))
     with _page_cache(session), replacing(session, version) as run_id:
+        by_col, by_row = scored()
+        pairs = _volunteer_pairs(by_col, by_row, len(pool.rels))
         _store_volunteers(session, run_id, pool, scorer, pairs, progress)
         write_partners(session, run_id, partners)
     return dict(model_version=version, alumni=len(pool.alumni), relationships=len(pool.rels),
