@@ -6,7 +6,8 @@ and the compiled kernels from the on-disk cache. The kernels themselves take som
 40,000 alumni x 300 relationships. Meanwhile the process imports SQLAlchemy and the models
 and reads the pool, all in Python on one core. So the command forks a helper at its start
 (:meth:`KernelProcess.start`), which does the Numba part on the other core; the pool's arrays
-go to it through a pipe (a few MB, pickled), the two top-k lists come back the same way.
+go to it through a pipe (a few MB, pickled), and the volunteer rows come back the same way,
+ready to store (:func:`matcher.scoring.suggestions.volunteer_rows`).
 While the helper scores, the command computes the partner rows and clears the old lists.
 
 Only a process that is about to do nothing else forks (the console script's ``score``: one
@@ -26,21 +27,20 @@ from typing import Any
 
 __all__ = ["KernelProcess", "Pending", "in_process"]
 
-#: start(geo, alumni, rels, scorer, k_cols, k_rows, timings) -> a function that waits for (by_col, by_row)
-Pending = Callable[[], tuple[Any, Any]]
+#: what starting a run returns: the function that waits for its result
+Pending = Callable[[], Any]
 
 
-def in_process(geo, alumni, rels, scorer, k_cols: int, k_rows: int, timings: dict[str, float]) -> Pending:
-    """Score in this process, now; return the function that hands the result over."""
-    from matcher.scoring.scorer import score_pool
-
-    result = score_pool(geo, alumni, rels, scorer, k_cols, k_rows, timings=timings)
+def in_process(fn: Callable[..., Any], *args) -> Pending:
+    """Run ``fn(*args)`` in this process, now; return the function that hands the result over."""
+    result = fn(*args)
     return lambda: result
 
 
 def _warm() -> None:
     """Import the kernels and load Numba's implementations, as the first compiled call would."""
     import matcher.scoring.compiled  # noqa: F401 - the kernels, and Numba with them
+    import matcher.scoring.suggestions  # noqa: F401 - where the run's function lives
     from numba.core.registry import cpu_target
 
     cpu_target.typing_context.refresh()
@@ -58,13 +58,9 @@ def _serve(requests, replies) -> None:
     except (EOFError, OSError, pickle.UnpicklingError):  # the command ended without scoring
         return
     try:
-        from matcher.scoring.scorer import score_pool, scorer_for
-
-        geo, alumni, rels, settings, k_cols, k_rows = request
-        timings: dict[str, float] = {}
-        reply: tuple = ("ok", score_pool(geo, alumni, rels, scorer_for(settings), k_cols, k_rows,
-                                         timings=timings), timings)
-    except Exception as exc:  # noqa: BLE001 - handed to the command, which scores itself
+        fn, args = request
+        reply: tuple = ("ok", fn(*args))
+    except Exception as exc:  # noqa: BLE001 - handed to the command, which runs it itself
         reply = ("error", f"{type(exc).__name__}: {exc}")
     pickle.dump(reply, replies, protocol=pickle.HIGHEST_PROTOCOL)
     replies.flush()
@@ -104,10 +100,11 @@ class KernelProcess:
         os.close(reply_w)
         return cls(pid, os.fdopen(request_w, "wb"), os.fdopen(reply_r, "rb"))
 
-    def __call__(self, geo, alumni, rels, scorer, k_cols: int, k_rows: int, timings: dict[str, float]) -> Pending:
-        """Send the pool to the helper (from a thread: the pipe holds 64 KiB and the helper may still be
-        warming up); return the function that waits for the lists, scoring here if the helper failed."""
-        payload = pickle.dumps((geo, alumni, rels, scorer.settings, k_cols, k_rows), protocol=pickle.HIGHEST_PROTOCOL)
+    def __call__(self, fn: Callable[..., Any], *args) -> Pending:
+        """Send ``fn`` (a module-level function, pickled by name) and its arguments to the helper, from a
+        thread (the pipe holds 64 KiB and the helper may still be warming up); return the function that
+        waits for ``fn(*args)``, run here if the helper failed."""
+        payload = pickle.dumps((fn, args), protocol=pickle.HIGHEST_PROTOCOL)
 
         def send() -> None:
             try:
@@ -119,7 +116,7 @@ class KernelProcess:
         self._sender = threading.Thread(target=send, name="jetmatch-kernel-send", daemon=True)
         self._sender.start()
 
-        def wait() -> tuple[Any, Any]:
+        def wait() -> Any:
             self._sender.join()
             try:
                 reply = pickle.load(self._replies)
@@ -128,9 +125,8 @@ class KernelProcess:
             finally:
                 self.close()
             if reply[0] == "ok":
-                timings.update(reply[2])
                 return reply[1]
-            return in_process(geo, alumni, rels, scorer, k_cols, k_rows, timings)()
+            return in_process(fn, *args)()
 
         return wait
 

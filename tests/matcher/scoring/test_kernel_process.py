@@ -14,8 +14,7 @@ from matcher import db
 from matcher.models import Suggestion
 from matcher.scoring.kernel_process import KernelProcess, in_process
 from matcher.scoring.pool import active_model, invalidate, load_pool
-from matcher.scoring.scorer import scorer_for
-from matcher.scoring.suggestions import score_all
+from matcher.scoring.suggestions import score_all, volunteer_rows
 from matcher.synth import add_demo_alumni
 
 # the console script's way (its main sets ONE_SHOT), then whether this process loaded Numba
@@ -72,20 +71,43 @@ def test_no_helper_where_numba_is_loaded_or_threads_run():
 
 
 @pytest.fixture
-def pool_and_scorer(session):
+def pool_and_settings(session):
     add_demo_alumni(session, 400, seed=3)
     invalidate()
     version, settings = active_model(session)
-    return load_pool(session), scorer_for({**settings, "version": version})
+    return load_pool(session), {**settings, "version": version}
 
 
 @pytest.mark.parametrize("reply", [b"", pickle.dumps(("error", "ValueError: boom"))],
                          ids=["helper gone", "helper failed"])
-def test_a_failed_helper_leaves_the_scoring_to_the_command(pool_and_scorer, reply):
-    pool, scorer = pool_and_scorer
-    expected_col, expected_row = in_process(pool.geo, pool.alumni, pool.rels, scorer, 10, 10, {})()
+def test_a_failed_helper_leaves_the_scoring_to_the_command(pool_and_settings, reply):
+    pool, settings = pool_and_settings
+    args = (pool.geo, pool.alumni, pool.rels, settings, 10)
+    expected, expected_levels, _ = in_process(volunteer_rows, *args)()
     helper = KernelProcess(0, open(os.devnull, "wb"), io.BytesIO(reply))
-    by_col, by_row = helper(pool.geo, pool.alumni, pool.rels, scorer, 10, 10, {})()
-    for got, expected in ((by_col, expected_col), (by_row, expected_row)):
-        for field in ("rows", "cols", "scores", "ranks", "codes"):
-            assert (getattr(got, field) == getattr(expected, field)).all()
+    got, levels, _ = helper(volunteer_rows, *args)()
+    assert (levels == expected_levels).all() and len(levels) > 400
+    for field in ("rows", "cols", "scores", "ranks", "codes"):
+        assert (getattr(got, field) == getattr(expected, field)).all()
+
+
+def test_the_helper_runs_what_it_is_sent_and_hands_the_result_back(tmp_path):
+    """In a fresh interpreter (one thread, no Numba): a helper is forked, runs a function, ends."""
+    script = """
+import json, os
+from matcher.scoring.kernel_process import KernelProcess
+helper = KernelProcess.start()
+assert helper is not None
+pid = helper.pid
+result = helper(divmod, 17, 5)()
+assert helper.pid == 0  # reaped
+try:
+    os.kill(pid, 0)
+    gone = False
+except ProcessLookupError:
+    gone = True
+print(json.dumps({"result": list(result), "helper_gone": gone}))
+"""
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout) == {"result": [3, 2], "helper_gone": True}
