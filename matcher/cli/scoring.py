@@ -31,14 +31,15 @@ def _print_items(items: list[dict], title: str) -> None:
 def score(app: AppContext, top_k: int | None, as_json: bool) -> None:
     """Recompute all suggestions with the active model, with a progress bar."""
     with collector_paused():
-        # first, before anything heavy: a helper process loads Numba and scores the pool, on the
-        # other core, while this one imports SQLAlchemy and reads the database (see its module)
+        # first, before SQLAlchemy: a helper process loads Numba and scores the pool, on the other
+        # core, while this one imports SQLAlchemy and reads the database (see its module); what both
+        # need (NumPy, the scoring modules without the kernels) is imported once, before the fork
         from matcher.scoring.kernel_process import KernelProcess, in_process
+        from matcher.scoring.suggestions import score_all
 
         helper = KernelProcess.start() if _app.ONE_SHOT else None
         try:
             from matcher.jobs.runner import job_lock
-            from matcher.scoring.suggestions import score_all
 
             app.ensure_schema()
             # the same lock as a worker's re-score job: the two never write suggestions at once
