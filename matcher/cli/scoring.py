@@ -6,6 +6,7 @@ import sys
 
 import click
 
+from matcher.cli import _app
 from matcher.cli._app import AppContext, collector_paused, emit_json, pass_app
 from matcher.console import status, track
 
@@ -30,14 +31,25 @@ def _print_items(items: list[dict], title: str) -> None:
 def score(app: AppContext, top_k: int | None, as_json: bool) -> None:
     """Recompute all suggestions with the active model, with a progress bar."""
     with collector_paused():
-        from matcher.jobs.runner import job_lock
+        # first, before SQLAlchemy: a helper process loads Numba and scores the pool, on the other
+        # core, while this one imports SQLAlchemy and reads the database (see its module); what both
+        # need (NumPy, the scoring modules without the kernels) is imported once, before the fork
+        from matcher.scoring.kernel_process import KernelProcess, in_process
         from matcher.scoring.suggestions import score_all
 
-        app.ensure_schema()
-        # the same lock as a worker's re-score job: the two never write suggestions at once
-        with job_lock(app.engine, "rescore"), app.session() as session:
-            summary = score_all(session, top_k=top_k, progress=lambda it: track(it, "scoring"))
-            session.commit()
+        helper = KernelProcess.start() if _app.ONE_SHOT else None
+        try:
+            from matcher.jobs.runner import job_lock
+
+            app.ensure_schema()
+            # the same lock as a worker's re-score job: the two never write suggestions at once
+            with job_lock(app.engine, "rescore"), app.session() as session:
+                summary = score_all(session, top_k=top_k, progress=lambda it: track(it, "scoring"),
+                                    kernel=helper or in_process)
+                session.commit()
+        finally:
+            if helper is not None:
+                helper.close()
     if as_json:
         emit_json(summary)
     else:

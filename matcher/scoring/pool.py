@@ -205,7 +205,8 @@ def _load_side(session, key: tuple) -> RelationshipSide:
 _ALUMNUS_COLUMNS = ("id", "home_lat", "home_lon", "home_state_abbr", "japanese_level", "interests",
                     "availability_hours", "max_matches", "chapter_id")  # what scoring reads, in this order
 _DETAIL_COLUMNS = ("external_id", "given_name", "family_name", "home")  # and what reasons read besides
-_ROLE_CODE = {"CIR": 0, "SEA": 1}  # ALT (and anything else): 2
+_ROLE_CODE = {"CIR": 0, "SEA": 1}
+_OTHER_ROLE = 2  # ALT (and anything else)
 
 
 @functools.cache
@@ -246,16 +247,20 @@ def _placements_query(by_id: bool):
     By id (reasons are written for these alumni) with the municipality's and old names,
     in the order the reasons count them; for a whole pool only the codes and years, in
     table order (the arrays do not depend on the order, and sorting 45,000 rows in NumPy
-    costs less than in the query).
+    costs less than in the query), the codes as integers: municipality (-1 when none),
+    prefecture - 1 and the role's code.
     """
-    from sqlalchemy import bindparam, select
+    from sqlalchemy import Integer, bindparam, case, cast, func, select
 
     from matcher import models as m
 
     P, Al = m.Placement, m.MunicipalityAlias
+    if not by_id:  # the codes as the arrays hold them, worked out by the database rather than row by row here
+        return select(P.alumnus_id, func.coalesce(cast(P.municipality_code, Integer), -1),
+                      cast(P.prefecture_code, Integer) - 1,
+                      case(*((P.role == role, code) for role, code in _ROLE_CODE.items()), else_=_OTHER_ROLE),
+                      P.start_year, P.end_year)
     codes = (P.alumnus_id, P.municipality_code, P.prefecture_code, P.role, P.start_year, P.end_year)
-    if not by_id:
-        return select(*codes)
     return (select(*codes, m.Municipality.name_romaji, Al.name, Al.merged_on)
             .outerjoin(m.Municipality, P.municipality_code == m.Municipality.code)
             .outerjoin(Al, P.alias_id == Al.id)
@@ -307,7 +312,7 @@ def load_alumni(session, side: RelationshipSide, alumnus_ids: list[int] | None =
     with paused():
         alums = fetch(conn, _alumni_query(scoring, by_id), params)
         found = fetch(conn, _placements_query(by_id), params)
-        alumni, at, years = _arrays(alums, found, side, this_year, scoring)
+        alumni, at, years = _arrays(alums, found, side, this_year, scoring, coded=not by_id)
     if by_id:
         return alumni, _details(alums, found, at, years, side)
     everyone = alumni.ids.tolist()
@@ -338,8 +343,10 @@ def _columns(rows: list, width: int) -> list[tuple]:
 
 
 def _arrays(alums: list, found: list, side: RelationshipSide, this_year: int,
-            scoring: bool) -> tuple[Alumni, np.ndarray, tuple[np.ndarray, np.ndarray]]:
+            scoring: bool, coded: bool = False) -> tuple[Alumni, np.ndarray, tuple[np.ndarray, np.ndarray]]:
     """Build the :class:`Alumni` arrays from alumni rows and placement rows, in NumPy.
+
+    ``coded``: the placement rows hold the codes as integers already (a whole pool's query).
 
     Returns the arrays; per placement row, the row of its alumnus (-1 for an alumnus not in
     ``alums``); and each alumnus's years on JET and last year (for the reasons).
@@ -360,12 +367,16 @@ def _arrays(alums: list, found: list, side: RelationshipSide, this_year: int,
     column = np.arange(rows.size) - np.searchsorted(rows, rows)  # the placement's place in its alumnus's list
     width = int(column.max()) + 1 if rows.size else 1
     muni = np.full((n, width), -1, np.int32)
-    muni[rows, column] = np.array([int(c) if c else -1 for c in p_muni], np.int32)[keep]
+    if not coded:
+        p_muni = [int(c) if c else -1 for c in p_muni]
+        p_pref = [int(c) - 1 for c in p_pref]
+        p_role = [_ROLE_CODE.get(r, _OTHER_ROLE) for r in p_role]
+    muni[rows, column] = np.array(p_muni, np.int32)[keep]
     pref = np.full((n, width), N_PREF, np.int16)
-    pref[rows, column] = np.array([int(c) - 1 for c in p_pref], np.int16)[keep]
+    pref[rows, column] = np.array(p_pref, np.int16)[keep]
     jet_years = np.maximum(1, np.bincount(rows, np.maximum(1, end - start), minlength=n))
-    role = np.full(n, 2, np.int64)
-    np.minimum.at(role, rows, np.array([_ROLE_CODE.get(r, 2) for r in p_role], np.int64)[keep])
+    role = np.full(n, _OTHER_ROLE, np.int64)
+    np.minimum.at(role, rows, np.array(p_role, np.int64)[keep])
     last_year = np.full(n, 1987, np.int64)
     np.maximum.at(last_year, rows, end)
     state_index = side.state_index

@@ -27,8 +27,12 @@ import numpy as np
 
 from matcher.scoring.comparisons import ALUMNUS_FACTORS, comparisons, validate_settings
 from matcher.scoring.features import Alumni, Geography, Relationships, placement_table
-from matcher.scoring.compiled import chunk_codes, padded_width, prepare
-from matcher.scoring.topk import NOT_ELIGIBLE, Buffers, renumber, scan_chunk
+
+# The compiled kernels (:mod:`matcher.scoring.compiled`, :mod:`matcher.scoring.topk`) and so Numba are
+# imported by the functions that run them: building a :class:`Scorer`, the TopK lists and the reasons
+# need NumPy only, so a web worker writing reasons and `jetmatch score` before its kernel runs (see
+# :mod:`matcher.scoring.kernel_process`) do not load Numba.
+NOT_ELIGIBLE = np.iinfo(np.int32).max  # rank of a pair below min_pair_score: never listed (topk's too)
 
 __all__ = ["NOT_ELIGIBLE", "Scorer", "TopK", "scorer_for", "score_codes", "top_k_chunk", "score_pool"]
 
@@ -146,6 +150,7 @@ def score_codes(scorer: Scorer, codes: np.ndarray) -> np.ndarray:
 
     Rows are padded with 255 (never listed) to a multiple of 32 for the kernels.
     """
+    from matcher.scoring.topk import renumber
 
     return renumber(codes, scorer.qmap)
 
@@ -168,6 +173,7 @@ def top_k_chunk(q: np.ndarray, n_rels: int, combo: np.ndarray, scorer: Scorer, k
     -------
     (per relationship, per alumnus) :class:`TopK`, best first, rows holding ``index`` values.
     """
+    from matcher.scoring.topk import Buffers, scan_chunk
 
     index = np.arange(len(q), dtype=np.int64) if index is None else np.asarray(index, np.int64)
     buffers = Buffers(n_rels, k_cols) if buffers is None else buffers
@@ -193,6 +199,8 @@ def score_pool(geo: Geography, alumni: Alumni, rels: Relationships, scorer: Scor
     model), ``score_s`` (scoring + top-k) and ``floor_s``: one reducing NumPy pass (``sum``)
     over the same codes and combos, chunk by chunk.
     """
+    from matcher.scoring.compiled import chunk_codes, padded_width, prepare
+    from matcher.scoring.topk import Buffers, scan_chunk
 
     n, m = len(alumni), len(rels)
     step = max(1, chunk_pairs // max(m, 1))

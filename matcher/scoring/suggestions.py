@@ -16,10 +16,11 @@ import numpy as np
 from matcher.scoring.comparisons import comparisons
 from matcher.geo import haversine_km
 from matcher.scoring.features import pair_codes, placement_levels
+from matcher.scoring.kernel_process import Pending, in_process
 from matcher.scoring.pool import Pool, active_model, load_pool, model_settings
 from matcher.scoring.readback import volunteer_reasons
 from matcher.scoring.reasons import writer_for
-from matcher.scoring.scorer import Scorer, TopK, score_pool, scorer_for
+from matcher.scoring.scorer import Scorer, TopK, scorer_for
 from matcher.scoring.store import ensure_run, pack_levels, replacing, write_partners, write_volunteers
 
 __all__ = ["explain", "score_all", "rescore_alumnus", "suggest_volunteers", "suggest_relationships",
@@ -47,16 +48,29 @@ def _volunteer_pairs(by_col: TopK, by_row: TopK, n_rels: int) -> TopK:
     return both.take(first)
 
 
-def _store_volunteers(session, run_id: int, pool: Pool, scorer: Scorer, pairs: TopK,
-                      progress: Callable[[Iterable], Iterable] = iter) -> None:
-    """Store the volunteer rows in bulk: ids, score, rank and the levels the reasons are written from.
+def volunteer_rows(geo, alumni, rels, settings: dict[str, Any], k: int) -> tuple[TopK, np.ndarray, dict[str, float]]:
+    """Score a pool and return its volunteer rows as they are stored: (pairs, levels, timings).
 
-    The rows go in the order of the relationship-and-score index: SQLite builds that index
-    (see :func:`matcher.scoring.store.replacing`) from already sorted rows three times faster.
+    The pairs are each relationship's list and each alumnus's (:func:`_volunteer_pairs`) in
+    the order of the relationship-and-score index (SQLite builds that index, see
+    :func:`matcher.scoring.store.replacing`, from already sorted rows three times faster);
+    ``levels`` are what the reasons are written from (:func:`matcher.scoring.store.pack_levels`).
+    Arrays in, arrays out: this is what :mod:`matcher.scoring.kernel_process` runs, here or in
+    its helper.
     """
-    order = np.lexsort((pairs.scores, pool.rels.ids[pairs.cols]))
-    pairs = pairs.take(order)
-    levels = pack_levels(pairs.codes, scorer.combos(pool.alumni.codes)[pairs.rows])
+    from matcher.scoring.scorer import score_pool
+
+    scorer = scorer_for(settings)
+    timings: dict[str, float] = {}
+    by_col, by_row = score_pool(geo, alumni, rels, scorer, k, k, timings=timings)
+    pairs = _volunteer_pairs(by_col, by_row, len(rels))
+    pairs = pairs.take(np.lexsort((pairs.scores, rels.ids[pairs.cols])))
+    return pairs, pack_levels(pairs.codes, scorer.combos(alumni.codes)[pairs.rows]), timings
+
+
+def _store_volunteers(session, run_id: int, pool: Pool, pairs: TopK, levels: np.ndarray,
+                      progress: Callable[[Iterable], Iterable] = iter) -> None:
+    """Store the volunteer rows (from :func:`volunteer_rows`) in bulk: ids, score, rank and levels."""
     alum_ids, rel_ids = pool.alumni.ids[pairs.rows], pool.rels.ids[pairs.cols]
     for start in progress(range(0, pairs.rows.size, _BATCH)):
         part = slice(start, start + _BATCH)
@@ -124,13 +138,16 @@ def _page_cache(session, mib: int = 256):
         conn.exec_driver_sql(f"PRAGMA cache_size={int(before)}")
 
 
-def score_all(session, top_k: int | None = None, progress: Callable[[Iterable], Iterable] = iter) -> dict[str, Any]:
+def score_all(session, top_k: int | None = None, progress: Callable[[Iterable], Iterable] = iter,
+              kernel: Callable[..., Pending] = in_process) -> dict[str, Any]:
     """Recompute and store every suggestion (volunteers and partners) with the active model.
 
     The new lists replace the old ones in the session's transaction (see
     :mod:`matcher.scoring.store`): commit it, and readers go from the old lists to the new.
     ``progress`` wraps the batches of rows being stored (a progress bar). The relationship
-    side is reloaded (and re-cached for :func:`rescore_alumnus`).
+    side is reloaded (and re-cached for :func:`rescore_alumnus`). ``kernel`` starts the
+    scoring of the pool (:func:`volunteer_rows`, by :mod:`matcher.scoring.kernel_process`: here, or in a helper process
+    while the partner rows are computed and the old rows cleared).
 
     Examples
     --------
@@ -139,15 +156,15 @@ def score_all(session, top_k: int | None = None, progress: Callable[[Iterable], 
     ['alumni', 'features_s', 'model_version', 'partner_suggestions', 'relationships', 'score_s', ...]
     """
     version, settings = active_model(session)
-    scorer = scorer_for({**settings, "version": version})
+    settings = {**settings, "version": version}
+    scorer = scorer_for(settings)
     k = top_k or int(scorer.settings["top_k"])
     pool = load_pool(session, fresh=True)
-    timings: dict[str, float] = {}
-    by_col, by_row = score_pool(pool.geo, pool.alumni, pool.rels, scorer, k, k, timings=timings)
-    pairs = _volunteer_pairs(by_col, by_row, len(pool.rels))
+    scored = kernel(volunteer_rows, pool.geo, pool.alumni, pool.rels, settings, k)
     partners = _partner_rows(session, pool, scorer, max(k, 25))
     with _page_cache(session), replacing(session, version) as run_id:
-        _store_volunteers(session, run_id, pool, scorer, pairs, progress)
+        pairs, levels, timings = scored()
+        _store_volunteers(session, run_id, pool, pairs, levels, progress)
         write_partners(session, run_id, partners)
     return dict(model_version=version, alumni=len(pool.alumni), relationships=len(pool.rels),
                 volunteer_suggestions=int(pairs.rows.size), partner_suggestions=len(partners),

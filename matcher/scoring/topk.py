@@ -31,10 +31,10 @@ import numpy as np
 from matcher.scoring._jit import njit
 from numba.cpython.unsafe.numbers import trailing_zeros
 
+from matcher.scoring.scorer import NOT_ELIGIBLE  # rank of a pair below min_pair_score: never listed
 
 __all__ = ["NOT_ELIGIBLE", "Buffers", "renumber", "scan_chunk", "threads"]
 
-NOT_ELIGIBLE = np.iinfo(np.int32).max  # rank of a pair below min_pair_score: never listed
 _OPEN = NOT_ELIGIBLE - 1  # the worst key of a buffer that is not full: any eligible pair enters
 _SPAN = 32  # codes screened at once before any scalar work
 _HIGH = np.uint64(0x8080808080808080)  # the top bit of each byte of a 64-bit word
