@@ -1,6 +1,5 @@
 """Scoring on the real reference data with small named alumni, and the array engine on hand-made arrays."""
 
-import time
 
 import numpy as np
 import pytest
@@ -85,15 +84,11 @@ def test_contributions_sum_to_the_score(session, named):
         assert sum(c["weight"] for c in reasons) == pytest.approx(s.score, abs=1e-3)
 
 
-def test_one_alumnus_is_refreshed_quickly_after_an_edit(session, named):
+def test_one_alumnus_is_refreshed_after_an_edit(session, named):
     alum = named["saga"]
     alum.home_lat, alum.home_lon, alum.home_state_abbr = 38.40, -122.82, "CA"  # moves to Sebastopol
     session.flush()
-    rescore_alumnus(session, alum.id)  # warm
-    t0 = time.perf_counter()
-    rows = rescore_alumnus(session, alum.id)
-    elapsed = time.perf_counter() - t0
-    assert elapsed < 0.5  # typically ~20-40 ms on SQLite; generous for a loaded CI box
+    rows = rescore_alumnus(session, alum.id)  # its speed is measured by scripts/bench-freshness, not here
     sebastopol = _relationship(session, "Sebastopol", "CA").id
     mine = next(r for r in rows if r["relationship_id"] == sebastopol)
     assert {"factor": "distance", "level": "within_25km"}.items() <= {**mine["contributions"][1]}.items()
