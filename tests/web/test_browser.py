@@ -52,6 +52,16 @@ def _page(browser, live_server, login: str, width: int = 1100):
     return page
 
 
+def _loaded(page) -> None:
+    """Wait for the page a click navigated to to load.
+
+    A click waits only until the navigation it starts has committed: the new document may
+    still be parsing, so content(), count() and all_inner_texts() (which do not wait) could
+    read a page that is only partly there.
+    """
+    page.wait_for_load_state("load")
+
+
 def _shot(page, name: str) -> None:
     page.screenshot(path=str(SHOTS / f"{name}.png"), full_page=True)
 
@@ -69,9 +79,11 @@ def test_committee_requests_coordinator_approves_committee_sees_contact(browser,
 
     committee.select_option("select[name=level]", "4")
     committee.click("form.filters button")
+    _loaded(committee)  # all_inner_texts() does not wait: read the filtered page, not the one before it
     assert committee.locator("li.result h2").all_inner_texts() == ["Hana Q."]
     _shot(committee, "committee-volunteers-filtered")
     committee.click("li.result button:has-text('Request introduction')")
+    _loaded(committee)
     assert "Introduction requested" in committee.locator(".flash").inner_text()
     assert "introduction pending" in committee.content()
 
@@ -111,6 +123,7 @@ def test_alum_adds_a_placement_by_an_old_merged_name(browser, live_server, live_
     page.fill("input[name=start_year]", "2016")
     page.fill("input[name=end_year]", "2018")
     page.click("#add-placement button")
+    _loaded(page)  # count() does not wait
     assert "Added Ishidoriya (now Hanamaki)" in page.locator(".flash").inner_text()
     assert page.locator("table.list", has_text="Ishidoriya (now Hanamaki), Iwate").count() == 1
     _shot(page, "alumnus-profile-phone")
@@ -118,10 +131,25 @@ def test_alum_adds_a_placement_by_an_old_merged_name(browser, live_server, live_
     _shot(page, "alumnus-suggestions-phone")
 
 
+# Counts the answers the page's scripts have read (Response.json()), each counted once the
+# handlers chained on it have run: they are promise callbacks, the count a task queued after them.
+COUNT_ANSWERS = """
+window.answersHandled = 0;
+const json = Response.prototype.json;
+Response.prototype.json = function () {
+  return json.call(this).then(function (body) {
+    setTimeout(function () { window.answersHandled += 1; }, 0);
+    return body;
+  });
+};
+"""
+
+
 def test_a_late_answer_for_earlier_text_does_not_replace_the_preview(browser, live_server, live_world):
     """The answer for "Ishidor" is held back until "Ishidoriya, Iwate" has been answered: the
     preview must keep the later text's resolution (out-of-order answers once made CI flaky)."""
     page = _page(browser, live_server, live_world["logins"]["alumnus_daniel"])
+    page.add_init_script(COUNT_ANSWERS)
     held = []
 
     def hold_the_short_one(route):
@@ -138,14 +166,15 @@ def test_a_late_answer_for_earlier_text_does_not_replace_the_preview(browser, li
             break
         page.wait_for_timeout(50)
     assert len(held) == 2, [r.request.url for r in held]
-    with page.expect_response(lambda r: "suggest?q=Ishidoriya" in r.url):
-        page.fill("#place", "Ishidoriya, Iwate")
-    page.locator("#place-preview").filter(has_text="Ishidoriya — merged into Hanamaki").wait_for()
+    page.fill("#place", "Ishidoriya, Iwate")
+    # both answers for the later text (resolve and suggest) handled, not just arrived
+    page.wait_for_function("() => window.answersHandled >= 2")
+    assert "Ishidoriya — merged into Hanamaki on 2006-01-01" in page.locator("#place-preview").inner_text()
     options = page.eval_on_selector_all("#place-options option", "els => els.map(e => e.label)")
+    # (none for the full text; the held answer for "Ishidor" has some: they must not come back)
     for route in held:  # now let the stale answers arrive
-        with page.expect_response(lambda r, url=route.request.url: r.url == url):
-            route.continue_()
-    page.wait_for_timeout(300)  # and their handlers run
+        route.continue_()
+    page.wait_for_function("() => window.answersHandled >= 4")  # and their handlers run
     assert "Ishidoriya — merged into Hanamaki on 2006-01-01" in page.locator("#place-preview").inner_text()
     assert page.eval_on_selector_all("#place-options option", "els => els.map(e => e.label)") == options
 

@@ -11,6 +11,8 @@ from __future__ import annotations
 import pytest
 
 import jm_world
+from matcher import db
+from matcher import partnerships as pt
 from test_browser import ARGS, CHROMIUM, SHOTS, _shot, browser  # noqa: F401  (the fixture)
 
 pytestmark = pytest.mark.browser
@@ -100,8 +102,20 @@ PAGES = {
 }
 
 
+@pytest.fixture(scope="module")
+def trained(live_world):
+    """The partnership model trained and its suggestions stored, as the retrain job that follows an
+    import leaves them. Without one, /partnerships fits a model and ranks every pair inside the
+    request (about 7 s of CPU): on a busy 2-core machine page.goto's 30 s ran out waiting for it."""
+    engine = db.make_engine(live_world["url"])
+    with db.session_scope(db.make_sessionmaker(engine)) as session:
+        pt.train(session)
+    engine.dispose()
+
+
 @pytest.mark.parametrize("role", list(PAGES), ids=lambda r: r or "anonymous")
-def test_every_page_of_every_role_passes_axe_wcag21_aa(browser, live_server, live_world, axe_source, role):  # noqa: F811
+def test_every_page_of_every_role_passes_axe_wcag21_aa(browser, live_server, live_world, axe_source, trained,  # noqa: F811
+                                                       role):
     page = _signed_in(browser, live_server, live_world["logins"][role] if role else None, axe=axe_source)
     found = {}
     for url in PAGES[role]:
