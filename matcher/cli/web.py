@@ -91,19 +91,23 @@ def gunicorn_options(host: str, port: int, workers: int, threads: int = 1, acces
     return options + (["--access-logfile", "-"] if access_log else [])
 
 
-def _supervise(commands: list[list[str]], env: dict[str, str]) -> int:
+def _supervise(commands: list[list[str]], env: dict[str, str], resend_after: float = 3.0) -> int:
     """Run the commands as children until the last one (the web server) exits; stop them all then.
 
     SIGINT and SIGTERM stop the web server; the job worker always gets SIGINT, which lets a
-    running job finish. Whatever still runs a minute after the web server stopped is killed.
+    running job finish. A web server still running ``resend_after`` seconds after it was told
+    gets SIGTERM again every ``resend_after`` seconds: one told while it was still starting may
+    not have had its handlers yet and lost the signal (serve then waited for it for ever).
+    Whatever still runs a minute after the stop is killed.
     """
     import signal
     import subprocess
+    import time
 
     # Own process groups: a Ctrl-C reaches only this process, which passes it on exactly once
-    # (a second SIGINT would make the worker drop a job in hand).
+    # to the worker (a second SIGINT would make the worker drop a job in hand).
     children = [subprocess.Popen(c, env=env, process_group=0) for c in commands]
-    web, told = children[-1], set()
+    web, told, stopping = children[-1], set(), []
 
     def tell(child, signum) -> None:
         if child.poll() is None and child.pid not in told:
@@ -111,6 +115,7 @@ def _supervise(commands: list[list[str]], env: dict[str, str]) -> int:
             child.send_signal(signum)
 
     def pass_on(signum, _frame):
+        stopping.append(time.monotonic())
         tell(web, signal.SIGINT if signum == signal.SIGINT else signal.SIGTERM)
         for child in children[:-1]:
             tell(child, signal.SIGINT)  # a worker's graceful stop: the job in hand finishes
@@ -118,7 +123,17 @@ def _supervise(commands: list[list[str]], env: dict[str, str]) -> int:
     for signum in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
         signal.signal(signum, pass_on)
     try:
-        code = web.wait()
+        while True:
+            try:
+                code = web.wait(timeout=resend_after)
+                break
+            except subprocess.TimeoutExpired:
+                if not stopping:
+                    continue
+                if time.monotonic() - stopping[0] > 60:
+                    web.kill()
+                else:
+                    web.send_signal(signal.SIGTERM)  # a repeated SIGTERM is still gunicorn's graceful stop
     finally:
         for child in children:
             tell(child, signal.SIGINT)

@@ -61,3 +61,29 @@ def test_users_disable_enable_reset_password_and_list(runner, scratch_db_url, mo
             "api_token": None} in listed
     missing = runner.invoke(cli, [*url, "users", "disable", "nobody@example.org"])
     assert missing.exit_code == 1 and "no user 'nobody@example.org'" in missing.output
+
+
+# A web server that lost the first stop signal (it came before its handlers were set up): here a
+# child that ignores SIGTERM for its first second, then would take it. Serve used to wait for ever.
+_DEAF_AT_FIRST = ("import signal, time; signal.signal(signal.SIGTERM, signal.SIG_IGN); print('up', flush=True); "
+                  "time.sleep(1); signal.signal(signal.SIGTERM, signal.SIG_DFL); time.sleep(600)")
+_SUPERVISOR = ("import sys; from matcher.cli.web import _supervise; "
+               "sys.exit(_supervise([[sys.executable, '-c', 'import time; time.sleep(600)'], "
+               "[sys.executable, '-c', sys.argv[1]]], {}, resend_after=0.5))")
+
+
+def test_serve_stops_a_web_server_that_missed_the_first_stop_signal():
+    import os
+    import signal
+    import subprocess
+    import sys
+
+    with subprocess.Popen([sys.executable, "-c", _SUPERVISOR, _DEAF_AT_FIRST], stdout=subprocess.PIPE, text=True,
+                          env=dict(os.environ)) as supervisor:
+        try:
+            assert supervisor.stdout.readline().strip() == "up"  # the web child runs, deaf to SIGTERM for now
+            supervisor.send_signal(signal.SIGTERM)
+            assert supervisor.wait(timeout=30) == -signal.SIGTERM & 0xFF  # the server's own end, as exit status
+        finally:
+            if supervisor.poll() is None:
+                supervisor.kill()
